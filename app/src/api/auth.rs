@@ -1,0 +1,57 @@
+//! Logging in and out, first-run setup, and who is signed in.
+
+use leptos::prelude::*;
+
+use crate::{error::AppError, types::CurrentAdmin};
+
+/// The signed-in admin (any role).
+#[server(prefix = "/rpc", endpoint = "me")]
+pub async fn me() -> Result<CurrentAdmin, AppError> {
+    crate::ssr::auth::current_admin().await
+}
+
+/// Logs in with email and password, then goes to the campaigns page.
+#[server(prefix = "/rpc", endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    use crate::ssr::{auth, services::admins};
+    let state = auth::state()?;
+    let admin = admins::authenticate(&state.db, &email, &password).await?;
+    auth::start_session(&auth::session().await?, &admin).await?;
+    leptos_axum::redirect("/admin/campaigns");
+    Ok(())
+}
+
+/// Ends the session and goes to the login page.
+#[server(prefix = "/rpc", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let session = crate::ssr::auth::session().await?;
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::internal("logout", e))?;
+    leptos_axum::redirect("/admin/login");
+    Ok(())
+}
+
+/// Creates the first owner with the one-time setup token, signs them in, and goes to campaigns.
+#[server(prefix = "/rpc", endpoint = "setup")]
+pub async fn complete_setup(
+    token: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::ssr::{auth, services::admins};
+    let state = auth::state()?;
+    let admin = admins::complete_setup(&state.db, &token, &email, &password).await?;
+    auth::start_session(&auth::session().await?, &admin).await?;
+    leptos_axum::redirect("/admin/campaigns");
+    Ok(())
+}
+
+/// Whether `token` is a usable setup token (so the page can explain a dead link up front).
+#[server(prefix = "/rpc", endpoint = "setup_token_valid")]
+pub async fn setup_token_valid(token: String) -> Result<bool, AppError> {
+    use crate::ssr::{auth, services::admins};
+    let state = auth::state()?;
+    admins::setup_token_is_valid(&state.db, &token).await
+}

@@ -1,0 +1,30 @@
+//! Lead server functions.
+
+use leptos::prelude::*;
+
+use crate::{
+    error::AppError,
+    types::{Lead, LeadDetail, LeadFilter, Page},
+};
+
+/// One page of the Leads tab.
+#[server(prefix = "/rpc", endpoint = "leads")]
+pub async fn list_leads(filter: LeadFilter) -> Result<Page<Lead>, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::leads},
+    };
+    auth::require(Permission::ViewData).await?;
+    leads::list(&auth::state()?, &filter).await
+}
+
+/// A lead and the story of how it was credited.
+#[server(prefix = "/rpc", endpoint = "lead")]
+pub async fn get_lead(id: i64) -> Result<LeadDetail, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::leads},
+    };
+    auth::require(Permission::ViewData).await?;
+    leads::detail(&auth::state()?, id).await
+}

@@ -1,0 +1,36 @@
+//! Referrer server functions.
+
+use leptos::prelude::*;
+
+use crate::{
+    error::AppError,
+    types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
+};
+
+/// One page of the Referrers tab.
+#[server(prefix = "/rpc", endpoint = "referrers")]
+pub async fn list_referrers(filter: ReferrerFilter) -> Result<Page<ReferrerWithStats>, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::referrers},
+    };
+    auth::require(Permission::ViewData).await?;
+    referrers::list(&auth::state()?, &filter).await
+}
+
+/// Adds a referrer (or finds the existing one with that email).
+#[server(prefix = "/rpc", endpoint = "referrer_add")]
+pub async fn add_referrer(
+    campaign: String,
+    name: String,
+    email: String,
+) -> Result<Referrer, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::referrers},
+    };
+    auth::require(Permission::ManageReferrers).await?;
+    referrers::create(&auth::state()?, &campaign, &name, &email)
+        .await
+        .map(|(referrer, _)| referrer)
+}

@@ -1,0 +1,75 @@
+//! The HTML shell and the router of the admin UI.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Redirect, Route, Router, Routes},
+    path,
+};
+
+use crate::pages::admin::{
+    campaigns::{CampaignPage, CampaignsPage},
+    keys::ApiKeysPage,
+    leads::{LeadPage, LeadsPage},
+    login::LoginPage,
+    referrers::ReferrersPage,
+    setup::SetupPage,
+};
+
+/// The document around every server-rendered page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The admin application. Every route renders fully on the server before it is sent
+/// (`SsrMode::Async`), so pages are complete without JavaScript.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/handoff.css" />
+        <Title text="Handoff" />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/campaigns" /> } />
+                <Route path=path!("/admin/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/setup") view=SetupPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/campaigns") view=CampaignsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/campaigns/:slug") view=CampaignPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/referrers") view=ReferrersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/leads") view=LeadsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/leads/:id") view=LeadPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}
+
+/// Shown for unknown admin paths.
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="narrow">
+            <h1>"Page not found"</h1>
+            <p><a href="/admin/campaigns">"Back to the dashboard"</a></p>
+        </main>
+    }
+}

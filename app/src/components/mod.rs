@@ -1,0 +1,123 @@
+//! Reusable views. No data access here.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::{api::auth::Logout, error::AppError, types::CurrentAdmin};
+
+/// An error message for a failed action or load, announced to screen readers.
+#[component]
+pub fn ErrorNote(error: AppError) -> impl IntoView {
+    view! { <p class="error" role="alert">{error.to_string()}</p> }
+}
+
+/// Shows the error of an action's last run, if it failed.
+pub fn action_error<T, S>(value: S) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Err(error)) => Some(view! { <ErrorNote error /> }),
+        _ => None,
+    }
+}
+
+/// Renders a load error: a redirect to the login page when the session is missing, otherwise
+/// the message.
+pub fn load_error(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthenticated => view! { <Redirect path="/admin/login" /> }.into_any(),
+        error => view! { <ErrorNote error /> }.into_any(),
+    }
+}
+
+/// The admin frame: navigation, who is signed in, log out.
+#[component]
+pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/admin/campaigns">"Handoff"</a>
+            <nav aria-label="Main">
+                <a href="/admin/campaigns">"Campaigns"</a>
+                <a href="/admin/referrers">"Referrers"</a>
+                <a href="/admin/leads">"Leads"</a>
+                <a href="/admin/api-keys">"API keys"</a>
+                <a href="/api/v1/docs">"API reference"</a>
+            </nav>
+            <div class="who">
+                <span>{admin.email.clone()} " (" {admin.role.as_str()} ")"</span>
+                <ActionForm action=logout>
+                    <button type="submit" class="link">"Log out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+/// Formats a UTC time for tables: `2026-11-25 17:04`.
+pub fn short_time(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// An admin screen: loads the signed-in admin, then renders the navigation and the page body.
+/// Without a session it redirects to the login page.
+#[component]
+pub fn AdminPage(title: &'static str, children: ChildrenFn) -> impl IntoView {
+    let me = Resource::new(|| (), |_| crate::api::auth::me());
+    view! {
+        <leptos_meta::Title text=format!("{title} · Handoff") />
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(admin) => {
+                            view! {
+                                <AdminNav admin />
+                                <main id="main">{children()}</main>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => load_error(error),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A value with a "Copy" button. The button appears only once the page is hydrated, since it
+/// needs JavaScript; without it the text is there to select.
+#[component]
+pub fn CopyText(text: String) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    let copied = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let value = text.clone();
+    let copy = move |_| {
+        copy_to_clipboard(&value);
+        copied.set(true);
+    };
+    view! {
+        <span class="copy">
+            <code>{text}</code>
+            <Show when=move || hydrated.get()>
+                <button type="button" class="link" on:click=copy.clone()>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </Show>
+        </span>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn copy_to_clipboard(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _promise = window.navigator().clipboard().write_text(text);
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn copy_to_clipboard(_text: &str) {}

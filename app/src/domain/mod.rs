@@ -1,0 +1,11 @@
+//! Handoff's domain rules: pure functions and value types with no IO.
+//!
+//! Nothing in here touches the database, the network, the clock or a random
+//! number generator. Callers that need randomness pass it in as a
+//! `random_index(n)` closure, so every rule can be tested deterministically and
+//! the same code compiles for the server and for the browser (wasm).
+
+pub mod codes;
+pub mod email;
+pub mod roles;
+pub mod slug;

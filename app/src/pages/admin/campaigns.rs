@@ -1,0 +1,208 @@
+//! Campaigns: the list with a create form, and one campaign's settings.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    api::campaigns::{
+        CreateCampaign, GenerateCodes, SetCampaignPaused, UpdateCampaign, get_campaign,
+        list_campaigns,
+    },
+    components::{AdminPage, action_error, load_error, short_time},
+    types::Campaign,
+};
+
+/// `/admin/campaigns`.
+#[component]
+pub fn CampaignsPage() -> impl IntoView {
+    let create = ServerAction::<CreateCampaign>::new();
+    let campaigns = Resource::new(move || create.version().get(), |_| list_campaigns());
+    view! {
+        <AdminPage title="Campaigns">
+            <h1>"Campaigns"</h1>
+            <Suspense fallback=|| view! { <p>"Loading campaigns…"</p> }>
+                {move || Suspend::new(async move {
+                    match campaigns.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty">"No campaigns yet. Create the first one below."</p>
+                        }.into_any(),
+                        Ok(list) => view! { <CampaignTable campaigns=list /> }.into_any(),
+                        Err(error) => load_error(error),
+                    }
+                })}
+            </Suspense>
+            <section class="card">
+                <h2>"New campaign"</h2>
+                <ActionForm action=create>
+                    <CampaignFields campaign=None />
+                    {action_error(create.value())}
+                    <button type="submit">"Create campaign"</button>
+                </ActionForm>
+            </section>
+        </AdminPage>
+    }
+}
+
+#[component]
+fn CampaignTable(campaigns: Vec<Campaign>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Slug"</th>
+                        <th scope="col">"Sends friends to"</th>
+                        <th scope="col">"Codes"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {campaigns
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr>
+                                    <td><a href=format!("/admin/campaigns/{}", c.slug)>{c.name.clone()}</a></td>
+                                    <td><code>{c.slug.clone()}</code></td>
+                                    <td>{c.landing_url.clone().unwrap_or_else(|| "Hosted friend page".into())}</td>
+                                    <td>{if c.codes_enabled { c.code_style.replace('_', "-") } else { "off".into() }}</td>
+                                    <td><span class=format!("badge {}", c.status)>{c.status.clone()}</span></td>
+                                    <td>{short_time(&c.created_at)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The campaign form fields, empty for a new campaign or filled for an edit.
+#[component]
+fn CampaignFields(campaign: Option<Campaign>) -> impl IntoView {
+    let editing = campaign.is_some();
+    let c = campaign.unwrap_or(Campaign {
+        id: 0,
+        slug: String::new(),
+        name: String::new(),
+        landing_url: None,
+        codes_enabled: true,
+        code_style: "random".into(),
+        code_prefix: None,
+        brand_color: "#4338ca".into(),
+        logo_url: None,
+        status: "active".into(),
+        created_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+    });
+    let name_based = c.code_style == "name_based";
+    view! {
+        <label for="name">"Name"</label>
+        <input id="name" name="name" required maxlength="200" value=c.name.clone() />
+        {(!editing).then(|| view! {
+            <label for="slug">"Slug"</label>
+            <input id="slug" name="slug" pattern="[a-z0-9-]{1,64}" aria-describedby="slug-hint" />
+            <p id="slug-hint" class="hint">"Optional: lowercase letters, digits and hyphens. Made from the name when empty."</p>
+        })}
+        <label for="landing_url">"Landing URL"</label>
+        <input id="landing_url" name="landing_url" type="url" value=c.landing_url.clone().unwrap_or_default() aria-describedby="landing-hint" />
+        <p id="landing-hint" class="hint">"Where the referral link sends friends, with ref=CODE added. Empty: Handoff's hosted friend page."</p>
+        <div class="check">
+            <input id="codes_enabled" name="codes_enabled" type="checkbox" value="on" checked=c.codes_enabled />
+            <label for="codes_enabled">"Referral codes"</label>
+        </div>
+        <label for="code_style">"Code style"</label>
+        <select id="code_style" name="code_style">
+            <option value="random" selected=!name_based>"Random"</option>
+            <option value="name_based" selected=name_based>"Name-based"</option>
+        </select>
+        <label for="code_prefix">"Code prefix"</label>
+        <input id="code_prefix" name="code_prefix" maxlength="8" pattern="[A-Za-z0-9]{0,8}" value=c.code_prefix.clone().unwrap_or_default() />
+        <label for="brand_color">"Brand colour"</label>
+        <input id="brand_color" name="brand_color" type="color" value=c.brand_color.clone() />
+        <label for="logo_url">"Logo URL"</label>
+        <input id="logo_url" name="logo_url" type="url" value=c.logo_url.clone().unwrap_or_default() />
+    }
+}
+
+/// `/admin/campaigns/:slug`.
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    let update = ServerAction::<UpdateCampaign>::new();
+    let pause = ServerAction::<SetCampaignPaused>::new();
+    let generate = ServerAction::<GenerateCodes>::new();
+    let campaign = Resource::new(
+        move || (slug(), update.version().get(), pause.version().get()),
+        |(slug, _, _)| get_campaign(slug),
+    );
+    view! {
+        <AdminPage title="Campaign">
+            <Suspense fallback=|| view! { <p>"Loading campaign…"</p> }>
+                {move || Suspend::new(async move {
+                    match campaign.await {
+                        Ok(c) => {
+                            let paused = c.status == "paused";
+                            let slug = c.slug.clone();
+                            let friend_page = format!("/f/{slug}");
+                            let referrers_href = format!("/admin/referrers?campaign={slug}");
+                            let leads_href = format!("/admin/leads?campaign={slug}");
+                            let (slug_update, slug_pause, slug_generate) = (slug.clone(), slug.clone(), slug);
+                            view! {
+                                <h1>{c.name.clone()}</h1>
+                                <p>
+                                    <span class=format!("badge {}", c.status)>{c.status.clone()}</span>
+                                    " Friend page: " <a href=friend_page.clone()>{friend_page.clone()}</a>
+                                    " · " <a href=referrers_href>"Referrers"</a>
+                                    " · " <a href=leads_href>"Leads"</a>
+                                </p>
+                                <section class="card">
+                                    <h2>"Settings"</h2>
+                                    <ActionForm action=update>
+                                        <input type="hidden" name="slug" value=slug_update />
+                                        <CampaignFields campaign=Some(c.clone()) />
+                                        {action_error(update.value())}
+                                        {move || matches!(update.value().get(), Some(Ok(_))).then(|| view! { <p class="ok" role="status">"Saved."</p> })}
+                                        <button type="submit">"Save changes"</button>
+                                    </ActionForm>
+                                </section>
+                                <section class="card">
+                                    <h2>{if paused { "Resume" } else { "Pause" }}</h2>
+                                    <p>{if paused {
+                                        "Paused: referral links show a friendly notice and no new leads are taken."
+                                    } else {
+                                        "Pausing stops new leads; links show a friendly notice."
+                                    }}</p>
+                                    <ActionForm action=pause>
+                                        <input type="hidden" name="slug" value=slug_pause />
+                                        <input type="hidden" name="paused" value=if paused { "false" } else { "true" } />
+                                        {action_error(pause.value())}
+                                        <button type="submit">{if paused { "Resume campaign" } else { "Pause campaign" }}</button>
+                                    </ActionForm>
+                                </section>
+                                <section class="card">
+                                    <h2>"Codes for everyone"</h2>
+                                    <p>"Gives a referral code to every referrer of this campaign who has none (for example after switching codes on)."</p>
+                                    <ActionForm action=generate>
+                                        <input type="hidden" name="slug" value=slug_generate />
+                                        {action_error(generate.value())}
+                                        {move || match generate.value().get() {
+                                            Some(Ok(n)) => Some(view! { <p class="ok" role="status">{format!("{n} referrers got a code.")}</p> }),
+                                            _ => None,
+                                        }}
+                                        <button type="submit">"Generate codes"</button>
+                                    </ActionForm>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => load_error(error),
+                    }
+                })}
+            </Suspense>
+        </AdminPage>
+    }
+}

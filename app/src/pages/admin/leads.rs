@@ -1,0 +1,156 @@
+//! The Leads tab and one lead's timeline.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::{
+    api::{
+        campaigns::list_campaigns,
+        leads::{get_lead, list_leads},
+    },
+    components::{AdminPage, load_error, short_time},
+    pages::admin::referrers::serde_urlencoded_pairs,
+    types::LeadFilter,
+};
+
+/// `/admin/leads?campaign=&status=&referrer_id=&after=`.
+#[component]
+pub fn LeadsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| LeadFilter {
+            campaign: q.get("campaign").filter(|s| !s.is_empty()),
+            status: q.get("status").filter(|s| !s.is_empty()),
+            referrer_id: q.get("referrer_id").and_then(|a| a.parse().ok()),
+            after: q.get("after").and_then(|a| a.parse().ok()),
+        })
+    };
+    let leads = Resource::new(filter, list_leads);
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    view! {
+        <AdminPage title="Leads">
+            <h1>"Leads"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let current = filter();
+                    let campaigns = match campaigns.await {
+                        Ok(list) => list,
+                        Err(error) => return load_error(error),
+                    };
+                    let page = match leads.await {
+                        Ok(page) => page,
+                        Err(error) => return load_error(error),
+                    };
+                    let next = page.next_cursor.map(|cursor| {
+                        let mut q = vec![("after", cursor.to_string())];
+                        if let Some(c) = &current.campaign { q.push(("campaign", c.clone())); }
+                        if let Some(s) = &current.status { q.push(("status", s.clone())); }
+                        if let Some(r) = current.referrer_id { q.push(("referrer_id", r.to_string())); }
+                        format!("/admin/leads?{}", serde_urlencoded_pairs(&q))
+                    });
+                    let status = current.status.clone().unwrap_or_default();
+                    view! {
+                        <form method="get" class="filters" role="search">
+                            <label for="filter-campaign">"Campaign"</label>
+                            <select id="filter-campaign" name="campaign">
+                                <option value="">"All campaigns"</option>
+                                {campaigns.iter().map(|c| {
+                                    let is = current.campaign.as_deref() == Some(c.slug.as_str());
+                                    view! { <option value=c.slug.clone() selected=is>{c.name.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                            <label for="filter-status">"Status"</label>
+                            <select id="filter-status" name="status">
+                                <option value="">"Any status"</option>
+                                {["pending", "qualified", "rejected"].into_iter().map(|s| view! {
+                                    <option value=s selected=status == s>{s}</option>
+                                }).collect_view()}
+                            </select>
+                            {current.referrer_id.map(|r| view! { <input type="hidden" name="referrer_id" value=r.to_string() /> })}
+                            <button type="submit">"Filter"</button>
+                        </form>
+                        {if page.items.is_empty() {
+                            view! { <p class="empty">"No leads match."</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="table-wrap">
+                                    <table>
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Referrer"</th>
+                                                <th scope="col">"Source"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Flags"</th>
+                                                <th scope="col">"Created"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {page.items.into_iter().map(|l| view! {
+                                                <tr>
+                                                    <td><a href=format!("/admin/leads/{}", l.id)>{l.name.clone().unwrap_or_else(|| "(no name)".into())}</a></td>
+                                                    <td>{l.email.clone()}</td>
+                                                    <td>{l.referrer_name.clone().unwrap_or_else(|| "—".into())}</td>
+                                                    <td>{l.source.clone()}</td>
+                                                    <td><span class=format!("badge {}", l.status)>{l.status.clone()}</span></td>
+                                                    <td>{l.flags.iter().map(|f| view! { <span class="badge flag">{f.replace('_', "-")}</span> }).collect_view()}</td>
+                                                    <td>{short_time(&l.created_at)}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                        {next.map(|href| view! { <p><a href=href rel="next">"Older leads →"</a></p> })}
+                    }
+                        .into_any()
+                })}
+            </Suspense>
+        </AdminPage>
+    }
+}
+
+/// `/admin/leads/:id`: who the lead is, who gets the credit, and why.
+#[component]
+pub fn LeadPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let detail = Resource::new(id, get_lead);
+    view! {
+        <AdminPage title="Lead">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => view! {
+                            <p><a href="/admin/leads">"← All leads"</a></p>
+                            <h1>{d.lead.name.clone().unwrap_or_else(|| d.lead.email.clone())}</h1>
+                            <dl class="facts">
+                                <dt>"Email"</dt><dd>{d.lead.email.clone()}</dd>
+                                <dt>"Campaign"</dt><dd>{d.lead.campaign.clone()}</dd>
+                                <dt>"Referrer"</dt>
+                                <dd>{d.lead.referrer_name.clone().unwrap_or_else(|| "—".into())}
+                                    {d.referrer_code.clone().map(|c| view! { " " <code class="code">{c}</code> })}</dd>
+                                <dt>"Source"</dt><dd>{d.lead.source.clone()}</dd>
+                                <dt>"Status"</dt><dd><span class=format!("badge {}", d.lead.status)>{d.lead.status.clone()}</span></dd>
+                                <dt>"Flags"</dt><dd>{if d.lead.flags.is_empty() { "none".to_string() } else { d.lead.flags.join(", ") }}</dd>
+                            </dl>
+                            <h2>"Timeline"</h2>
+                            <ol class="timeline">
+                                {d.timeline.into_iter().map(|e| view! {
+                                    <li class=format!("event {}", e.kind)>
+                                        <time datetime=e.at.to_rfc3339()>{short_time(&e.at)}</time>
+                                        " " <strong>{e.kind.replace('_', " ")}</strong>
+                                        <p>{e.detail}</p>
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                        }.into_any(),
+                        Err(error) => load_error(error),
+                    }
+                })}
+            </Suspense>
+        </AdminPage>
+    }
+}

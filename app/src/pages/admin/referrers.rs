@@ -1,0 +1,138 @@
+//! The Referrers tab: search, add, and each referrer's link, code and numbers.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::{
+        campaigns::list_campaigns,
+        referrers::{AddReferrer, list_referrers},
+    },
+    components::{AdminPage, action_error, load_error, short_time},
+    types::ReferrerFilter,
+};
+
+/// `/admin/referrers?campaign=&q=&after=`.
+#[component]
+pub fn ReferrersPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| ReferrerFilter {
+            campaign: q.get("campaign").filter(|s| !s.is_empty()),
+            search: q.get("q").filter(|s| !s.is_empty()),
+            after: q.get("after").and_then(|a| a.parse().ok()),
+            ..Default::default()
+        })
+    };
+    let add = ServerAction::<AddReferrer>::new();
+    let referrers = Resource::new(
+        move || (filter(), add.version().get()),
+        |(filter, _)| list_referrers(filter),
+    );
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    view! {
+        <AdminPage title="Referrers">
+            <h1>"Referrers"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let current = filter();
+                    let campaigns = match campaigns.await {
+                        Ok(list) => list,
+                        Err(error) => return load_error(error),
+                    };
+                    let options = move |selected: Option<String>| {
+                        campaigns
+                            .iter()
+                            .map(|c| {
+                                let is = selected.as_deref() == Some(c.slug.as_str());
+                                view! { <option value=c.slug.clone() selected=is>{c.name.clone()}</option> }
+                            })
+                            .collect_view()
+                    };
+                    let page = match referrers.await {
+                        Ok(page) => page,
+                        Err(error) => return load_error(error),
+                    };
+                    let next = page.next_cursor.map(|cursor| {
+                        let mut q = vec![("after", cursor.to_string())];
+                        if let Some(c) = &current.campaign { q.push(("campaign", c.clone())); }
+                        if let Some(s) = &current.search { q.push(("q", s.clone())); }
+                        format!("/admin/referrers?{}", serde_urlencoded_pairs(&q))
+                    });
+                    view! {
+                        <form method="get" class="filters" role="search">
+                            <label for="filter-campaign">"Campaign"</label>
+                            <select id="filter-campaign" name="campaign">
+                                <option value="">"All campaigns"</option>
+                                {options(current.campaign.clone())}
+                            </select>
+                            <label for="filter-q">"Search"</label>
+                            <input id="filter-q" name="q" type="search" placeholder="Name, email or code" value=current.search.clone().unwrap_or_default() />
+                            <button type="submit">"Filter"</button>
+                        </form>
+                        <section class="card">
+                            <h2>"Add a referrer"</h2>
+                            <ActionForm action=add>
+                                <label for="campaign">"Campaign"</label>
+                                <select id="campaign" name="campaign" required>
+                                    {options(current.campaign.clone())}
+                                </select>
+                                <label for="name">"Name"</label>
+                                <input id="name" name="name" required maxlength="200" autocomplete="off" />
+                                <label for="email">"Email"</label>
+                                <input id="email" name="email" type="email" required autocomplete="off" />
+                                {action_error(add.value())}
+                                <button type="submit">"Add referrer"</button>
+                            </ActionForm>
+                        </section>
+                        {if page.items.is_empty() {
+                            view! { <p class="empty">"No referrers match."</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="table-wrap">
+                                    <table>
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Code"</th>
+                                                <th scope="col">"Link"</th>
+                                                <th scope="col">"Clicks"</th>
+                                                <th scope="col">"Leads"</th>
+                                                <th scope="col">"Qualified"</th>
+                                                <th scope="col">"Joined"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {page.items.into_iter().map(|r| view! {
+                                                <tr>
+                                                    <td><a href=format!("/admin/leads?referrer_id={}", r.referrer.id)>{r.referrer.name.clone()}</a></td>
+                                                    <td>{r.referrer.email.clone()}</td>
+                                                    <td><code class="code">{r.referrer.code.clone().unwrap_or_else(|| "—".into())}</code></td>
+                                                    <td><crate::components::CopyText text=r.referrer.link.clone() /></td>
+                                                    <td class="num">{r.clicks}</td>
+                                                    <td class="num">{r.leads}</td>
+                                                    <td class="num">{r.qualified}</td>
+                                                    <td>{short_time(&r.referrer.created_at)}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                        {next.map(|href| view! { <p><a href=href rel="next">"Older referrers →"</a></p> })}
+                    }
+                        .into_any()
+                })}
+            </Suspense>
+        </AdminPage>
+    }
+}
+
+/// `a=1&b=2` with each value percent-encoded.
+pub(crate) fn serde_urlencoded_pairs(pairs: &[(&str, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish()
+}

@@ -1,0 +1,28 @@
+//! The `leads` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A referred person (the friend).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "leads")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub campaign_id: i64,
+    pub referrer_id: Option<i64>,
+    pub name: Option<String>,
+    pub email: String,
+    pub email_normalized: String,
+    pub source: String,
+    pub status: String,
+    pub flags: String,
+    pub ip_hash: Option<String>,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+/// Relations are spelled out in queries rather than derived.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

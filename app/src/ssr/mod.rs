@@ -1,0 +1,9 @@
+//! Everything that runs only on the server: database, services, sessions. The only tree that
+//! names sea-orm, askama or tower-sessions.
+
+pub mod auth;
+pub mod db;
+pub mod entities;
+pub mod services;
+pub mod session_store;
+pub mod state;

@@ -1,0 +1,436 @@
+//! Leads: capturing a referred friend with the right attribution, listing, and the timeline.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::{
+    domain::email::Email,
+    error::AppError,
+    ssr::{
+        db::{begin_write, is_unique_violation},
+        entities::{campaign, lead, lead_event, referrer},
+        services::{campaigns, codes, referrers::PAGE_SIZE},
+        state::AppState,
+    },
+    types::{CaptureOutcome, Lead, LeadDetail, LeadEvent, LeadFilter, Page},
+};
+
+/// Lead statuses.
+pub const STATUSES: [&str; 3] = ["pending", "qualified", "rejected"];
+
+/// The fraud flag for a friend whose normalized email is the referrer's own.
+pub const FLAG_SELF_REFERRAL: &str = "self_referral";
+
+/// Which door the lead came through; it decides the recorded source when a code was typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Handoff's hosted friend page.
+    HostedPage,
+    /// The business's own HTML form posting to the friend endpoint.
+    ExternalForm,
+    /// `POST /api/v1/leads`.
+    Api,
+}
+
+/// A verified referral-link click carried by the friend's attribution cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkAttribution {
+    /// The referrer whose link was clicked.
+    pub referrer_id: i64,
+    /// When.
+    pub clicked_at: DateTime<Utc>,
+}
+
+/// Everything needed to capture a lead.
+#[derive(Clone, Debug)]
+pub struct CaptureRequest {
+    /// Campaign slug.
+    pub campaign: String,
+    /// The friend's name, if given.
+    pub name: Option<String>,
+    /// The friend's email.
+    pub email: String,
+    /// The referral code typed (or prefilled), if any.
+    pub referral_code: Option<String>,
+    /// A referral-link click, if the friend came by one.
+    pub attribution: Option<LinkAttribution>,
+    /// Which door.
+    pub channel: Channel,
+    /// Keyed hash of the friend's IP.
+    pub ip_hash: Option<String>,
+}
+
+fn flags_of(row: &lead::Model) -> Vec<String> {
+    row.flags
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<String>) -> Lead {
+    Lead {
+        id: row.id,
+        campaign: campaign_slug.to_owned(),
+        name: row.name.clone(),
+        email: row.email.clone(),
+        referrer_id: row.referrer_id,
+        referrer_name,
+        source: row.source.clone(),
+        status: row.status.clone(),
+        flags: flags_of(row),
+        created_at: row.created_at,
+    }
+}
+
+async fn wire_one(
+    db: &impl ConnectionTrait,
+    row: &lead::Model,
+    campaign_slug: &str,
+) -> Result<Lead, AppError> {
+    let name = match row.referrer_id {
+        Some(id) => referrer::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(|e| AppError::internal("leads::wire_one", e))?
+            .map(|r| r.name),
+        None => None,
+    };
+    Ok(to_wire(row, campaign_slug, name))
+}
+
+async fn find_existing(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    normalized: &str,
+) -> Result<Option<lead::Model>, AppError> {
+    lead::Entity::find()
+        .filter(lead::Column::CampaignId.eq(campaign_id))
+        .filter(lead::Column::EmailNormalized.eq(normalized))
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("leads::find_existing", e))
+}
+
+fn parse_name(name: Option<&str>) -> Result<Option<String>, AppError> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) if n.chars().count() > 200 => Err(AppError::invalid(
+            "invalid_name",
+            "name",
+            "Names are at most 200 characters.",
+        )),
+        Some(n) => Ok(Some(n.to_owned())),
+    }
+}
+
+/// Who gets the credit, by what source, and the sentences explaining why.
+struct Credit {
+    referrer: referrer::Model,
+    source: &'static str,
+    story: Vec<(&'static str, String, DateTime<Utc>)>,
+}
+
+async fn decide_credit(
+    db: &DatabaseConnection,
+    campaign: &campaign::Model,
+    request: &CaptureRequest,
+) -> Result<Credit, AppError> {
+    let now = Utc::now();
+    let typed = request
+        .referral_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let clicked = match &request.attribution {
+        Some(a) => referrer::Entity::find_by_id(a.referrer_id)
+            .filter(referrer::Column::CampaignId.eq(campaign.id))
+            .one(db)
+            .await
+            .map_err(|e| AppError::internal("leads::decide_credit click", e))?
+            .map(|r| (r, a.clicked_at)),
+        None => None,
+    };
+    let mut story = Vec::new();
+    if let Some((r, at)) = &clicked {
+        story.push((
+            "click",
+            format!("Clicked {}'s referral link (/r/{}).", r.name, r.slug),
+            *at,
+        ));
+    }
+    let Some(code) = typed else {
+        let (referrer, _) = clicked.ok_or_else(|| {
+            AppError::invalid(
+                "missing_referral_code",
+                "referral_code",
+                "Enter the referral code you were given.",
+            )
+        })?;
+        story.push((
+            "captured",
+            format!(
+                "Signed up; credited to {} by their referral link.",
+                referrer.name
+            ),
+            now,
+        ));
+        return Ok(Credit {
+            referrer,
+            source: "link",
+            story,
+        });
+    };
+    let referrer = codes::resolve(db, campaign.id, code).await?;
+    let door = match request.channel {
+        Channel::HostedPage => "on the hosted friend page",
+        Channel::ExternalForm => "on the business's own form",
+        Channel::Api => "through the API",
+    };
+    let code_shown = referrer.code.clone().unwrap_or_default();
+    let source = match (&clicked, request.channel) {
+        // The code matches the link they arrived by: the link did the work.
+        (Some((r, _)), _) if r.id == referrer.id => "link",
+        (_, Channel::HostedPage) => "code",
+        (_, Channel::ExternalForm) => "form",
+        (_, Channel::Api) => "api",
+    };
+    let why = match &clicked {
+        Some((r, _)) if r.id == referrer.id => format!(
+            "Signed up {door} with code {code_shown} from {}'s link; credited to {}.",
+            r.name, referrer.name
+        ),
+        Some((r, _)) => format!(
+            "Signed up {door} with code {code_shown}, which belongs to {}; the typed code wins over the earlier click on {}'s link.",
+            referrer.name, r.name
+        ),
+        None => format!(
+            "Signed up {door} with code {code_shown} (typed \"{code}\"); credited to {}.",
+            referrer.name
+        ),
+    };
+    story.push(("captured", why, now));
+    Ok(Credit {
+        referrer,
+        source,
+        story,
+    })
+}
+
+/// Captures a friend as a pending lead credited to the right referrer.
+///
+/// First referrer wins: an email already in the campaign keeps its lead and attribution, and
+/// nothing is created (`created: false`). A friend whose normalized email is the referrer's own
+/// is recorded but flagged as a self-referral.
+pub async fn capture(
+    state: &AppState,
+    request: &CaptureRequest,
+) -> Result<CaptureOutcome, AppError> {
+    let campaign = campaigns::find_row(&state.db, &request.campaign).await?;
+    if campaign.status != campaigns::ACTIVE {
+        return Err(AppError::conflict(
+            "campaign_paused",
+            "This referral programme is not taking sign-ups right now.",
+        ));
+    }
+    let email = Email::parse(&request.email)
+        .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+    let name = parse_name(request.name.as_deref())?;
+    let normalized = email.normalized();
+    if let Some(existing) = find_existing(&state.db, campaign.id, &normalized).await? {
+        return Ok(CaptureOutcome {
+            lead: wire_one(&state.db, &existing, &campaign.slug).await?,
+            created: false,
+        });
+    }
+    let credit = decide_credit(&state.db, &campaign, request).await?;
+    let mut flags = Vec::new();
+    let mut story = credit.story;
+    if credit.referrer.email_normalized == normalized {
+        flags.push(FLAG_SELF_REFERRAL);
+        story.push((
+            "flagged",
+            "Flagged as a self-referral: the friend's email is the referrer's own. Held for review."
+                .to_owned(),
+            Utc::now(),
+        ));
+    }
+    let now = Utc::now();
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::capture begin", e))?;
+    let inserted = lead::ActiveModel {
+        campaign_id: Set(campaign.id),
+        referrer_id: Set(Some(credit.referrer.id)),
+        name: Set(name),
+        email: Set(email.as_str().to_owned()),
+        email_normalized: Set(normalized.clone()),
+        source: Set(credit.source.to_owned()),
+        status: Set("pending".to_owned()),
+        flags: Set(flags.join(",")),
+        ip_hash: Set(request.ip_hash.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(e) if is_unique_violation(&e) => {
+            // A concurrent sign-up with the same email won the race: theirs stands.
+            drop(txn);
+            let existing = find_existing(&state.db, campaign.id, &normalized)
+                .await?
+                .ok_or_else(|| {
+                    AppError::internal("leads::capture", "lead vanished after conflict")
+                })?;
+            return Ok(CaptureOutcome {
+                lead: wire_one(&state.db, &existing, &campaign.slug).await?,
+                created: false,
+            });
+        }
+        Err(e) => return Err(AppError::internal("leads::capture insert", e)),
+    };
+    let events = story
+        .into_iter()
+        .map(|(kind, detail, at)| lead_event::ActiveModel {
+            lead_id: Set(row.id),
+            kind: Set(kind.to_owned()),
+            detail: Set(detail),
+            created_at: Set(at),
+            ..Default::default()
+        });
+    lead_event::Entity::insert_many(events)
+        .exec(&txn)
+        .await
+        .map_err(|e| AppError::internal("leads::capture events", e))?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("leads::capture commit", e))?;
+    Ok(CaptureOutcome {
+        lead: to_wire(&row, &campaign.slug, Some(credit.referrer.name)),
+        created: true,
+    })
+}
+
+/// One page of leads matching `filter`, newest first.
+pub async fn list(state: &AppState, filter: &LeadFilter) -> Result<Page<Lead>, AppError> {
+    let mut query = lead::Entity::find();
+    if let Some(slug) = filter.campaign.as_deref().filter(|s| !s.trim().is_empty()) {
+        let campaign = campaigns::find_row(&state.db, slug).await?;
+        query = query.filter(lead::Column::CampaignId.eq(campaign.id));
+    }
+    if let Some(status) = filter.status.as_deref().filter(|s| !s.trim().is_empty()) {
+        if !STATUSES.contains(&status) {
+            return Err(AppError::invalid(
+                "invalid_status",
+                "status",
+                "Status is pending, qualified or rejected.",
+            ));
+        }
+        query = query.filter(lead::Column::Status.eq(status));
+    }
+    if let Some(referrer_id) = filter.referrer_id {
+        query = query.filter(lead::Column::ReferrerId.eq(referrer_id));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(lead::Column::Id.lt(after));
+    }
+    let mut rows = query
+        .order_by_desc(lead::Column::Id)
+        .limit(PAGE_SIZE + 1)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::list", e))?;
+    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let referrer_ids: Vec<i64> = rows.iter().filter_map(|r| r.referrer_id).collect();
+    let names: HashMap<i64, String> = referrer::Entity::find()
+        .select_only()
+        .column(referrer::Column::Id)
+        .column(referrer::Column::Name)
+        .filter(referrer::Column::Id.is_in(referrer_ids))
+        .into_tuple::<(i64, String)>()
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::list names", e))?
+        .into_iter()
+        .collect();
+    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
+    let slugs: HashMap<i64, String> = campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .column(campaign::Column::Slug)
+        .filter(campaign::Column::Id.is_in(campaign_ids))
+        .into_tuple::<(i64, String)>()
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::list campaigns", e))?
+        .into_iter()
+        .collect();
+    let items = rows
+        .iter()
+        .map(|row| {
+            to_wire(
+                row,
+                slugs.get(&row.campaign_id).map_or("", String::as_str),
+                row.referrer_id.and_then(|id| names.get(&id).cloned()),
+            )
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// A lead with its timeline, oldest event first.
+pub async fn detail(state: &AppState, id: i64) -> Result<LeadDetail, AppError> {
+    let row = lead::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::detail", e))?
+        .ok_or_else(|| AppError::not_found("Lead"))?;
+    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::detail campaign", e))?
+        .ok_or_else(|| AppError::not_found("Campaign"))?;
+    let referrer = match row.referrer_id {
+        Some(rid) => referrer::Entity::find_by_id(rid)
+            .one(&state.db)
+            .await
+            .map_err(|e| AppError::internal("leads::detail referrer", e))?,
+        None => None,
+    };
+    let timeline = lead_event::Entity::find()
+        .filter(lead_event::Column::LeadId.eq(id))
+        .order_by_asc(lead_event::Column::CreatedAt)
+        .order_by_asc(lead_event::Column::Id)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::detail events", e))?
+        .into_iter()
+        .map(|e| LeadEvent {
+            kind: e.kind,
+            detail: e.detail,
+            at: e.created_at,
+        })
+        .collect();
+    Ok(LeadDetail {
+        lead: to_wire(
+            &row,
+            &campaign.slug,
+            referrer.as_ref().map(|r| r.name.clone()),
+        ),
+        referrer_code: referrer.and_then(|r| r.code),
+        timeline,
+    })
+}

@@ -1,0 +1,323 @@
+//! Referrers: each gets a link slug and, when the campaign has codes on, a referral code.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func},
+};
+
+use crate::{
+    domain::{
+        codes,
+        email::Email,
+        slug::{self},
+    },
+    error::AppError,
+    ssr::{
+        db::is_unique_violation,
+        entities::{campaign, click, lead, referrer},
+        services::{
+            campaigns,
+            codes::{MAX_CODE_ATTEMPTS, new_code},
+            secrets::{keyed_digest, random_index},
+        },
+        state::{AppState, RuntimeSettings},
+    },
+    types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
+};
+
+/// Rows per page in lists.
+pub const PAGE_SIZE: u64 = 50;
+
+/// The absolute referral link of a referrer slug.
+pub fn link(settings: &RuntimeSettings, slug: &str) -> String {
+    format!("{}/r/{slug}", settings.public_url)
+}
+
+/// The token in a referrer's portal URL: derived from the secret, so it needs no storage and
+/// cannot be guessed from the public link slug.
+pub fn portal_token(settings: &RuntimeSettings, slug: &str) -> String {
+    keyed_digest(&settings.secret, "portal", slug, 24)
+}
+
+/// The absolute URL of a referrer's portal.
+pub fn portal_url(settings: &RuntimeSettings, slug: &str) -> String {
+    format!(
+        "{}/p/{slug}/{}",
+        settings.public_url,
+        portal_token(settings, slug)
+    )
+}
+
+/// The wire form of a referrer row.
+pub fn to_wire(settings: &RuntimeSettings, row: &referrer::Model, campaign_slug: &str) -> Referrer {
+    Referrer {
+        id: row.id,
+        campaign: campaign_slug.to_owned(),
+        email: row.email.clone(),
+        name: row.name.clone(),
+        code: row.code.clone(),
+        link: link(settings, &row.slug),
+        portal_url: portal_url(settings, &row.slug),
+        created_at: row.created_at,
+    }
+}
+
+fn parse_name(value: &str) -> Result<String, AppError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "invalid_name",
+            "name",
+            "Enter the referrer's name (1 to 200 characters).",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+async fn find_by_email(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    normalized: &str,
+) -> Result<Option<referrer::Model>, AppError> {
+    referrer::Entity::find()
+        .filter(referrer::Column::CampaignId.eq(campaign_id))
+        .filter(referrer::Column::EmailNormalized.eq(normalized))
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("referrers::find_by_email", e))
+}
+
+/// Adds a referrer to a campaign, or returns the existing one with the same (normalized) email.
+/// The boolean is true when a new referrer was created.
+pub async fn create(
+    state: &AppState,
+    campaign_slug: &str,
+    name: &str,
+    email: &str,
+) -> Result<(Referrer, bool), AppError> {
+    let campaign = campaigns::find_row(&state.db, campaign_slug).await?;
+    let name = parse_name(name)?;
+    let email = Email::parse(email)
+        .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+    let normalized = email.normalized();
+    if let Some(existing) = find_by_email(&state.db, campaign.id, &normalized).await? {
+        return Ok((to_wire(&state.settings, &existing, &campaign.slug), false));
+    }
+    // Slugs and codes are random: on a unique collision draw again. A collision on the email
+    // means a concurrent request created this referrer first; return theirs.
+    for attempt in 0..MAX_CODE_ATTEMPTS {
+        let code = campaign
+            .codes_enabled
+            .then(|| new_code(&campaign, &name, attempt));
+        let row = referrer::ActiveModel {
+            campaign_id: Set(campaign.id),
+            name: Set(name.clone()),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(normalized.clone()),
+            slug: Set(slug::link_slug(&name, &mut random_index)
+                .as_str()
+                .to_owned()),
+            code: Set(code.as_ref().map(|c| c.display().to_owned())),
+            code_key: Set(code.as_ref().map(|c| c.key().to_owned())),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        match row.insert(&state.db).await {
+            Ok(model) => return Ok((to_wire(&state.settings, &model, &campaign.slug), true)),
+            Err(e) if is_unique_violation(&e) => {
+                if let Some(existing) = find_by_email(&state.db, campaign.id, &normalized).await? {
+                    return Ok((to_wire(&state.settings, &existing, &campaign.slug), false));
+                }
+            }
+            Err(e) => return Err(AppError::internal("referrers::create", e)),
+        }
+    }
+    Err(AppError::internal(
+        "referrers::create",
+        "no free slug/code after many attempts",
+    ))
+}
+
+/// Gives every referrer of the campaign who lacks a code one. Returns how many got a code.
+pub async fn generate_missing_codes(
+    state: &AppState,
+    campaign_slug: &str,
+) -> Result<u64, AppError> {
+    let campaign = campaigns::find_row(&state.db, campaign_slug).await?;
+    if !campaign.codes_enabled {
+        return Err(AppError::conflict(
+            "codes_disabled",
+            "Switch referral codes on for this campaign first.",
+        ));
+    }
+    let lacking = referrer::Entity::find()
+        .filter(referrer::Column::CampaignId.eq(campaign.id))
+        .filter(referrer::Column::CodeKey.is_null())
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::generate_missing_codes", e))?;
+    let mut done = 0;
+    for row in lacking {
+        for attempt in 0..MAX_CODE_ATTEMPTS {
+            let code = new_code(&campaign, &row.name, attempt);
+            let mut active: referrer::ActiveModel = row.clone().into();
+            active.code = Set(Some(code.display().to_owned()));
+            active.code_key = Set(Some(code.key().to_owned()));
+            match active.update(&state.db).await {
+                Ok(_) => {
+                    done += 1;
+                    break;
+                }
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(AppError::internal("referrers::generate_missing_codes", e)),
+            }
+        }
+    }
+    state.links.invalidate_all();
+    Ok(done)
+}
+
+/// Counts per referrer id of rows in a table, for one page of referrers.
+async fn counts(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<(HashMap<i64, i64>, HashMap<i64, i64>, HashMap<i64, i64>), AppError> {
+    let err = |e| AppError::internal("referrers::counts", e);
+    let clicks: Vec<(i64, i64)> = click::Entity::find()
+        .select_only()
+        .column(click::Column::ReferrerId)
+        .column_as(click::Column::Id.count(), "n")
+        .filter(click::Column::ReferrerId.is_in(ids.to_vec()))
+        .group_by(click::Column::ReferrerId)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(err)?;
+    let leads: Vec<(Option<i64>, String, i64)> = lead::Entity::find()
+        .select_only()
+        .column(lead::Column::ReferrerId)
+        .column(lead::Column::Status)
+        .column_as(lead::Column::Id.count(), "n")
+        .filter(lead::Column::ReferrerId.is_in(ids.to_vec()))
+        .group_by(lead::Column::ReferrerId)
+        .group_by(lead::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(err)?;
+    let mut lead_counts = HashMap::new();
+    let mut qualified = HashMap::new();
+    for (id, status, n) in leads {
+        let Some(id) = id else { continue };
+        *lead_counts.entry(id).or_insert(0) += n;
+        if status == "qualified" {
+            *qualified.entry(id).or_insert(0) += n;
+        }
+    }
+    Ok((clicks.into_iter().collect(), lead_counts, qualified))
+}
+
+async fn with_stats(
+    state: &AppState,
+    rows: Vec<referrer::Model>,
+) -> Result<Vec<ReferrerWithStats>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
+    let slugs: HashMap<i64, String> = campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(campaign_ids))
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::with_stats campaigns", e))?
+        .into_iter()
+        .map(|c| (c.id, c.slug))
+        .collect();
+    let (clicks, leads, qualified) = counts(&state.db, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|row| ReferrerWithStats {
+            referrer: to_wire(
+                &state.settings,
+                row,
+                slugs.get(&row.campaign_id).map_or("", String::as_str),
+            ),
+            clicks: clicks.get(&row.id).copied().unwrap_or(0),
+            leads: leads.get(&row.id).copied().unwrap_or(0),
+            qualified: qualified.get(&row.id).copied().unwrap_or(0),
+        })
+        .collect())
+}
+
+/// One page of referrers matching `filter`, newest first, with their numbers.
+pub async fn list(
+    state: &AppState,
+    filter: &ReferrerFilter,
+) -> Result<Page<ReferrerWithStats>, AppError> {
+    let mut query = referrer::Entity::find();
+    if let Some(slug) = filter.campaign.as_deref().filter(|s| !s.trim().is_empty()) {
+        let campaign = campaigns::find_row(&state.db, slug).await?;
+        query = query.filter(referrer::Column::CampaignId.eq(campaign.id));
+    }
+    if let Some(email) = filter.email.as_deref().filter(|s| !s.trim().is_empty()) {
+        let normalized = Email::parse(email)
+            .map(|e| e.normalized())
+            .unwrap_or_else(|_| email.trim().to_lowercase());
+        query = query.filter(referrer::Column::EmailNormalized.eq(normalized));
+    }
+    if let Some(code) = filter.code.as_deref().filter(|s| !s.trim().is_empty()) {
+        let key = codes::normalize(code).unwrap_or_default();
+        query = query.filter(referrer::Column::CodeKey.eq(key));
+    }
+    if let Some(text) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+        let mut any = Condition::any()
+            .add(Expr::expr(Func::lower(Expr::col(referrer::Column::Name))).like(pattern.clone()))
+            .add(referrer::Column::EmailNormalized.like(pattern));
+        if let Ok(key) = codes::normalize(text) {
+            any = any.add(referrer::Column::CodeKey.eq(key));
+        }
+        query = query.filter(any);
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(referrer::Column::Id.lt(after));
+    }
+    let mut rows = query
+        .order_by_desc(referrer::Column::Id)
+        .limit(PAGE_SIZE + 1)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::list", e))?;
+    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: with_stats(state, rows).await?,
+        next_cursor,
+    })
+}
+
+/// One referrer with their numbers.
+pub async fn get(state: &AppState, id: i64) -> Result<ReferrerWithStats, AppError> {
+    let row = referrer::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::get", e))?
+        .ok_or_else(|| AppError::not_found("Referrer"))?;
+    with_stats(state, vec![row])
+        .await?
+        .pop()
+        .ok_or(AppError::Internal)
+}

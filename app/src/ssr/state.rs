@@ -1,0 +1,73 @@
+//! `AppState`: built once at start-up, shared by the Leptos routes, server functions and the
+//! axum routes of the `server` crate.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use tokio::sync::mpsc;
+
+use crate::ssr::services::{clicks::NewClick, links::LinkCache};
+
+/// Settings the application logic needs at run time (the full configuration lives in `server`).
+#[derive(Clone)]
+pub struct RuntimeSettings {
+    /// How links are written, without a trailing slash: `https://refer.example.com`.
+    pub public_url: String,
+    /// Signing key for portal tokens, IP hashing and the like. Never printed.
+    pub secret: Arc<[u8]>,
+    /// Whether cookies get the `Secure` attribute (public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl std::fmt::Debug for RuntimeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeSettings")
+            .field("public_url", &self.public_url)
+            .field("secret", &"[redacted]")
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
+
+/// The application's shared state. Cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' own options (site root, output name, address).
+    pub leptos_options: LeptosOptions,
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// Run-time settings.
+    pub settings: Arc<RuntimeSettings>,
+    /// Referral-link lookups, cached so the redirect does not wait for the database.
+    pub links: Arc<LinkCache>,
+    /// Clicks go here and are written in batches by a background worker.
+    pub clicks: mpsc::Sender<NewClick>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State around a pool and settings; the link cache starts empty.
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: DatabaseConnection,
+        settings: RuntimeSettings,
+        clicks: mpsc::Sender<NewClick>,
+    ) -> Self {
+        Self {
+            leptos_options,
+            db,
+            settings: Arc::new(settings),
+            links: Arc::new(LinkCache::default()),
+            clicks,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Handoff's database schema as sea-orm migrations.
+//!
+//! Migrations are immutable once landed: a schema change is a new file. They run on SQLite and
+//! PostgreSQL alike, so they keep to what SeaQuery's SQLite backend supports: one change per
+//! `ALTER TABLE`, foreign keys only inside `CREATE TABLE`, enums stored as strings.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_initial;
+
+/// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,241 @@
+//! The command line: `handoff [serve|migrate|admin|api-key|demo]`.
+
+use std::{
+    io::{IsTerminal, Read},
+    path::PathBuf,
+    process::ExitCode,
+};
+
+use app::{
+    domain::roles::Role,
+    ssr::{
+        services::{admins, api_keys, demo},
+        state::AppState,
+    },
+};
+use clap::{Parser, Subcommand};
+use leptos::prelude::LeptosOptions;
+
+use crate::{
+    config::{Settings, Sources},
+    startup::{Application, connect_and_migrate},
+    telemetry,
+};
+
+/// Handoff: self-hosted referral links, codes and leads.
+///
+/// Configuration comes from an optional TOML file, then the environment: DATABASE_URL,
+/// HANDOFF_DATA_DIR, HANDOFF_ADDR, HANDOFF_PUBLIC_URL, HANDOFF_SECRET (see docs/CONFIGURATION.md).
+#[derive(Debug, Parser)]
+#[command(name = "handoff", version, about, long_about)]
+pub struct Cli {
+    /// A TOML configuration file (also HANDOFF_CONFIG). The environment overrides it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app, API and referral links (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage admin accounts.
+    Admin {
+        /// What to do with admins.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage API keys.
+    #[command(name = "api-key")]
+    ApiKey {
+        /// What to do with API keys.
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Load a demo data set: a campaign, 50 referrers, 500 leads in every status.
+    Demo,
+}
+
+/// `handoff admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin. The password is read from stdin when it is not a terminal, otherwise
+    /// asked for without echo.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// owner, admin, marketer or viewer.
+        #[arg(long, default_value = "owner")]
+        role: String,
+    },
+}
+
+/// `handoff api-key ...`.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it, alone, on stdout (it is not shown again).
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id (see `list`).
+        #[arg(long)]
+        id: i64,
+    },
+    /// List keys (never the keys themselves).
+    List,
+}
+
+/// Parses the command line and runs it. Errors are one line on stderr and a non-zero exit.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let sources = Sources::from_process(cli.config.clone());
+    for name in sources.unknown_vars() {
+        tracing::warn!("unknown environment variable {name} ignored (typo?)");
+    }
+    let settings = match Settings::load(&sources) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("handoff: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match execute(cli.command.unwrap_or(Command::Serve), settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("handoff: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            connect_and_migrate(&settings).await?;
+            eprintln!("Migrations applied.");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, role },
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("unknown role '{role}': use owner, admin, marketer or viewer")
+            })?;
+            let password = read_password()?;
+            let db = connect_and_migrate(&settings).await?;
+            let admin = admins::create(&db, &email, &password, role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("Created {} ({}).", admin.email, admin.role.as_str());
+            Ok(())
+        }
+        Command::ApiKey { command } => {
+            let db = connect_and_migrate(&settings).await?;
+            match command {
+                ApiKeyCommand::Create { name } => {
+                    let (id, key) = api_keys::create(&db, &name)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!(
+                        "Created API key {id} ({name}). Store it now; it is not shown again."
+                    );
+                    println!("{key}");
+                }
+                ApiKeyCommand::Revoke { id } => {
+                    api_keys::revoke(&db, id)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!("Revoked API key {id}.");
+                }
+                ApiKeyCommand::List => {
+                    for key in api_keys::list(&db)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                    {
+                        println!(
+                            "{}\t{}\t{}…\t{}",
+                            key.id,
+                            key.name,
+                            key.prefix,
+                            if key.revoked { "revoked" } else { "active" }
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Demo => {
+            let db = connect_and_migrate(&settings).await?;
+            // The demo writes no clicks through the queue; a closed channel is enough.
+            let (clicks, _) = tokio::sync::mpsc::channel(1);
+            let state = AppState::new(
+                LeptosOptions::builder().output_name("handoff").build(),
+                db,
+                settings.runtime(),
+                clicks,
+            );
+            let summary = demo::create(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "Demo data loaded: campaign '{}' with {} referrers and {} leads.",
+                summary.campaign, summary.referrers, summary.leads
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The password for `admin create`: stdin when piped, a no-echo prompt on a terminal.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        anyhow::ensure!(first == second, "the passwords differ");
+        Ok(first)
+    } else {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input)?;
+        let password = input.lines().next().unwrap_or_default().to_owned();
+        anyhow::ensure!(!password.is_empty(), "no password on stdin");
+        Ok(password)
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests and writing queued clicks");
+}

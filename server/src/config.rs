@@ -1,0 +1,457 @@
+//! `Settings`: defaults, then an optional TOML file, then `HANDOFF_*` / `DATABASE_URL`
+//! environment variables. A bad value is one clear error line, never a panic.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+/// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
+/// is most likely a typo.
+pub const KNOWN_VARS: [&str; 7] = [
+    "HANDOFF_DATA_DIR",
+    "HANDOFF_ADDR",
+    "HANDOFF_PUBLIC_URL",
+    "HANDOFF_SECRET",
+    "HANDOFF_CONFIG",
+    "HANDOFF_SITE_ROOT",
+    "HANDOFF_CLICK_FLUSH_MS",
+];
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// The raw bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `sqlite://...` (default, under the data directory) or `postgres://...`.
+    pub database_url: String,
+    /// Where the SQLite database and the generated secret live.
+    pub data_dir: PathBuf,
+    /// Bind address.
+    pub addr: SocketAddr,
+    /// How links are written (no trailing slash).
+    pub public_url: String,
+    /// Signing key.
+    pub secret: Secret,
+    /// Where the compiled site (`pkg/`, CSS, `public/` assets) is.
+    pub site_root: PathBuf,
+    /// How often batched clicks are written, in milliseconds.
+    pub click_flush_ms: u64,
+}
+
+/// The optional configuration file: every key is optional and the environment wins over it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    addr: Option<String>,
+    public_url: Option<String>,
+    secret: Option<String>,
+    site_root: Option<PathBuf>,
+    click_flush_ms: Option<u64>,
+}
+
+/// Why the settings could not be loaded: printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is malformed.
+    #[error("{name}: {reason}")]
+    Invalid {
+        /// The setting's name as the user wrote it.
+        name: String,
+        /// What is wrong, and what is expected.
+        reason: String,
+    },
+    /// The file could not be read or parsed.
+    #[error("config file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn invalid(name: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Where to find settings: the environment, and an explicit config file path.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// Environment variables (a map, so tests can pass their own).
+    pub env: BTreeMap<String, String>,
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Sources {
+    /// The process environment.
+    pub fn from_process(config_file: Option<PathBuf>) -> Self {
+        Self {
+            env: std::env::vars().collect(),
+            config_file,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// `HANDOFF_` variables that Handoff does not know.
+    pub fn unknown_vars(&self) -> Vec<&str> {
+        self.env
+            .keys()
+            .map(String::as_str)
+            .filter(|k| k.starts_with("HANDOFF_") && !KNOWN_VARS.contains(k))
+            .collect()
+    }
+}
+
+fn parse_addr(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| {
+        invalid(
+            name,
+            format!("'{value}' is not an address; expected IP:PORT such as 127.0.0.1:3000"),
+        )
+    })
+}
+
+fn parse_public_url(name: &str, value: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(value).map_err(|e| {
+        invalid(
+            name,
+            format!("'{value}' is not a URL ({e}); expected e.g. https://refer.example.com"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            name,
+            "must be an http:// or https:// URL with a host",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(name, "must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_database_url(name: &str, value: &str) -> Result<String, ConfigError> {
+    if value.starts_with("sqlite:")
+        || value.starts_with("postgres://")
+        || value.starts_with("postgresql://")
+    {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid(
+            name,
+            "must start with sqlite: or postgres:// (e.g. postgres://user:pass@host/db)",
+        ))
+    }
+}
+
+/// Reads the secret kept in the data directory, or makes and stores a new one.
+fn data_dir_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
+    let path = data_dir.join("secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim()).map_err(|_| {
+                invalid(
+                    &path.display().to_string(),
+                    "is not hex; delete it to make a new secret",
+                )
+            })?;
+            if bytes.len() < 32 {
+                return Err(invalid(
+                    &path.display().to_string(),
+                    "is shorter than 32 bytes",
+                ));
+            }
+            Ok(Secret(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = vec![0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            write_private(&path, &hex::encode(&bytes)).map_err(|e| {
+                invalid(
+                    &path.display().to_string(),
+                    format!("cannot write the generated secret: {e}"),
+                )
+            })?;
+            Ok(Secret(bytes))
+        }
+        Err(e) => Err(invalid(
+            &path.display().to_string(),
+            format!("cannot read: {e}"),
+        )),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// The compiled site: `HANDOFF_SITE_ROOT`/`LEPTOS_SITE_ROOT`, else next to the binary
+/// (`target/release/handoff` -> `target/site`), else `./target/site`. Looking beside the binary
+/// is what lets it serve its own assets from whatever directory it is started in.
+fn find_site_root(explicit: Option<PathBuf>) -> PathBuf {
+    if let Some(path) = explicit {
+        return path;
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("site"));
+        candidates.push(dir.join("../site"));
+    }
+    candidates.push(PathBuf::from("target/site"));
+    candidates
+        .into_iter()
+        .find(|c| c.join("pkg").is_dir())
+        .unwrap_or_else(|| PathBuf::from("target/site"))
+}
+
+impl Settings {
+    /// Loads settings from `sources`. Creates the data directory and its secret when needed.
+    pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
+        let file_path = sources
+            .config_file
+            .clone()
+            .or_else(|| sources.get("HANDOFF_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: e.message().to_owned(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+
+        let data_dir = sources
+            .get("HANDOFF_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        std::fs::create_dir_all(&data_dir).map_err(|e| {
+            invalid(
+                "HANDOFF_DATA_DIR",
+                format!("cannot create {}: {e}", data_dir.display()),
+            )
+        })?;
+
+        let addr = match sources.get("HANDOFF_ADDR") {
+            Some(v) => parse_addr("HANDOFF_ADDR", v)?,
+            None => match &file.addr {
+                Some(v) => parse_addr("addr", v)?,
+                None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            },
+        };
+
+        let public_url = match sources.get("HANDOFF_PUBLIC_URL") {
+            Some(v) => parse_public_url("HANDOFF_PUBLIC_URL", v)?,
+            None => match &file.public_url {
+                Some(v) => parse_public_url("public_url", v)?,
+                None => format!("http://{addr}"),
+            },
+        };
+
+        let database_url = match sources.get("DATABASE_URL") {
+            Some(v) => parse_database_url("DATABASE_URL", v)?,
+            None => match &file.database_url {
+                Some(v) => parse_database_url("database_url", v)?,
+                None => format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("handoff.db").display()
+                ),
+            },
+        };
+
+        let secret = match sources
+            .get("HANDOFF_SECRET")
+            .map(str::to_owned)
+            .or(file.secret)
+        {
+            Some(s) if s.len() < 32 => {
+                return Err(invalid("HANDOFF_SECRET", "must be at least 32 characters"));
+            }
+            Some(s) => Secret(s.into_bytes()),
+            None => data_dir_secret(&data_dir)?,
+        };
+
+        let site_root = find_site_root(
+            sources
+                .get("HANDOFF_SITE_ROOT")
+                .or_else(|| sources.get("LEPTOS_SITE_ROOT"))
+                .map(PathBuf::from)
+                .or(file.site_root),
+        );
+
+        let click_flush_ms = match sources.get("HANDOFF_CLICK_FLUSH_MS") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| invalid("HANDOFF_CLICK_FLUSH_MS", "must be 1 to 1000"))?,
+            None => file.click_flush_ms.unwrap_or(200),
+        };
+
+        Ok(Settings {
+            database_url,
+            data_dir,
+            addr,
+            public_url,
+            secret,
+            site_root,
+            click_flush_ms,
+        })
+    }
+
+    /// The settings the application logic needs, with links written for `public_url`.
+    pub fn runtime_for(&self, public_url: &str) -> app::ssr::state::RuntimeSettings {
+        app::ssr::state::RuntimeSettings {
+            public_url: public_url.to_owned(),
+            secret: std::sync::Arc::from(self.secret.expose()),
+            secure_cookies: public_url.starts_with("https://"),
+        }
+    }
+
+    /// The settings the application logic needs.
+    pub fn runtime(&self) -> app::ssr::state::RuntimeSettings {
+        self.runtime_for(&self.public_url)
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(pairs: &[(&str, &str)], dir: &Path) -> Sources {
+        let mut env: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.insert("HANDOFF_DATA_DIR".into(), dir.display().to_string());
+        Sources {
+            env,
+            config_file: None,
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("handoff-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn defaults_write_links_with_the_bind_address_and_keep_a_generated_secret() {
+        let dir = temp_dir("defaults");
+        let first = Settings::load(&sources(&[], &dir)).expect("defaults load");
+        assert_eq!(first.public_url, "http://127.0.0.1:3000");
+        assert!(first.database_url.starts_with("sqlite://"));
+        let second = Settings::load(&sources(&[], &dir)).expect("reload");
+        assert_eq!(
+            first.secret.expose(),
+            second.secret.expose(),
+            "secret is kept across starts"
+        );
+    }
+
+    #[test]
+    fn a_bad_address_is_one_clear_error() {
+        let dir = temp_dir("addr");
+        let err = Settings::load(&sources(&[("HANDOFF_ADDR", "localhost")], &dir)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("HANDOFF_ADDR: 'localhost' is not an address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_public_url_and_database_url_are_rejected() {
+        let dir = temp_dir("urls");
+        let err = Settings::load(&sources(&[("HANDOFF_PUBLIC_URL", "ftp://x")], &dir)).unwrap_err();
+        assert!(err.to_string().contains("HANDOFF_PUBLIC_URL"));
+        let err = Settings::load(&sources(&[("DATABASE_URL", "mysql://x")], &dir)).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file_and_unknown_keys_in_the_file_are_errors() {
+        let dir = temp_dir("file");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("handoff.toml");
+        std::fs::write(
+            &file,
+            "addr = \"127.0.0.1:4000\"\npublic_url = \"https://refer.example.com/\"\n",
+        )
+        .unwrap();
+        let mut s = sources(&[("HANDOFF_ADDR", "127.0.0.1:5000")], &dir);
+        s.config_file = Some(file.clone());
+        let settings = Settings::load(&s).unwrap();
+        assert_eq!(settings.addr.port(), 5000);
+        assert_eq!(settings.public_url, "https://refer.example.com");
+        assert!(settings.secure_cookies());
+        std::fs::write(&file, "adress = \"x\"\n").unwrap();
+        let err = Settings::load(&s).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn unknown_handoff_variables_are_reported() {
+        let dir = temp_dir("unknown");
+        let s = sources(&[("HANDOFF_ADRR", "x")], &dir);
+        assert_eq!(s.unknown_vars(), vec!["HANDOFF_ADRR"]);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        assert_eq!(
+            format!("{:?}", Secret(b"hunter2".to_vec())),
+            "Secret([redacted])"
+        );
+    }
+}

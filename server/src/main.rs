@@ -1,0 +1,8 @@
+//! `handoff`: the self-hosted referral platform in one binary.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    server::cli::run().await
+}

@@ -1,0 +1,34 @@
+//! Bearer API keys.
+
+use app::{
+    error::AppError,
+    ssr::{services::api_keys, state::AppState},
+};
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+use super::error::ApiError;
+
+/// A request authenticated by a live API key (its id).
+#[derive(Clone, Copy, Debug)]
+pub struct ApiKey(pub i64);
+
+impl FromRequestParts<AppState> for ApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError(AppError::Unauthenticated))?;
+        api_keys::authenticate(&state.db, key)
+            .await?
+            .map(ApiKey)
+            .ok_or(ApiError(AppError::Unauthenticated))
+    }
+}

@@ -1,0 +1,33 @@
+//! REST API v1: JSON over HTTP, `Authorization: Bearer <api key>`. Every handler calls the same
+//! services as the admin UI.
+
+pub mod auth;
+pub mod campaigns;
+pub mod docs;
+pub mod error;
+pub mod leads;
+pub mod referrers;
+
+use app::ssr::state::AppState;
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+/// The `/api/v1` router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/campaigns",
+            post(campaigns::create).get(campaigns::list),
+        )
+        .route("/api/v1/campaigns/{slug}", get(campaigns::get_one))
+        .route(
+            "/api/v1/referrers",
+            post(referrers::create).get(referrers::list),
+        )
+        .route("/api/v1/referrers/{id}", get(referrers::get_one))
+        .route("/api/v1/leads", post(leads::create).get(leads::list))
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/api/v1/docs", get(docs::reference_page))
+}

@@ -1,0 +1,126 @@
+//! `/api/v1/referrers`.
+
+use app::{
+    ssr::{services::referrers, state::AppState},
+    types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
+};
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    auth::ApiKey,
+    error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody},
+};
+
+/// Add a referrer.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewReferrer {
+    /// Campaign slug.
+    pub campaign: String,
+    /// Email address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Filters for listing referrers.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReferrerQuery {
+    /// Campaign slug.
+    pub campaign: Option<String>,
+    /// Exact email (compared normalized).
+    pub email: Option<String>,
+    /// Exact referral code (case, spaces and hyphens ignored).
+    pub code: Option<String>,
+    /// Cursor from `next_cursor` of the previous page.
+    pub after: Option<i64>,
+}
+
+/// One page of referrers, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ReferrerPage {
+    /// The referrers with their numbers.
+    pub items: Vec<ReferrerWithStats>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+impl From<Page<ReferrerWithStats>> for ReferrerPage {
+    fn from(page: Page<ReferrerWithStats>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// Add a referrer, or get the existing one with the same email in the campaign.
+#[utoipa::path(
+    post, path = "/api/v1/referrers", tag = "referrers",
+    request_body = NewReferrer,
+    responses(
+        (status = 201, description = "Created", body = Referrer),
+        (status = 200, description = "Already existed; returned unchanged", body = Referrer),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    _key: ApiKey,
+    ApiJson(input): ApiJson<NewReferrer>,
+) -> Result<(StatusCode, Json<Referrer>), ApiError> {
+    let (referrer, created) =
+        referrers::create(&state, &input.campaign, &input.name, &input.email).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(referrer)))
+}
+
+/// Get a referrer with their clicks, leads and qualified counts.
+#[utoipa::path(
+    get, path = "/api/v1/referrers/{id}", tag = "referrers",
+    params(("id" = i64, Path, description = "Referrer id")),
+    responses(
+        (status = 200, description = "The referrer", body = ReferrerWithStats),
+        (status = 404, description = "No such referrer", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _key: ApiKey,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ReferrerWithStats>, ApiError> {
+    Ok(Json(referrers::get(&state, id).await?))
+}
+
+/// List referrers.
+#[utoipa::path(
+    get, path = "/api/v1/referrers", tag = "referrers",
+    params(ReferrerQuery),
+    responses(
+        (status = 200, description = "One page", body = ReferrerPage),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _key: ApiKey,
+    ApiQuery(query): ApiQuery<ReferrerQuery>,
+) -> Result<Json<ReferrerPage>, ApiError> {
+    let filter = ReferrerFilter {
+        campaign: query.campaign,
+        email: query.email,
+        code: query.code,
+        search: None,
+        after: query.after,
+    };
+    Ok(Json(referrers::list(&state, &filter).await?.into()))
+}

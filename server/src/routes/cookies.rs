@@ -1,0 +1,132 @@
+//! The friend's attribution cookie: which referral link they arrived by, signed so it cannot be
+//! edited to credit somebody else.
+
+use app::ssr::services::{leads::LinkAttribution, secrets::keyed_digest};
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Utc};
+
+/// Cookie name.
+pub const ATTRIBUTION_COOKIE: &str = "handoff_ref";
+
+/// How long a click keeps its attribution: 30 days.
+pub const ATTRIBUTION_MAX_AGE_SECS: i64 = 30 * 24 * 3600;
+
+/// What the attribution cookie holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribution {
+    /// The referrer whose link was clicked.
+    pub referrer_id: i64,
+    /// Unix seconds of the click.
+    pub clicked_at: i64,
+    /// The visitor's random id, kept across clicks.
+    pub visitor_id: String,
+}
+
+impl Attribution {
+    /// The service-level view of the click.
+    pub fn to_link_attribution(&self) -> Option<LinkAttribution> {
+        Some(LinkAttribution {
+            referrer_id: self.referrer_id,
+            clicked_at: DateTime::<Utc>::from_timestamp(self.clicked_at, 0)?,
+        })
+    }
+}
+
+fn mac(secret: &[u8], payload: &str) -> String {
+    keyed_digest(secret, "attribution", payload, 32)
+}
+
+/// The cookie value: `referrer.time.visitor.mac`.
+pub fn encode(secret: &[u8], attribution: &Attribution) -> String {
+    let payload = format!(
+        "{}.{}.{}",
+        attribution.referrer_id, attribution.clicked_at, attribution.visitor_id
+    );
+    format!("{payload}.{}", mac(secret, &payload))
+}
+
+/// The attribution in a cookie value, if its signature holds and it has not expired.
+pub fn decode(secret: &[u8], value: &str, now: DateTime<Utc>) -> Option<Attribution> {
+    let (payload, signature) = value.rsplit_once('.')?;
+    if !constant_time_eq(mac(secret, payload).as_bytes(), signature.as_bytes()) {
+        return None;
+    }
+    let mut parts = payload.splitn(3, '.');
+    let referrer_id = parts.next()?.parse().ok()?;
+    let clicked_at: i64 = parts.next()?.parse().ok()?;
+    let visitor_id = parts.next()?.to_owned();
+    if now.timestamp() - clicked_at > ATTRIBUTION_MAX_AGE_SECS {
+        return None;
+    }
+    Some(Attribution {
+        referrer_id,
+        clicked_at,
+        visitor_id,
+    })
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of cookie `name` in the request headers.
+pub fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value for the attribution cookie.
+pub fn set_cookie(value: &str, secure: bool) -> String {
+    format!(
+        "{ATTRIBUTION_COOKIE}={value}; Path=/; Max-Age={ATTRIBUTION_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_cookie_round_trips_and_an_edited_one_is_refused() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let a = Attribution {
+            referrer_id: 42,
+            clicked_at: Utc::now().timestamp(),
+            visitor_id: "v1".into(),
+        };
+        let value = encode(secret, &a);
+        assert_eq!(decode(secret, &value, Utc::now()), Some(a));
+        let forged = value.replacen("42.", "43.", 1);
+        assert_eq!(decode(secret, &forged, Utc::now()), None);
+        assert_eq!(
+            decode(b"another secret another secret 12", &value, Utc::now()),
+            None
+        );
+    }
+
+    #[test]
+    fn an_old_click_no_longer_attributes() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let a = Attribution {
+            referrer_id: 1,
+            clicked_at: Utc::now().timestamp() - ATTRIBUTION_MAX_AGE_SECS - 10,
+            visitor_id: "v".into(),
+        };
+        assert_eq!(decode(secret, &encode(secret, &a), Utc::now()), None);
+    }
+
+    #[test]
+    fn cookies_are_read_from_a_header_with_several() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "a=1; handoff_ref=x.y; b=2".parse().unwrap());
+        assert_eq!(read(&headers, ATTRIBUTION_COOKIE), Some("x.y"));
+        assert_eq!(read(&headers, "missing"), None);
+    }
+}

@@ -1,0 +1,120 @@
+//! `GET /r/{slug}`: the referral link. Records the click off the request path and sends the
+//! friend on with attribution.
+
+use std::net::SocketAddr;
+
+use app::ssr::{
+    services::{
+        clicks::NewClick,
+        links::{self, LinkTarget},
+        secrets::{keyed_digest, random_token},
+    },
+    state::AppState,
+};
+use axum::{
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use tokio::sync::mpsc::error::TrySendError;
+
+use crate::routes::{
+    cookies::{self, ATTRIBUTION_COOKIE, Attribution},
+    pages,
+};
+
+/// Follows a referral link: 302 (never 301, so every click comes back to be counted).
+pub async fn follow(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let target = match links::resolve(&state, &slug).await {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            return pages::message(
+                StatusCode::NOT_FOUND,
+                "This referral link doesn't work",
+                "We couldn't find this referral link. Check that it was copied completely, or ask the person who shared it for a new one.",
+            );
+        }
+        Err(_) => return pages::internal_error(),
+    };
+    if !target.active {
+        return pages::message(
+            StatusCode::NOT_FOUND,
+            "This referral programme is paused",
+            "This referral programme isn't taking sign-ups right now. Please check back later.",
+        );
+    }
+    let now = Utc::now();
+    let secret = state.settings.secret.clone();
+    let visitor_id = cookies::read(&headers, ATTRIBUTION_COOKIE)
+        .and_then(|v| cookies::decode(&secret, v, now))
+        .map(|a| a.visitor_id)
+        .unwrap_or_else(|| random_token(12));
+    record_click(&state, &target, &peer, &headers, &visitor_id);
+    let cookie = cookies::encode(
+        &secret,
+        &Attribution {
+            referrer_id: target.referrer_id,
+            clicked_at: now.timestamp(),
+            visitor_id,
+        },
+    );
+    let location = links::destination(&target, &state.settings.public_url);
+    let mut response = StatusCode::FOUND.into_response();
+    let h = response.headers_mut();
+    match HeaderValue::from_str(&location) {
+        Ok(v) => h.insert(header::LOCATION, v),
+        Err(_) => return pages::internal_error(),
+    };
+    if let Ok(v) =
+        HeaderValue::from_str(&cookies::set_cookie(&cookie, state.settings.secure_cookies))
+    {
+        h.insert(header::SET_COOKIE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Hands the click to the batch writer without waiting. When the queue is full the click waits
+/// in its own task rather than being dropped or making the friend wait.
+fn record_click(
+    state: &AppState,
+    target: &LinkTarget,
+    peer: &SocketAddr,
+    headers: &HeaderMap,
+    visitor_id: &str,
+) {
+    let click = NewClick {
+        campaign_id: target.campaign_id,
+        referrer_id: target.referrer_id,
+        ip_hash: keyed_digest(&state.settings.secret, "ip", &peer.ip().to_string(), 32),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(512)
+            .collect(),
+        visitor_id: visitor_id.to_owned(),
+        at: Utc::now(),
+    };
+    match state.clicks.try_send(click) {
+        Ok(()) => {}
+        Err(TrySendError::Full(click)) => {
+            let sender = state.clicks.clone();
+            tokio::spawn(async move {
+                if sender.send(click).await.is_err() {
+                    tracing::error!("click writer stopped; a click was not recorded");
+                }
+            });
+        }
+        Err(TrySendError::Closed(_)) => {
+            tracing::error!("click writer stopped; a click was not recorded");
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Building and running the application: database, state, workers, router, listener.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context;
+use app::{
+    app::{App, shell},
+    ssr::{db, services::admins, session_store::DbSessionStore, state::AppState},
+};
+use axum::{Router, middleware, routing::get};
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameSite};
+
+use crate::{
+    config::Settings,
+    routes::{self, csrf::AllowedOrigin},
+    workers,
+};
+
+/// A built application, bound to its port and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    click_writer: JoinHandle<()>,
+    session_cleanup: JoinHandle<()>,
+}
+
+/// Connects to the database and applies migrations.
+pub async fn connect_and_migrate(
+    settings: &Settings,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = db::connect(&settings.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database at {}",
+            redact(&settings.database_url)
+        )
+    })?;
+    db::migrate(&db)
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(db)
+}
+
+/// A database URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Application {
+    /// Builds everything and binds the listener (`HANDOFF_ADDR` port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = connect_and_migrate(&settings).await?;
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let local_addr = listener.local_addr()?;
+        let public_url = if settings.public_url == format!("http://{}", settings.addr) {
+            // The default public URL follows the real port when port 0 was asked for.
+            format!("http://{local_addr}")
+        } else {
+            settings.public_url.clone()
+        };
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("handoff")
+            .site_root(settings.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+
+        let (click_tx, click_rx) = mpsc::channel(workers::clicks::QUEUE_CAPACITY);
+        let click_writer = workers::clicks::spawn(
+            db.clone(),
+            click_rx,
+            Duration::from_millis(settings.click_flush_ms),
+        );
+
+        let state = AppState::new(
+            leptos_options,
+            db.clone(),
+            settings.runtime_for(&public_url),
+            click_tx,
+        );
+
+        let session_store = DbSessionStore::new(db.clone());
+        let session_cleanup = tokio::spawn({
+            let store = session_store.clone();
+            async move {
+                let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+                loop {
+                    every_hour.tick().await;
+                    if let Err(e) = store.delete_expired().await {
+                        tracing::warn!(error = %e, "could not delete expired sessions");
+                    }
+                }
+            }
+        });
+        let sessions = SessionManagerLayer::new(session_store)
+            .with_name("handoff_session")
+            .with_same_site(SameSite::Lax)
+            .with_secure(state.settings.secure_cookies)
+            .with_http_only(true)
+            .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
+
+        let router = build_router(state.clone(), sessions, &public_url);
+
+        if let Some(token) = admins::issue_setup_token(&db).await? {
+            tracing::warn!(
+                "No admin account exists yet. Create the owner account at this one-time link (valid 24 hours): {public_url}/admin/setup?token={token}"
+            );
+            eprintln!("\n  Set up Handoff: {public_url}/admin/setup?token={token}\n");
+        }
+
+        Ok(Application {
+            listener,
+            router,
+            state,
+            click_writer,
+            session_cleanup,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests use its database handle).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and writes every queued
+    /// click before returning.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+            click_writer,
+            session_cleanup,
+        } = self;
+        tracing::info!(addr = %listener.local_addr()?, public_url = %state.settings.public_url, "Handoff is serving");
+        drop(state);
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+        session_cleanup.abort();
+        // The router (and with it every click sender) is gone: the writer drains and stops.
+        click_writer.await.context("click writer panicked")?;
+        Ok(())
+    }
+}
+
+fn build_router(
+    state: AppState,
+    sessions: SessionManagerLayer<DbSessionStore>,
+    public_url: &str,
+) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let site_root = options.site_root.to_string();
+    let public_origin = url::Url::parse(public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+
+    let admin = Router::new()
+        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
+        .layer(middleware::from_fn_with_state(
+            AllowedOrigin { public_origin },
+            routes::csrf::guard,
+        ))
+        .layer(sessions);
+
+    let public = Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/r/{slug}", get(routes::redirect::follow))
+        .route(
+            "/f/{campaign}",
+            get(routes::friend::show).post(routes::friend::submit),
+        )
+        .route("/p/{slug}/{token}", get(routes::portal::show))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/admin/campaigns") }),
+        )
+        .merge(routes::api::router());
+
+    Router::new()
+        .merge(admin)
+        .merge(public)
+        .fallback_service(ServeDir::new(site_root).fallback(get(not_found)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_FRAME_OPTIONS,
+            axum::http::HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> axum::response::Response {
+    routes::pages::message(
+        axum::http::StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address.",
+    )
+}
