@@ -14,7 +14,7 @@ test('the first owner is created through the setup link the server logs', async 
   expect(savedOwner(), `a fresh run: no owner saved yet beside ${SERVER_LOG}`).toBeNull();
   // Creates the owner and checks that it lands on /admin/campaigns.
   const owner = await createOwnerThroughSetupLink(page);
-  await expect(page.getByRole('navigation').getByRole('link', { name: 'Campaigns' })).toBeVisible();
+  await expect(page.getByRole('navigation').getByRole('link', { name: 'Campaigns', exact: true })).toBeVisible();
   expect(savedOwner()).toEqual(owner);
 });
 

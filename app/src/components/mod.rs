@@ -47,7 +47,7 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                 <a href="/api/v1/docs">"API reference"</a>
             </nav>
             <div class="who">
-                <span>{admin.email.clone()} " (" {admin.role.as_str()} ")"</span>
+                <span>{format!("{} ({})", admin.email, admin.role.as_str())}</span>
                 <ActionForm action=logout>
                     <button type="submit" class="link">"Log out"</button>
                 </ActionForm>

@@ -1,0 +1,260 @@
+use app::{
+    domain::roles::Role,
+    ssr::{entities::session, services::admins},
+};
+use reqwest::StatusCode;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::{helpers::TestApp, on_both_databases};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn log_in(app: &TestApp, email: &str) -> reqwest::Response {
+    app.post_form("/rpc/login", &[("email", email), ("password", PASSWORD)])
+        .await
+}
+
+async fn the_one_time_setup_link_creates_the_owner_once(app: TestApp) {
+    // Application::build issued a token and logged it; issue a fresh one to know its value.
+    let token = admins::issue_setup_token(&app.db)
+        .await
+        .unwrap()
+        .expect("no admin yet");
+    let page = app
+        .get(&format!("/admin/setup?token={token}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Create owner account"));
+    let done = app
+        .post_form(
+            "/rpc/setup",
+            &[
+                ("token", &token),
+                ("email", "owner@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    assert_eq!(done.headers()["location"], "/admin/campaigns");
+    let dashboard = app.get("/admin/campaigns").await.text().await.unwrap();
+    assert!(dashboard.contains("owner@example.com (owner)"));
+
+    let reuse = app
+        .get(&format!("/admin/setup?token={token}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reuse.contains("invalid, expired or already used"));
+    assert!(
+        admins::issue_setup_token(&app.db).await.unwrap().is_none(),
+        "no setup once an admin exists"
+    );
+}
+
+async fn login_cycles_the_session_and_keeps_it_in_the_database(app: TestApp) {
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    let anonymous = app.get("/admin/campaigns").await;
+    assert_eq!(anonymous.status(), StatusCode::FOUND, "redirected to login");
+    assert_eq!(anonymous.headers()["location"], "/admin/login");
+
+    let wrong = app
+        .post_form(
+            "/rpc/login",
+            &[
+                ("email", "admin@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::FOUND);
+    assert!(
+        wrong.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("__err="),
+        "error travels back to the form"
+    );
+
+    let ok = log_in(&app, "admin@example.com").await;
+    assert_eq!(ok.headers()["location"], "/admin/campaigns");
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain http public URL");
+    assert!(
+        session::Entity::find().count(&app.db).await.unwrap() >= 1,
+        "session stored in the database"
+    );
+    assert_eq!(app.get("/admin/campaigns").await.status(), StatusCode::OK);
+
+    let out = app.post_form("/rpc/logout", &[]).await;
+    assert_eq!(out.headers()["location"], "/admin/login");
+    assert_eq!(
+        app.get("/admin/campaigns").await.status(),
+        StatusCode::FOUND
+    );
+}
+
+async fn cross_site_posts_to_the_admin_are_refused(app: TestApp) {
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    log_in(&app, "admin@example.com").await;
+    let forged = app
+        .client
+        .post(format!("{}/rpc/campaign_create", app.address))
+        .header("Origin", "https://evil.example")
+        .header("Accept", "text/html")
+        .form(&[("name", "Forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let list = app::ssr::services::campaigns::list(&app.db).await.unwrap();
+    assert!(list.is_empty());
+    let same_site = app
+        .post_form("/rpc/campaign_create", &[("name", "Real")])
+        .await;
+    assert_eq!(same_site.status(), StatusCode::FOUND);
+    assert_eq!(
+        app::ssr::services::campaigns::list(&app.db)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn a_viewer_can_read_but_not_change_anything(app: TestApp) {
+    admins::create(&app.db, "viewer@example.com", PASSWORD, Role::Viewer)
+        .await
+        .unwrap();
+    log_in(&app, "viewer@example.com").await;
+    assert_eq!(app.get("/admin/leads").await.status(), StatusCode::OK);
+    let attempt = app
+        .post_form("/rpc/campaign_create", &[("name", "Nope")])
+        .await;
+    assert!(
+        attempt.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("__err=")
+    );
+    assert!(
+        app::ssr::services::campaigns::list(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let keys = app
+        .client
+        .post(format!("{}/rpc/api_key_create", app.address))
+        .header("Origin", &app.address)
+        .form(&[("name", "sneaky")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!keys.status().is_success());
+    let body = keys.text().await.unwrap();
+    assert!(body.contains("\"forbidden\""), "{body}");
+    assert!(
+        app::ssr::services::api_keys::list(&app.db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| k.name != "sneaky")
+    );
+}
+
+async fn the_admin_tabs_show_referrers_and_leads_with_their_attribution(app: TestApp) {
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    log_in(&app, "admin@example.com").await;
+    let created = app
+        .post_form(
+            "/rpc/campaign_create",
+            &[
+                ("name", "Spring"),
+                ("codes_enabled", "on"),
+                ("code_style", "name_based"),
+            ],
+        )
+        .await;
+    assert_eq!(created.headers()["location"], "/admin/campaigns/spring");
+    let added = app
+        .post_form(
+            "/rpc/referrer_add",
+            &[
+                ("campaign", "spring"),
+                ("name", "Jane Doe"),
+                ("email", "jane@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::FOUND);
+    let referrers = app
+        .get("/admin/referrers?campaign=spring")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        referrers.contains("Jane Doe") && referrers.contains(&format!("{}/r/jane-", app.address))
+    );
+    let jane = app::ssr::services::referrers::list(&app.state, &Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let code = jane.referrer.code.clone().unwrap();
+    assert!(code.starts_with("JANE-"));
+    app.post_form(
+        "/f/spring",
+        &[
+            ("_hosted", "1"),
+            ("name", "Friend"),
+            ("email", "friend@example.com"),
+            ("referral_code", &code),
+        ],
+    )
+    .await;
+    let leads = app
+        .get("/admin/leads?status=pending")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        leads.contains("friend@example.com")
+            && leads.contains("Jane Doe")
+            && leads.contains(">code<")
+    );
+    let searched = app
+        .get(&format!("/admin/referrers?q={}", code.to_lowercase()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(searched.contains("Jane Doe"));
+    let none = app
+        .get("/admin/referrers?q=nobody-matches")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("No referrers match."));
+}
+
+on_both_databases!(
+    the_one_time_setup_link_creates_the_owner_once,
+    login_cycles_the_session_and_keeps_it_in_the_database,
+    cross_site_posts_to_the_admin_are_refused,
+    a_viewer_can_read_but_not_change_anything,
+    the_admin_tabs_show_referrers_and_leads_with_their_attribution,
+);

@@ -1,0 +1,141 @@
+//! The `handoff` binary's subcommands, run as a user would.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
+fn handoff(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HANDOFF_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("handoff-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn api_key_create_prints_the_key_alone_on_stdout() {
+    let dir = temp_dir("key");
+    let output = handoff(&dir)
+        .args(["api-key", "create", "--name", "checkout"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("hk_") && lines[0].len() > 30);
+    let listed = handoff(&dir).args(["api-key", "list"]).output().unwrap();
+    assert!(
+        String::from_utf8(listed.stdout)
+            .unwrap()
+            .contains("checkout")
+    );
+}
+
+#[test]
+fn admin_create_reads_the_password_from_stdin() {
+    let dir = temp_dir("admin");
+    let mut child = handoff(&dir)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "boss@example.com",
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Created boss@example.com (admin)"));
+
+    let mut short = handoff(&dir)
+        .args(["admin", "create", "--email", "other@example.com"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let output = short.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 10 characters"));
+}
+
+#[test]
+fn a_bad_setting_is_one_clear_line_and_a_non_zero_exit() {
+    let dir = temp_dir("bad");
+    let output = handoff(&dir)
+        .env("HANDOFF_ADDR", "not-an-address")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("HANDOFF_ADDR") && !stderr.contains("panicked"));
+}
+
+#[test]
+fn demo_loads_a_living_data_set_once() {
+    let dir = temp_dir("demo");
+    let output = handoff(&dir).arg("demo").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("50 referrers and 500 leads"));
+    let again = handoff(&dir).arg("demo").output().unwrap();
+    assert!(
+        !again.status.success(),
+        "a second demo load is refused, not duplicated"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = temp_dir("help");
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["admin", "create", "--help"],
+        vec!["api-key", "create", "--help"],
+        vec!["demo", "--help"],
+        vec!["migrate", "--help"],
+    ] {
+        let output = handoff(&dir).args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8(output.stdout).unwrap().contains("Usage"),
+            "{args:?}"
+        );
+    }
+}

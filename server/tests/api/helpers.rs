@@ -1,0 +1,258 @@
+//! Starts the real application on port 0 against a fresh database: a SQLite file in a temp
+//! directory, or a PostgreSQL database created (and dropped) on the server in
+//! `TEST_DATABASE_URL`.
+
+use std::collections::BTreeMap;
+
+use app::ssr::{services::api_keys, state::AppState};
+use reqwest::{Client, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use server::{
+    config::{Settings, Sources},
+    startup::Application,
+};
+
+/// Which database engine a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running application and a cookie-keeping client that does not follow redirects.
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub db: DatabaseConnection,
+    pub client: Client,
+    pub api_key: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _pg: Option<PgDatabase>,
+}
+
+/// A per-test PostgreSQL database, dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; use a thread with its own runtime to finish the job.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async move {
+                    if let Ok(db) = Database::connect(&admin_url).await {
+                        let _ = db
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+fn unique_suffix() -> String {
+    format!(
+        "{}_{}",
+        std::process::id(),
+        app::ssr::services::secrets::random_token(6)
+            .to_lowercase()
+            .replace(['-', '_'], "x")
+    )
+}
+
+fn pg_url_with_database(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Starts the app. On PostgreSQL without `TEST_DATABASE_URL` the test is skipped with a loud
+/// message, except in CI, where that is a failure.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let data_dir = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
+    std::fs::create_dir_all(&data_dir).expect("temp dir");
+    let (database_url, pg) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}/handoff.db?mode=rwc", data_dir.display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+            else {
+                assert!(
+                    std::env::var("CI").is_err(),
+                    "CI must run the PostgreSQL tests, but TEST_DATABASE_URL is not set"
+                );
+                eprintln!(
+                    "\n!!! SKIPPED: PostgreSQL test (set TEST_DATABASE_URL, or run scripts/test.sh) !!!\n"
+                );
+                return None;
+            };
+            let name = format!("handoff_test_{}", unique_suffix());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            (
+                pg_url_with_database(&admin_url, &name),
+                Some(PgDatabase { admin_url, name }),
+            )
+        }
+    };
+    let env: BTreeMap<String, String> = [
+        ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
+        ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", database_url),
+        ("HANDOFF_CLICK_FLUSH_MS", "20".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = Settings::load(&Sources {
+        env,
+        config_file: None,
+    })
+    .expect("test settings");
+    let application = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let state = application.state().clone();
+    let db = state.db.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let (_, api_key) = api_keys::create(&db, "tests").await.expect("api key");
+    let client = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Some(TestApp {
+        address,
+        state,
+        db,
+        client,
+        api_key,
+        _stop: stop,
+        _pg: pg,
+    })
+}
+
+impl TestApp {
+    /// `POST` JSON to the API with the test's key.
+    pub async fn post_api(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET` from the API with the test's key.
+    pub async fn get_api(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a campaign through the API and returns its JSON.
+    pub async fn campaign(&self, body: Value) -> Value {
+        let response = self.post_api("/api/v1/campaigns", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "campaign create");
+        response.json().await.expect("json")
+    }
+
+    /// Creates a referrer through the API and returns its JSON.
+    pub async fn referrer(&self, campaign: &str, name: &str, email: &str) -> Value {
+        let response = self
+            .post_api(
+                "/api/v1/referrers",
+                &json!({"campaign": campaign, "name": name, "email": email}),
+            )
+            .await;
+        assert!(
+            response.status().is_success(),
+            "referrer create: {}",
+            response.status()
+        );
+        response.json().await.expect("json")
+    }
+
+    /// A browser-like form post (with the app's own Origin).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("Origin", &self.address)
+            .header("Accept", "text/html")
+            .header("Referer", format!("{}{path}", self.address))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET` a page, as a browser navigation does.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// A code with one symbol changed (not the first), still in the code alphabet.
+pub fn one_typo(code: &str) -> String {
+    let mut chars: Vec<char> = code.chars().collect();
+    let i = chars.len() - 2;
+    chars[i] = if chars[i] == '7' { '8' } else { '7' };
+    chars.into_iter().collect()
+}
+
+/// Runs a scenario `async fn(TestApp)` as two tests, one on SQLite and one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                        .await
+                        .expect("sqlite app");
+                    super::$scenario(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                        super::$scenario(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}

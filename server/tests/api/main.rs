@@ -1,0 +1,10 @@
+//! Integration tests through real HTTP against the real application, on SQLite and PostgreSQL.
+
+mod admin;
+mod campaigns;
+mod cli;
+mod friend;
+mod helpers;
+mod leads;
+mod links;
+mod referrers;
