@@ -48,8 +48,11 @@ pub enum AppError {
     #[error("Something went wrong on our side. It has been logged; please try again.")]
     Internal,
     /// The request never reached the server function, or its answer could not be read.
-    #[error("Could not reach the server: {0}")]
-    Transport(String),
+    #[error("Could not reach the server: {message}")]
+    Transport {
+        /// What the transport reported.
+        message: String,
+    },
 }
 
 impl AppError {
@@ -94,7 +97,7 @@ impl AppError {
             AppError::Invalid { code, .. } | AppError::Conflict { code, .. } => code,
             AppError::RateLimited => "rate_limited",
             AppError::Internal => "internal",
-            AppError::Transport(_) => "transport",
+            AppError::Transport { .. } => "transport",
         }
     }
 
@@ -119,6 +122,41 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        AppError::Transport {
+            message: value.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A variant that cannot be encoded makes the server function layer panic, so every one
+    /// must round-trip through the wire encoding.
+    #[test]
+    fn every_error_survives_the_trip_to_the_browser() {
+        let all = [
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::not_found("Lead"),
+            AppError::Invalid {
+                code: "unknown_referral_code".into(),
+                field: Some("referral_code".into()),
+                message: "Did you mean X?".into(),
+                suggestion: Some("X".into()),
+            },
+            AppError::conflict("campaign_paused", "Paused."),
+            AppError::RateLimited,
+            AppError::Internal,
+            AppError::Transport {
+                message: "offline".into(),
+            },
+        ];
+        for error in all {
+            let json = serde_json::to_string(&error).expect("encodes");
+            let back: AppError = serde_json::from_str(&json).expect("decodes");
+            assert_eq!(back, error);
+        }
     }
 }

@@ -2,10 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    error::AppError,
-    types::{Campaign, CampaignInput},
-};
+use crate::{error::AppError, types::Campaign};
 
 /// Every campaign (any role may read).
 #[server(prefix = "/rpc", endpoint = "campaigns")]
@@ -29,7 +26,7 @@ pub async fn get_campaign(slug: String) -> Result<Campaign, AppError> {
     campaigns::get(&auth::state()?.db, &slug).await
 }
 
-/// Creates a campaign from the admin form; goes to its page. An unticked checkbox is absent
+/// Creates a campaign from the admin form (the list then shows it). An unticked checkbox is absent
 /// from a form post, so `codes_enabled` is "present or not".
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/rpc", endpoint = "campaign_create")]
@@ -48,7 +45,7 @@ pub async fn create_campaign(
         ssr::{auth, services::campaigns},
     };
     auth::require(Permission::ManageCampaigns).await?;
-    let input = CampaignInput {
+    let input = crate::types::CampaignInput {
         name,
         slug,
         landing_url,
@@ -58,9 +55,7 @@ pub async fn create_campaign(
         brand_color,
         logo_url,
     };
-    let campaign = campaigns::create(&auth::state()?, &input).await?;
-    leptos_axum::redirect(&format!("/admin/campaigns/{}", campaign.slug));
-    Ok(campaign)
+    campaigns::create(&auth::state()?, &input).await
 }
 
 /// Saves the campaign edit form.
@@ -81,7 +76,7 @@ pub async fn update_campaign(
         ssr::{auth, services::campaigns},
     };
     auth::require(Permission::ManageCampaigns).await?;
-    let input = CampaignInput {
+    let input = crate::types::CampaignInput {
         name,
         slug: None,
         landing_url: Some(landing_url.unwrap_or_default()),

@@ -4,17 +4,28 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{Lead, LeadDetail, LeadFilter, Page},
+    types::{Lead, LeadDetail, Page},
 };
 
 /// One page of the Leads tab.
 #[server(prefix = "/rpc", endpoint = "leads")]
-pub async fn list_leads(filter: LeadFilter) -> Result<Page<Lead>, AppError> {
+pub async fn list_leads(
+    campaign: Option<String>,
+    status: Option<String>,
+    referrer_id: Option<i64>,
+    after: Option<i64>,
+) -> Result<Page<Lead>, AppError> {
     use crate::{
         domain::roles::Permission,
         ssr::{auth, services::leads},
     };
     auth::require(Permission::ViewData).await?;
+    let filter = crate::types::LeadFilter {
+        campaign,
+        status,
+        referrer_id,
+        after,
+    };
     leads::list(&auth::state()?, &filter).await
 }
 

@@ -4,17 +4,27 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
+    types::{Page, Referrer, ReferrerWithStats},
 };
 
-/// One page of the Referrers tab.
+/// One page of the Referrers tab. (Flat arguments: they travel as a plain query string.)
 #[server(prefix = "/rpc", endpoint = "referrers")]
-pub async fn list_referrers(filter: ReferrerFilter) -> Result<Page<ReferrerWithStats>, AppError> {
+pub async fn list_referrers(
+    campaign: Option<String>,
+    search: Option<String>,
+    after: Option<i64>,
+) -> Result<Page<ReferrerWithStats>, AppError> {
     use crate::{
         domain::roles::Permission,
         ssr::{auth, services::referrers},
     };
     auth::require(Permission::ViewData).await?;
+    let filter = crate::types::ReferrerFilter {
+        campaign,
+        search,
+        after,
+        ..Default::default()
+    };
     referrers::list(&auth::state()?, &filter).await
 }
 

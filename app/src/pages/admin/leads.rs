@@ -25,7 +25,9 @@ pub fn LeadsPage() -> impl IntoView {
             after: q.get("after").and_then(|a| a.parse().ok()),
         })
     };
-    let leads = Resource::new(filter, list_leads);
+    let leads = Resource::new(filter, |f| {
+        list_leads(f.campaign, f.status, f.referrer_id, f.after)
+    });
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     view! {
         <AdminPage title="Leads">

@@ -27,7 +27,7 @@ pub fn ReferrersPage() -> impl IntoView {
     let add = ServerAction::<AddReferrer>::new();
     let referrers = Resource::new(
         move || (filter(), add.version().get()),
-        |(filter, _)| list_referrers(filter),
+        |(filter, _)| list_referrers(filter.campaign, filter.search, filter.after),
     );
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     view! {

@@ -92,7 +92,7 @@ impl ApiError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal | AppError::Transport { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -102,7 +102,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let message = match &self.0 {
             // Never leak transport detail; Internal is already opaque.
-            AppError::Transport(_) => AppError::Internal.to_string(),
+            AppError::Transport { .. } => AppError::Internal.to_string(),
             e => e.to_string(),
         };
         let body = ErrorBody {
