@@ -158,6 +158,13 @@ fn parse_public_url(name: &str, value: &str) -> Result<String, ConfigError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid(name, "must not have a query or fragment"));
     }
+    if url.path() != "/" {
+        // Pages are served from the root; a path prefix would write links that lead nowhere.
+        return Err(invalid(
+            name,
+            "must not have a path (Handoff is served from the root of its host)",
+        ));
+    }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
@@ -173,6 +180,13 @@ fn parse_database_url(name: &str, value: &str) -> Result<String, ConfigError> {
             "must start with sqlite: or postgres:// (e.g. postgres://user:pass@host/db)",
         ))
     }
+}
+
+fn secret_value(name: &str, value: &str) -> Result<Secret, ConfigError> {
+    if value.len() < 32 {
+        return Err(invalid(name, "must be at least 32 characters"));
+    }
+    Ok(Secret(value.as_bytes().to_vec()))
 }
 
 /// Reads the secret kept in the data directory, or makes and stores a new one.
@@ -302,16 +316,10 @@ impl Settings {
             },
         };
 
-        let secret = match sources
-            .get("HANDOFF_SECRET")
-            .map(str::to_owned)
-            .or(file.secret)
-        {
-            Some(s) if s.len() < 32 => {
-                return Err(invalid("HANDOFF_SECRET", "must be at least 32 characters"));
-            }
-            Some(s) => Secret(s.into_bytes()),
-            None => data_dir_secret(&data_dir)?,
+        let secret = match (sources.get("HANDOFF_SECRET"), file.secret) {
+            (Some(s), _) => secret_value("HANDOFF_SECRET", s)?,
+            (None, Some(s)) => secret_value("secret", &s)?,
+            (None, None) => data_dir_secret(&data_dir)?,
         };
 
         let site_root = find_site_root(
@@ -328,7 +336,11 @@ impl Settings {
                 .ok()
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or_else(|| invalid("HANDOFF_CLICK_FLUSH_MS", "must be 1 to 1000"))?,
-            None => file.click_flush_ms.unwrap_or(200),
+            None => match file.click_flush_ms {
+                Some(n) if (1..=1000).contains(&n) => n,
+                Some(_) => return Err(invalid("click_flush_ms", "must be 1 to 1000")),
+                None => 200,
+            },
         };
 
         Ok(Settings {
@@ -415,6 +427,14 @@ mod tests {
         let dir = temp_dir("urls");
         let err = Settings::load(&sources(&[("HANDOFF_PUBLIC_URL", "ftp://x")], &dir)).unwrap_err();
         assert!(err.to_string().contains("HANDOFF_PUBLIC_URL"));
+        let err = Settings::load(&sources(
+            &[("HANDOFF_PUBLIC_URL", "https://x.example/refer")],
+            &dir,
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("must not have a path"), "{err}");
+        let err = Settings::load(&sources(&[("HANDOFF_SECRET", "short")], &dir)).unwrap_err();
+        assert!(err.to_string().starts_with("HANDOFF_SECRET:"), "{err}");
         let err = Settings::load(&sources(&[("DATABASE_URL", "mysql://x")], &dir)).unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"));
     }

@@ -1,9 +1,9 @@
 //! Reusable views. No data access here.
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::components::{A, Redirect};
 
-use crate::{api::auth::Logout, error::AppError, types::CurrentAdmin};
+use crate::{api::auth::Logout, domain::roles::Permission, error::AppError, types::CurrentAdmin};
 
 /// An error message for a failed action or load, announced to screen readers.
 #[component]
@@ -39,12 +39,16 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/admin/campaigns">"Handoff"</a>
+            // `A` marks the current page with aria-current.
             <nav aria-label="Main">
-                <a href="/admin/campaigns">"Campaigns"</a>
-                <a href="/admin/referrers">"Referrers"</a>
-                <a href="/admin/leads">"Leads"</a>
-                <a href="/admin/api-keys">"API keys"</a>
-                <a href="/api/v1/docs">"API reference"</a>
+                <A href="/admin/campaigns">"Campaigns"</A>
+                <A href="/admin/referrers">"Referrers"</A>
+                <A href="/admin/leads">"Leads"</A>
+                {admin
+                    .role
+                    .allows(Permission::ManageApiKeys)
+                    .then(|| view! { <A href="/admin/api-keys">"API keys"</A> })}
+                <a href="/api/v1/docs" rel="external">"API reference"</a>
             </nav>
             <div class="who">
                 <span>{format!("{} ({})", admin.email, admin.role.as_str())}</span>
@@ -92,9 +96,8 @@ pub fn AdminPage(title: &'static str, children: ChildrenFn) -> impl IntoView {
 /// needs JavaScript; without it the text is there to select.
 #[component]
 pub fn CopyText(text: String) -> impl IntoView {
-    let hydrated = RwSignal::new(false);
+    let hydrated = use_hydrated();
     let copied = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     let value = text.clone();
     let copy = move |_| {
         copy_to_clipboard(&value);
@@ -121,3 +124,11 @@ fn copy_to_clipboard(text: &str) {
 
 #[cfg(not(feature = "hydrate"))]
 fn copy_to_clipboard(_text: &str) {}
+
+/// A signal that turns true once the page runs in the browser with JavaScript (effects never run
+/// during server rendering), for controls that only work there.
+pub fn use_hydrated() -> RwSignal<bool> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    hydrated
+}

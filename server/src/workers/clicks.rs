@@ -49,7 +49,8 @@ pub fn spawn(
     })
 }
 
-/// Writes the batch, retrying with backoff for about a minute before giving up loudly.
+/// Writes the batch, retrying with backoff (about half a minute in all) before giving up
+/// loudly. The failure's detail is logged by the service where it happened.
 async fn write_with_retries(db: &DatabaseConnection, batch: &mut Vec<NewClick>) {
     if batch.is_empty() {
         return;

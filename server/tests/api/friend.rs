@@ -209,3 +209,37 @@ on_both_databases!(
     an_email_already_in_the_campaign_keeps_its_referrer_and_gets_a_polite_message,
     bad_friend_input_is_shown_next_to_the_field,
 );
+
+async fn with_codes_off_the_link_slug_in_ref_credits_the_referrer(app: TestApp) {
+    app.campaign(json!({"name": "No codes", "slug": "nocodes", "codes_enabled": false, "landing_url": "https://shop.example/"})).await;
+    let ann = app.referrer("nocodes", "Ann", "ann@example.com").await;
+    let link = ann["link"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&app.address)
+        .to_owned();
+    let location = app.get(&link).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let slug = link.trim_start_matches("/r/");
+    assert_eq!(location, format!("https://shop.example/?ref={slug}"));
+    // The business's own site posts from its origin: no Handoff cookie comes along.
+    let posted = reqwest::Client::new()
+        .post(format!("{}/f/nocodes", app.address))
+        .form(&[("email", "buyer@example.com"), ("ref", slug)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+    let leads: Value = app
+        .get_api("/api/v1/leads?campaign=nocodes")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(leads["items"][0]["referrer_id"], ann["id"]);
+    assert_eq!(leads["items"][0]["source"], "form");
+}
+
+on_both_databases!(with_codes_off_the_link_slug_in_ref_credits_the_referrer);

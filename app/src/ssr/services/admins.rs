@@ -144,7 +144,8 @@ pub async fn authenticate(
         .map_err(|e| AppError::internal("admins::authenticate", e))?;
     let Some(row) = row else {
         // Spend the same effort as a real check so response time does not reveal the account.
-        let _ = hash_password(password);
+        let password = password.to_owned();
+        let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
         return Err(wrong());
     };
     let hash = row.password_hash.clone();

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use crate::{error::AppError, ssr::entities::click};
+use crate::{
+    error::AppError,
+    ssr::{db::begin_write, entities::click},
+};
 
 /// A click waiting to be written.
 #[derive(Clone, Debug)]
@@ -25,8 +28,12 @@ pub struct NewClick {
 /// Rows per INSERT statement: well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Writes a batch of clicks.
+/// Writes a batch of clicks in one transaction, so a retry after a failure never writes part of
+/// the batch twice.
 pub async fn insert_batch(db: &DatabaseConnection, clicks: &[NewClick]) -> Result<(), AppError> {
+    let txn = begin_write(db)
+        .await
+        .map_err(|e| AppError::internal("clicks::insert_batch begin", e))?;
     for chunk in clicks.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk.iter().map(|c| click::ActiveModel {
             campaign_id: Set(c.campaign_id),
@@ -38,9 +45,11 @@ pub async fn insert_batch(db: &DatabaseConnection, clicks: &[NewClick]) -> Resul
             ..Default::default()
         });
         click::Entity::insert_many(rows)
-            .exec(db)
+            .exec(&txn)
             .await
             .map_err(|e| AppError::internal("clicks::insert_batch", e))?;
     }
-    Ok(())
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("clicks::insert_batch commit", e))
 }

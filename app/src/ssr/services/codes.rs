@@ -112,3 +112,30 @@ pub async fn resolve(
     };
     Err(unknown(message, suggestion))
 }
+
+/// The referrer a `ref` value names. Referral links append the referrer's code, or their link
+/// slug when the campaign has codes off; a business's form posts that value back, so both are
+/// accepted. The slug is tried only in the exact lowercase form links write it.
+pub async fn resolve_reference(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    input: &str,
+) -> Result<referrer::Model, AppError> {
+    let trimmed = input.trim();
+    let slug_shaped = !trimmed.is_empty()
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if slug_shaped {
+        let by_slug = referrer::Entity::find()
+            .filter(referrer::Column::Slug.eq(trimmed))
+            .filter(referrer::Column::CampaignId.eq(campaign_id))
+            .one(db)
+            .await
+            .map_err(|e| AppError::internal("codes::resolve_reference", e))?;
+        if let Some(found) = by_slug {
+            return Ok(found);
+        }
+    }
+    resolve(db, campaign_id, input).await
+}

@@ -186,13 +186,16 @@ async fn decide_credit(
             story,
         });
     };
-    let referrer = codes::resolve(db, campaign.id, code).await?;
+    let referrer = codes::resolve_reference(db, campaign.id, code).await?;
     let door = match request.channel {
         Channel::HostedPage => "on the hosted friend page",
         Channel::ExternalForm => "on the business's own form",
         Channel::Api => "through the API",
     };
-    let code_shown = referrer.code.clone().unwrap_or_default();
+    let code_shown = referrer
+        .code
+        .clone()
+        .unwrap_or_else(|| referrer.slug.clone());
     let source = match (&clicked, request.channel) {
         // The code matches the link they arrived by: the link did the work.
         (Some((r, _)), _) if r.id == referrer.id => "link",

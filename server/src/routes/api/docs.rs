@@ -41,7 +41,7 @@ impl Modify for BearerAuth {
     info(
         title = "Handoff API",
         version = "1",
-        description = "Referral campaigns, referrers and leads. Authenticate with `Authorization: Bearer <api key>`. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}` with a 4xx status."
+        description = "Referral campaigns, referrers and leads. Authenticate with `Authorization: Bearer <api key>`. Errors are `{\"error\":{\"code\",\"message\",\"field\",\"suggestion\"}}` with a 4xx status."
     ),
     paths(
         campaigns::create, campaigns::list, campaigns::get_one,

@@ -103,6 +103,9 @@ impl IntoResponse for ApiError {
         let message = match &self.0 {
             // Never leak transport detail; Internal is already opaque.
             AppError::Transport { .. } => AppError::Internal.to_string(),
+            AppError::Unauthenticated => {
+                "Send a valid API key as `Authorization: Bearer <key>`.".to_owned()
+            }
             e => e.to_string(),
         };
         let body = ErrorBody {
