@@ -74,4 +74,6 @@ lag=$(python3 -c "print(f'{$(date +%s.%N) - $start:.2f}')")
 median=$(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "[bench] clicks answered: $TOTAL_HANDOFF, clicks in the database: $count (all there ${lag}s after the load stopped)"
 echo "[bench] median ratio handoff/bare: $median (target >= 0.60)"
-[ "$count" -eq "$TOTAL_HANDOFF" ] || { echo "[bench] FAIL: clicks lost" >&2; exit 1; }
+# wrk stops counting at the deadline while the last requests are still answered, so the
+# database may hold a few more clicks than wrk counted, never fewer.
+[ "$count" -ge "$TOTAL_HANDOFF" ] || { echo "[bench] FAIL: clicks lost" >&2; exit 1; }

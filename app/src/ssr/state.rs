@@ -8,7 +8,7 @@ use leptos::prelude::LeptosOptions;
 use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
-use crate::ssr::services::{clicks::NewClick, links::LinkCache};
+use crate::ssr::services::{clicks::NewClick, links::LinkCache, throttle::LoginThrottle};
 
 /// Settings the application logic needs at run time (the full configuration lives in `server`).
 #[derive(Clone)]
@@ -44,6 +44,8 @@ pub struct AppState {
     pub links: Arc<LinkCache>,
     /// Clicks go here and are written in batches by a background worker.
     pub clicks: mpsc::Sender<NewClick>,
+    /// Failed-login counters.
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +70,7 @@ impl AppState {
             settings: Arc::new(settings),
             links: Arc::new(LinkCache::default()),
             clicks,
+            login_throttle: Arc::new(LoginThrottle::default()),
         }
     }
 }

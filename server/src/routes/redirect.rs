@@ -12,7 +12,7 @@ use app::ssr::{
     state::AppState,
 };
 use axum::{
-    extract::{ConnectInfo, Path, State},
+    extract::{ConnectInfo, Path, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -29,8 +29,10 @@ pub async fn follow(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    // The whole request rather than a `HeaderMap` extractor, which would copy every header.
+    request: Request,
 ) -> Response {
+    let headers = request.headers();
     let target = match links::resolve(&state, &slug).await {
         Ok(Some(target)) => target,
         Ok(None) => {
@@ -51,11 +53,11 @@ pub async fn follow(
     }
     let now = Utc::now();
     let secret = state.settings.secret.clone();
-    let visitor_id = cookies::read(&headers, ATTRIBUTION_COOKIE)
+    let visitor_id = cookies::read(headers, ATTRIBUTION_COOKIE)
         .and_then(|v| cookies::decode(&secret, v, now))
         .map(|a| a.visitor_id)
         .unwrap_or_else(|| random_token(12));
-    record_click(&state, &target, &peer, &headers, &visitor_id);
+    record_click(&state, &target, &peer, headers, &visitor_id);
     let cookie = cookies::encode(
         &secret,
         &Attribution {
@@ -64,13 +66,9 @@ pub async fn follow(
             visitor_id,
         },
     );
-    let location = links::destination(&target, &state.settings.public_url);
     let mut response = StatusCode::FOUND.into_response();
     let h = response.headers_mut();
-    match HeaderValue::from_str(&location) {
-        Ok(v) => h.insert(header::LOCATION, v),
-        Err(_) => return pages::internal_error(),
-    };
+    h.insert(header::LOCATION, target.location.clone());
     if let Ok(v) =
         HeaderValue::from_str(&cookies::set_cookie(&cookie, state.settings.secure_cookies))
     {
@@ -96,10 +94,8 @@ fn record_click(
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(512)
-            .collect(),
+            .map(cut_user_agent)
+            .unwrap_or_default(),
         visitor_id: visitor_id.to_owned(),
         at: Utc::now(),
     };
@@ -116,5 +112,14 @@ fn record_click(
         Err(TrySendError::Closed(_)) => {
             tracing::error!("click writer stopped; a click was not recorded");
         }
+    }
+}
+
+/// User agents are kept to 512 characters; most are far shorter and are copied as they are.
+fn cut_user_agent(ua: &str) -> String {
+    if ua.len() <= 512 {
+        ua.to_owned()
+    } else {
+        ua.chars().take(512).collect()
     }
 }

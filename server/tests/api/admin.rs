@@ -260,3 +260,32 @@ on_both_databases!(
     a_viewer_can_read_but_not_change_anything,
     the_admin_tabs_show_referrers_and_leads_with_their_attribution,
 );
+
+async fn repeated_wrong_passwords_are_throttled(app: TestApp) {
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    for _ in 0..app::ssr::services::throttle::MAX_FAILURES {
+        app.post_form(
+            "/rpc/login",
+            &[
+                ("email", "admin@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
+    }
+    let right_but_throttled = log_in(&app, "admin@example.com").await;
+    let location = right_but_throttled.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(location.contains("__err="), "{location}");
+    assert_eq!(
+        app.get("/admin/campaigns").await.status(),
+        StatusCode::FOUND,
+        "still logged out"
+    );
+}
+
+on_both_databases!(repeated_wrong_passwords_are_throttled);

@@ -33,6 +33,9 @@ pub struct LinkTarget {
     pub landing_url: Option<String>,
     /// False when the campaign is paused.
     pub active: bool,
+    /// Where the link sends the friend (see [`destination`]), worked out once per cache fill
+    /// rather than on every click.
+    pub location: axum::http::HeaderValue,
 }
 
 /// Lookups are cached this long; edits made by this process clear the cache at once, edits by
@@ -107,15 +110,23 @@ pub async fn resolve(state: &AppState, slug: &str) -> Result<Option<Arc<LinkTarg
             .await
             .map_err(err)?
             .map(|c| {
-                Arc::new(LinkTarget {
+                let mut target = LinkTarget {
                     campaign_id: c.id,
                     campaign_slug: c.slug,
                     referrer_id: r.id,
                     ref_value: r.code.clone().unwrap_or_else(|| r.slug.clone()),
                     landing_url: c.landing_url,
                     active: c.status == ACTIVE,
-                })
-            }),
+                    location: axum::http::HeaderValue::from_static("/"),
+                };
+                axum::http::HeaderValue::try_from(destination(&target, &state.settings.public_url))
+                    .map(|location| {
+                        target.location = location;
+                        Arc::new(target)
+                    })
+                    .map_err(|e| AppError::internal("links::resolve location", e))
+            })
+            .transpose()?,
     };
     state.links.put(&slug, target.clone());
     Ok(target)
@@ -158,6 +169,7 @@ mod tests {
             ref_value: "JANE-7K4Q".into(),
             landing_url: landing.map(str::to_owned),
             active: true,
+            location: axum::http::HeaderValue::from_static("/"),
         }
     }
 

@@ -11,3 +11,4 @@ pub mod leads;
 pub mod links;
 pub mod referrers;
 pub mod secrets;
+pub mod throttle;
