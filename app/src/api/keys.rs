@@ -38,7 +38,12 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyRow>, AppError> {
         .collect())
 }
 
-/// Creates a key and returns it: the only time it is ever shown.
+/// Session key holding a just-created API key until the page has shown it once.
+#[cfg(feature = "ssr")]
+const NEW_KEY: &str = "new_api_key";
+
+/// Creates a key and returns it: the only time it is ever shown. It is also parked in the
+/// session, so that a form posted without JavaScript (answered by a redirect) can show it once.
 #[server(prefix = "/rpc", endpoint = "api_key_create")]
 pub async fn create_api_key(name: String) -> Result<String, AppError> {
     use crate::{
@@ -46,9 +51,25 @@ pub async fn create_api_key(name: String) -> Result<String, AppError> {
         ssr::{auth, services::api_keys},
     };
     auth::require(Permission::ManageApiKeys).await?;
-    api_keys::create(&auth::state()?.db, &name)
+    let (_, key) = api_keys::create(&auth::state()?.db, &name).await?;
+    auth::session()
+        .await?
+        .insert(NEW_KEY, key.clone())
         .await
-        .map(|(_, key)| key)
+        .map_err(|e| AppError::internal("create_api_key session", e))?;
+    Ok(key)
+}
+
+/// The key created last in this session, once: reading it forgets it.
+#[server(prefix = "/rpc", endpoint = "api_key_take_new")]
+pub async fn take_new_api_key() -> Result<Option<String>, AppError> {
+    use crate::{domain::roles::Permission, ssr::auth};
+    auth::require(Permission::ManageApiKeys).await?;
+    auth::session()
+        .await?
+        .remove::<String>(NEW_KEY)
+        .await
+        .map_err(|e| AppError::internal("take_new_api_key session", e))
 }
 
 /// Revokes a key.

@@ -289,3 +289,38 @@ async fn repeated_wrong_passwords_are_throttled(app: TestApp) {
 }
 
 on_both_databases!(repeated_wrong_passwords_are_throttled);
+
+async fn without_javascript_a_new_api_key_is_shown_once_after_the_redirect(app: TestApp) {
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    log_in(&app, "admin@example.com").await;
+    let created = app
+        .post_form("/rpc/api_key_create", &[("name", "Checkout")])
+        .await;
+    assert_eq!(created.status(), StatusCode::FOUND);
+    let page = app.get("/admin/api-keys").await.text().await.unwrap();
+    let shown = page
+        .split("<code>")
+        .nth(1)
+        .map(|rest| rest.split('<').next().unwrap_or_default().to_owned());
+    let key = shown
+        .filter(|k| k.starts_with("hk_"))
+        .expect("the new key is on the page");
+    let works = app
+        .client
+        .get(format!("{}/api/v1/campaigns", app.address))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        works.status(),
+        StatusCode::OK,
+        "the key shown is the key that works"
+    );
+    let again = app.get("/admin/api-keys").await.text().await.unwrap();
+    assert!(!again.contains(&key), "shown once only");
+}
+
+on_both_databases!(without_javascript_a_new_api_key_is_shown_once_after_the_redirect);

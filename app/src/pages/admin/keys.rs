@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::keys::{CreateApiKey, RevokeApiKey, list_api_keys},
-    components::{AdminPage, CopyText, action_error, load_error, use_hydrated},
+    api::keys::{CreateApiKey, RevokeApiKey, list_api_keys, take_new_api_key},
+    components::{AdminPage, CopyText, action_error, load_error},
 };
 
 /// `/admin/api-keys`.
@@ -12,7 +12,7 @@ use crate::{
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let hydrated = use_hydrated();
+    let fresh_key = Resource::new(move || create.version().get(), |_| take_new_api_key());
     let keys = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         |_| list_api_keys(),
@@ -23,33 +23,29 @@ pub fn ApiKeysPage() -> impl IntoView {
             <p>"Keys authenticate the REST API (" <a href="/api/v1/docs">"reference"</a> "). A key is shown once; only its hash is stored."</p>
             <section class="card">
                 <h2>"New key"</h2>
-                // The new key is shown once, in the page's own state; without JavaScript there
-                // is nowhere to show it, so the form appears only once the page is hydrated.
-                <Show
-                    when=move || hydrated.get()
-                    fallback=|| view! {
-                        <p class="hint">
-                            "Creating keys here needs JavaScript (the key is shown only once). Without it, run "
-                            <code>"handoff api-key create --name NAME"</code> " on the server."
-                        </p>
-                    }
-                >
-                    <ActionForm action=create>
-                        <label for="key-name">"Key name"</label>
-                        <input id="key-name" name="name" required maxlength="200" placeholder="Checkout integration" />
-                        {action_error(create.value())}
-                        {move || match create.value().get() {
-                            Some(Ok(key)) => Some(view! {
+                <ActionForm action=create>
+                    <label for="key-name">"Key name"</label>
+                    <input id="key-name" name="name" required maxlength="200" placeholder="Checkout integration" />
+                    {action_error(create.value())}
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            // With JavaScript the action returns the key; without it the form
+                            // redirects back and the key comes from the session, once.
+                            let from_action = match create.value().get() {
+                                Some(Ok(key)) => Some(key),
+                                _ => None,
+                            };
+                            let key = from_action.or(fresh_key.await.ok().flatten());
+                            key.map(|key| view! {
                                 <div class="ok" role="status">
                                     <p>"Copy this key now; it will not be shown again:"</p>
                                     <CopyText text=key />
                                 </div>
-                            }),
-                            _ => None,
-                        }}
-                        <button type="submit">"Create key"</button>
-                    </ActionForm>
-                </Show>
+                            })
+                        })}
+                    </Suspense>
+                    <button type="submit">"Create key"</button>
+                </ActionForm>
             </section>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
