@@ -15,17 +15,7 @@ pub async fn me() -> Result<CurrentAdmin, AppError> {
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::{auth, services::admins};
     let state = auth::state()?;
-    if !state.login_throttle.allows(&email) {
-        return Err(AppError::RateLimited);
-    }
-    let admin = match admins::authenticate(&state.db, &email, &password).await {
-        Ok(admin) => admin,
-        Err(e) => {
-            state.login_throttle.record_failure(&email);
-            return Err(e);
-        }
-    };
-    state.login_throttle.record_success(&email);
+    let admin = admins::log_in(&state, &email, &password).await?;
     auth::start_session(&auth::session().await?, &admin).await?;
     leptos_axum::redirect("/admin/campaigns");
     Ok(())

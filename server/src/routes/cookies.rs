@@ -1,7 +1,10 @@
 //! The friend's attribution cookie: which referral link they arrived by, signed so it cannot be
 //! edited to credit somebody else.
 
-use app::ssr::services::{leads::LinkAttribution, secrets::keyed_digest};
+use app::ssr::services::{
+    leads::LinkAttribution,
+    secrets::{constant_time_eq, keyed_digest},
+};
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 
@@ -63,10 +66,6 @@ pub fn decode(secret: &[u8], value: &str, now: DateTime<Utc>) -> Option<Attribut
         clicked_at,
         visitor_id,
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The value of cookie `name` in the request headers.

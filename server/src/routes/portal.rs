@@ -3,7 +3,10 @@
 
 use app::ssr::{
     entities::{campaign, referrer},
-    services::referrers::{self, portal_token},
+    services::{
+        referrers::{self, portal_token},
+        secrets::constant_time_eq,
+    },
     state::AppState,
 };
 use askama::Template;
@@ -44,13 +47,7 @@ pub async fn show(
     Path((slug, token)): Path<(String, String)>,
 ) -> Response {
     let expected = portal_token(&state.settings, &slug);
-    if expected.len() != token.len()
-        || expected
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            != 0
-    {
+    if !constant_time_eq(expected.as_bytes(), token.as_bytes()) {
         return not_found();
     }
     let row = match referrer::Entity::find()

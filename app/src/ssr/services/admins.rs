@@ -14,6 +14,7 @@ use crate::{
         db::{begin_write, is_unique_violation},
         entities::{admin, setup_token},
         services::secrets::{random_token, sha256_hex},
+        state::AppState,
     },
     types::CurrentAdmin,
 };
@@ -253,4 +254,26 @@ pub async fn complete_setup(
         .await
         .map_err(|e| AppError::internal("admins::complete_setup commit", e))?;
     Ok(admin)
+}
+
+/// Logs in with throttling: refuses while the email has too many recent failures, counts a
+/// failure, and clears the count on success. Every login door calls this.
+pub async fn log_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> Result<CurrentAdmin, AppError> {
+    if !state.login_throttle.allows(email) {
+        return Err(AppError::RateLimited);
+    }
+    match authenticate(&state.db, email, password).await {
+        Ok(admin) => {
+            state.login_throttle.record_success(email);
+            Ok(admin)
+        }
+        Err(e) => {
+            state.login_throttle.record_failure(email);
+            Err(e)
+        }
+    }
 }
