@@ -88,7 +88,7 @@ step_postgres() {
 step_cargo_test() {
   if cargo nextest --version >/dev/null 2>&1; then
     local rc=0
-    cargo nextest run --workspace --no-tests=warn || rc=$?
+    cargo nextest run --workspace --no-tests=warn 2>&1 | tee "$COUNTS/rust.log" || rc=$?
     # nextest does not run doctests.
     cargo test --workspace --doc || rc=$?
     return "$rc"
@@ -175,7 +175,8 @@ step_e2e() {
   fi
   local rc=0
   # The local binary, not npx: npx may ask the registry, and must never fetch anything here.
-  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 ./node_modules/.bin/playwright test "${PLAYWRIGHT_ARGS[@]}") || rc=$?
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 ./node_modules/.bin/playwright test "${PLAYWRIGHT_ARGS[@]}") 2>&1 |
+    tee "$COUNTS/e2e.log" || rc=$?
   if [ "$rc" -ne 0 ] && [ -f end2end/.e2e-data/server.log ]; then
     echo "[e2e] last lines of end2end/.e2e-data/server.log:"
     tail -n 60 end2end/.e2e-data/server.log | sed 's/^/    /'
@@ -184,6 +185,19 @@ step_e2e() {
 }
 
 # --- run -------------------------------------------------------------------------------------
+# Test outputs are kept here so the last line can count every test that ran.
+COUNTS=$(mktemp -d)
+
+# "N passed, M failed" over the Rust (nextest) and browser (Playwright) runs.
+count_tests() {
+  local rust_pass rust_fail e2e_pass e2e_fail
+  rust_pass=$(grep -oE 'tests run: [0-9]+ passed' "$COUNTS/rust.log" 2>/dev/null | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' | tail -1)
+  rust_fail=$(grep -E 'tests run:' "$COUNTS/rust.log" 2>/dev/null | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' | tail -1)
+  e2e_pass=$(grep -oE '^ +[0-9]+ passed' "$COUNTS/e2e.log" 2>/dev/null | grep -oE '[0-9]+' | tail -1)
+  e2e_fail=$(grep -oE '^ +[0-9]+ failed' "$COUNTS/e2e.log" 2>/dev/null | grep -oE '[0-9]+' | tail -1)
+  echo "$(( ${rust_pass:-0} + ${e2e_pass:-0} )) passed, $(( ${rust_fail:-0} + ${e2e_fail:-0} )) failed"
+}
+
 run_step setup step_setup
 SETUP_OK=$?
 run_step fmt step_fmt
@@ -214,6 +228,7 @@ echo "==> [test.sh] summary after $((SECONDS - T0))s"
 [ ${#FAILED[@]} -gt 0 ] && printf '    FAILED:  %s\n' "${FAILED[*]}"
 if [ ${#FAILED[@]} -gt 0 ]; then
   echo "test.sh: FAILED step(s): ${FAILED[*]}"
+  echo "tests: $(count_tests)"
   exit 1
 fi
 if [ "$SKIP_E2E" = "1" ]; then
@@ -221,3 +236,5 @@ if [ "$SKIP_E2E" = "1" ]; then
   exit 0
 fi
 echo "test.sh: all ${#PASSED[@]} steps passed (${PASSED[*]})"
+# The plain closing line CI reads: every Rust and browser test counted.
+echo "tests: $(count_tests)"
