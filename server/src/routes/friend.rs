@@ -10,7 +10,8 @@ use app::{
         services::{
             campaigns::{self, ACTIVE},
             leads::{self, CaptureRequest, Channel},
-            secrets::keyed_digest,
+            referrers,
+            secrets::ip_hash,
         },
         state::AppState,
     },
@@ -23,7 +24,6 @@ use axum::{
     response::Response,
 };
 use chrono::Utc;
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 
 use crate::routes::{
@@ -108,12 +108,10 @@ async fn attributed_referrer(
 ) -> Option<(cookies::Attribution, referrer::Model)> {
     let attribution = cookies::read(headers, ATTRIBUTION_COOKIE)
         .and_then(|v| cookies::decode(&state.settings.secret, v, Utc::now()))?;
-    let referrer = referrer::Entity::find_by_id(attribution.referrer_id)
-        .one(&state.db)
+    let referrer = referrers::find_in_campaign(&state.db, attribution.referrer_id, campaign_id)
         .await
         .ok()
-        .flatten()
-        .filter(|r| r.campaign_id == campaign_id)?;
+        .flatten()?;
     Some((attribution, referrer))
 }
 
@@ -187,12 +185,7 @@ pub async fn submit(
         } else {
             Channel::ExternalForm
         },
-        ip_hash: Some(keyed_digest(
-            &state.settings.secret,
-            "ip",
-            &peer.ip().to_string(),
-            32,
-        )),
+        ip_hash: Some(ip_hash(&state.settings.secret, peer.ip())),
     };
     match leads::capture(&state, &request).await {
         Ok(outcome) => pages::render(

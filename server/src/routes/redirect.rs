@@ -7,7 +7,7 @@ use app::ssr::{
     services::{
         clicks::NewClick,
         links::{self, LinkTarget},
-        secrets::{keyed_digest, random_token},
+        secrets::{ip_hash, random_token},
     },
     state::AppState,
 };
@@ -90,7 +90,7 @@ fn record_click(
     let click = NewClick {
         campaign_id: target.campaign_id,
         referrer_id: target.referrer_id,
-        ip_hash: keyed_digest(&state.settings.secret, "ip", &peer.ip().to_string(), 32),
+        ip_hash: ip_hash(&state.settings.secret, peer.ip()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -216,10 +216,9 @@ async fn the_admin_tabs_show_referrers_and_leads_with_their_attribution(app: Tes
         .remove(0);
     let code = jane.referrer.code.clone().unwrap();
     assert!(code.starts_with("JANE-"));
-    app.post_form(
+    app.hosted_sign_up(
         "/f/spring",
         &[
-            ("_hosted", "1"),
             ("name", "Friend"),
             ("email", "friend@example.com"),
             ("referral_code", &code),

@@ -54,7 +54,7 @@ async fn campaigns_are_created_listed_and_fetched(app: TestApp) {
         "a derived slug finds a free variant"
     );
 
-    let list: Value = app.get_api("/api/v1/campaigns").await.json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/campaigns").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     let one = app.get_api("/api/v1/campaigns/spring-promo").await;
     assert_eq!(one.status(), StatusCode::OK);
@@ -119,7 +119,7 @@ async fn bad_campaign_input_is_rejected_with_the_field_and_changes_nothing(app: 
     let error: Value = not_json.json().await.unwrap();
     assert_eq!(error["error"]["code"], "invalid_body");
 
-    let list: Value = app.get_api("/api/v1/campaigns").await.json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/campaigns").await;
     assert_eq!(
         list["items"].as_array().unwrap().len(),
         1,

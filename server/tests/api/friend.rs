@@ -14,12 +14,7 @@ async fn setup(app: &TestApp) -> Value {
 }
 
 async fn lead_of(app: &TestApp, email: &str) -> Value {
-    let leads: Value = app
-        .get_api("/api/v1/leads?campaign=spring")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let leads: Value = app.get_json("/api/v1/leads?campaign=spring").await;
     leads["items"]
         .as_array()
         .unwrap()
@@ -48,10 +43,9 @@ async fn a_friend_arriving_by_link_finds_the_code_prefilled_and_is_credited(app:
     assert!(html.contains("Jane Doe invited you"));
 
     let done = app
-        .post_form(
+        .hosted_sign_up(
             "/f/spring",
             &[
-                ("_hosted", "1"),
                 ("name", "Friend"),
                 ("email", "friend@example.com"),
                 ("referral_code", code),
@@ -80,10 +74,9 @@ async fn a_typed_code_with_a_typo_shows_the_suggestion_and_creates_nothing(app: 
     let code = jane["code"].as_str().unwrap();
     let wrong = one_typo(code);
     let response = app
-        .post_form(
+        .hosted_sign_up(
             "/f/spring",
             &[
-                ("_hosted", "1"),
                 ("name", "Friend"),
                 ("email", "friend@example.com"),
                 ("referral_code", &wrong),
@@ -100,10 +93,9 @@ async fn a_typed_code_with_a_typo_shows_the_suggestion_and_creates_nothing(app: 
     assert!(lead_of(&app, "friend@example.com").await.is_null());
 
     let fixed = app
-        .post_form(
+        .hosted_sign_up(
             "/f/spring",
             &[
-                ("_hosted", "1"),
                 ("name", "Friend"),
                 ("email", "friend@example.com"),
                 ("referral_code", code),
@@ -138,20 +130,18 @@ async fn an_email_already_in_the_campaign_keeps_its_referrer_and_gets_a_polite_m
 ) {
     let jane = setup(&app).await;
     let omar = app.referrer("spring", "Omar", "omar@example.com").await;
-    app.post_form(
+    app.hosted_sign_up(
         "/f/spring",
         &[
-            ("_hosted", "1"),
             ("email", "f@example.com"),
             ("referral_code", jane["code"].as_str().unwrap()),
         ],
     )
     .await;
     let again = app
-        .post_form(
+        .hosted_sign_up(
             "/f/spring",
             &[
-                ("_hosted", "1"),
                 ("email", "F@Example.com"),
                 ("referral_code", omar["code"].as_str().unwrap()),
             ],
@@ -168,10 +158,9 @@ async fn an_email_already_in_the_campaign_keeps_its_referrer_and_gets_a_polite_m
 async fn bad_friend_input_is_shown_next_to_the_field(app: TestApp) {
     let jane = setup(&app).await;
     let response = app
-        .post_form(
+        .hosted_sign_up(
             "/f/spring",
             &[
-                ("_hosted", "1"),
                 ("email", "not-an-email"),
                 ("referral_code", jane["code"].as_str().unwrap()),
             ],
@@ -181,10 +170,9 @@ async fn bad_friend_input_is_shown_next_to_the_field(app: TestApp) {
     let html = response.text().await.unwrap();
     assert!(html.contains("id=\"email-error\""));
     let script = app
-        .post_form(
+        .hosted_sign_up(
             "/f/spring",
             &[
-                ("_hosted", "1"),
                 ("name", "<script>alert(1)</script>"),
                 ("email", "x@"),
                 ("referral_code", ""),
@@ -232,12 +220,7 @@ async fn with_codes_off_the_link_slug_in_ref_credits_the_referrer(app: TestApp) 
         .await
         .unwrap();
     assert_eq!(posted.status(), StatusCode::OK);
-    let leads: Value = app
-        .get_api("/api/v1/leads?campaign=nocodes")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let leads: Value = app.get_json("/api/v1/leads?campaign=nocodes").await;
     assert_eq!(leads["items"][0]["referrer_id"], ann["id"]);
     assert_eq!(leads["items"][0]["source"], "form");
 }

@@ -180,6 +180,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `GET` JSON from the API with the test's key.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get_api(path).await.json().await.expect("json body")
+    }
+
+    /// Submits Handoff's own friend form at `path` with `fields`.
+    pub async fn hosted_sign_up(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut form = vec![("_hosted", "1")];
+        form.extend_from_slice(fields);
+        self.post_form(path, &form).await
+    }
+
     /// Creates a campaign through the API and returns its JSON.
     pub async fn campaign(&self, body: Value) -> Value {
         let response = self.post_api("/api/v1/campaigns", &body).await;

@@ -27,21 +27,15 @@ async fn a_lead_with_a_code_is_credited_to_its_referrer(app: TestApp) {
     assert_eq!(lead["source"], "api");
 
     let listed: Value = app
-        .get_api(&format!(
+        .get_json(&format!(
             "/api/v1/leads?campaign=spring&status=pending&referrer_id={}",
             jane["id"]
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     let stats: Value = app
-        .get_api(&format!("/api/v1/referrers/{}", jane["id"]))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/referrers/{}", jane["id"]))
+        .await;
     assert_eq!(stats["leads"], 1);
 }
 
@@ -79,7 +73,7 @@ async fn a_one_character_typo_is_rejected_with_a_suggestion(app: TestApp) {
     assert_eq!(nothing_like_it.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let error: Value = nothing_like_it.json().await.unwrap();
     assert!(error["error"]["suggestion"].is_null());
-    let leads: Value = app.get_api("/api/v1/leads").await.json().await.unwrap();
+    let leads: Value = app.get_json("/api/v1/leads").await;
     assert_eq!(
         leads["items"].as_array().unwrap().len(),
         0,
@@ -126,12 +120,7 @@ async fn concurrent_sign_ups_with_one_email_make_exactly_one_lead(app: TestApp) 
         created += usize::from(status == StatusCode::CREATED);
     }
     assert_eq!(created, 1);
-    let leads: Value = app
-        .get_api("/api/v1/leads?campaign=spring")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let leads: Value = app.get_json("/api/v1/leads?campaign=spring").await;
     assert_eq!(leads["items"].as_array().unwrap().len(), 1);
 }
 

@@ -50,11 +50,8 @@ async fn the_link_redirects_to_the_landing_url_with_the_code_and_records_the_cli
     );
     assert_eq!(clicks_in_db(&app, 1).await, 1);
     let stats: Value = app
-        .get_api(&format!("/api/v1/referrers/{}", jane["id"]))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/referrers/{}", jane["id"]))
+        .await;
     assert_eq!(stats["clicks"], 1);
 }
 

@@ -109,31 +109,20 @@ async fn referrers_are_found_by_email_and_code_and_paged_newest_first(app: TestA
             )
             .await;
     }
-    let page1: Value = app
-        .get_api("/api/v1/referrers?campaign=spring")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page1: Value = app.get_json("/api/v1/referrers?campaign=spring").await;
     let items = page1["items"].as_array().unwrap();
     assert_eq!(items.len(), 50);
     assert_eq!(items[0]["id"], last["id"], "newest first");
     let cursor = page1["next_cursor"].as_i64().expect("a next page");
     let page2: Value = app
-        .get_api(&format!("/api/v1/referrers?campaign=spring&after={cursor}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/referrers?campaign=spring&after={cursor}"))
+        .await;
     assert_eq!(page2["items"].as_array().unwrap().len(), 5);
     assert!(page2["next_cursor"].is_null());
 
     let by_email: Value = app
-        .get_api("/api/v1/referrers?email=P54@example.com")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/referrers?email=P54@example.com")
+        .await;
     assert_eq!(by_email["items"][0]["id"], last["id"]);
     let code = last["code"]
         .as_str()
@@ -150,11 +139,8 @@ async fn referrers_are_found_by_email_and_code_and_paged_newest_first(app: TestA
     assert_eq!(by_code["items"][0]["id"], last["id"]);
 
     let one: Value = app
-        .get_api(&format!("/api/v1/referrers/{}", last["id"]))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/referrers/{}", last["id"]))
+        .await;
     assert_eq!(one["clicks"], 0);
     assert_eq!(one["leads"], 0);
     assert_eq!(one["qualified"], 0);
@@ -180,11 +166,8 @@ async fn switching_codes_on_later_generates_codes_for_everyone_without_one(app: 
         .unwrap();
     assert_eq!(made, 1);
     let ann: Value = app
-        .get_api(&format!("/api/v1/referrers/{}", ann["id"]))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/referrers/{}", ann["id"]))
+        .await;
     assert!(ReferralCode::parse(ann["code"].as_str().unwrap()).is_ok());
 }
 

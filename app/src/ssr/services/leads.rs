@@ -14,7 +14,10 @@ use crate::{
     ssr::{
         db::{begin_write, is_unique_violation},
         entities::{campaign, lead, lead_event, referrer},
-        services::{campaigns, codes, referrers::PAGE_SIZE},
+        services::{
+            campaigns, codes,
+            referrers::{self, PAGE_SIZE},
+        },
         state::AppState,
     },
     types::{CaptureOutcome, Lead, LeadDetail, LeadEvent, LeadFilter, Page},
@@ -148,11 +151,8 @@ async fn decide_credit(
         .map(str::trim)
         .filter(|c| !c.is_empty());
     let clicked = match &request.attribution {
-        Some(a) => referrer::Entity::find_by_id(a.referrer_id)
-            .filter(referrer::Column::CampaignId.eq(campaign.id))
-            .one(db)
-            .await
-            .map_err(|e| AppError::internal("leads::decide_credit click", e))?
+        Some(a) => referrers::find_in_campaign(db, a.referrer_id, campaign.id)
+            .await?
             .map(|r| (r, a.clicked_at)),
         None => None,
     };

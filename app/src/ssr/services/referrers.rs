@@ -24,7 +24,7 @@ use crate::{
         services::{
             campaigns,
             codes::{MAX_CODE_ATTEMPTS, new_code},
-            secrets::{keyed_digest, random_index},
+            secrets::{constant_time_eq, keyed_digest, random_index},
         },
         state::{AppState, RuntimeSettings},
     },
@@ -320,4 +320,50 @@ pub async fn get(state: &AppState, id: i64) -> Result<ReferrerWithStats, AppErro
         .await?
         .pop()
         .ok_or(AppError::Internal)
+}
+
+/// The referrer with `id` if they belong to `campaign_id` (an attribution cookie from another
+/// campaign credits nobody here).
+pub async fn find_in_campaign(
+    db: &impl ConnectionTrait,
+    id: i64,
+    campaign_id: i64,
+) -> Result<Option<referrer::Model>, AppError> {
+    referrer::Entity::find_by_id(id)
+        .filter(referrer::Column::CampaignId.eq(campaign_id))
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("referrers::find_in_campaign", e))
+}
+
+/// What a referrer's portal shows, when `token` is the portal token of `slug`; otherwise
+/// `NotFound` (a wrong token and an unknown slug look the same).
+pub async fn portal(
+    state: &AppState,
+    slug: &str,
+    token: &str,
+) -> Result<(ReferrerWithStats, campaign::Model), AppError> {
+    let not_found = || AppError::not_found("Portal");
+    if !constant_time_eq(
+        portal_token(&state.settings, slug).as_bytes(),
+        token.as_bytes(),
+    ) {
+        return Err(not_found());
+    }
+    let row = referrer::Entity::find()
+        .filter(referrer::Column::Slug.eq(slug))
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::portal", e))?
+        .ok_or_else(not_found)?;
+    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::portal campaign", e))?
+        .ok_or_else(not_found)?;
+    let stats = with_stats(state, vec![row])
+        .await?
+        .pop()
+        .ok_or(AppError::Internal)?;
+    Ok((stats, campaign))
 }

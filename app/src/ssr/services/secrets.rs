@@ -39,3 +39,9 @@ pub fn keyed_digest(secret: &[u8], label: &str, value: &str, len: usize) -> Stri
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// The stored form of a client IP address: a keyed hash, so the address itself is never kept
+/// yet two visits from one address still match.
+pub fn ip_hash(secret: &[u8], ip: std::net::IpAddr) -> String {
+    keyed_digest(secret, "ip", &ip.to_string(), 32)
+}
