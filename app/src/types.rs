@@ -204,3 +204,98 @@ pub struct CaptureOutcome {
     /// False when the email was already in the campaign and nothing was created.
     pub created: bool,
 }
+
+/// A conversion event as sent to `POST /api/v1/conversions` (and built by every other door).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConversionInput {
+    /// Campaign slug.
+    pub campaign: String,
+    /// Your id for this event; the same id again is recognised as a duplicate.
+    pub event_id: String,
+    /// Event name, e.g. `purchase`, `converted`, `qualified_lead`, `refund`.
+    pub event: String,
+    /// The referral code the friend used, if known.
+    #[serde(default)]
+    pub referral_code: Option<String>,
+    /// A promotion or coupon code mapped to a referrer, if known.
+    #[serde(default)]
+    pub promotion_code: Option<String>,
+    /// The friend's email, if known.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Amount in minor units (cents).
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// ISO 4217 currency of the amount.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// When it happened; now when absent.
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// A reward earned by a referrer or a friend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Reward {
+    /// Database id.
+    pub id: i64,
+    /// The campaign's slug.
+    pub campaign: String,
+    /// The qualified lead it is for (the one that reached the milestone, for milestones).
+    pub lead_id: Option<i64>,
+    /// The referrer of that lead.
+    pub referrer_id: Option<i64>,
+    /// `referrer` or `friend`.
+    pub recipient: String,
+    /// Who receives it: the referrer's or the friend's email.
+    pub recipient_email: Option<String>,
+    /// `fixed`, `percent` or `custom`.
+    pub kind: String,
+    /// Amount in minor units, for `fixed` and `percent`.
+    pub amount_minor: Option<i64>,
+    /// Currency of the amount.
+    pub currency: Option<String>,
+    /// The reward in words.
+    pub description: String,
+    /// `pending` (in hold), `due`, `issued` or `cancelled`.
+    pub status: String,
+    /// For milestone rewards, which milestone (1, 2, ...); 0 otherwise.
+    pub milestone: i32,
+    /// When it becomes (or became) due.
+    pub due_at: Option<DateTime<Utc>>,
+    /// When it was issued.
+    pub issued_at: Option<DateTime<Utc>>,
+    /// `refund`, `fraud` or `manual`, when cancelled.
+    pub cancel_reason: Option<String>,
+    /// Issued, then refunded: the business may want it back.
+    pub clawback: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What processing a conversion event did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConversionResult {
+    /// The lead the event was attributed to (found or created).
+    pub lead: Lead,
+    /// Rewards this event created.
+    pub rewards: Vec<Reward>,
+    /// True when this event id was seen before; the result is the one from the first time.
+    pub duplicate: bool,
+    /// `qualified`, `review`, `recorded`, `already_qualified`, `lead_rejected` or `refunded`.
+    pub outcome: String,
+}
+
+/// Filters for the Rewards tab and `GET /api/v1/rewards`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RewardFilter {
+    /// Campaign slug.
+    pub campaign: Option<String>,
+    /// pending, due, issued or cancelled.
+    pub status: Option<String>,
+    /// Keyset cursor: only rows with a smaller id.
+    pub after: Option<i64>,
+}

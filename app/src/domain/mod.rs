@@ -8,4 +8,5 @@
 pub mod codes;
 pub mod email;
 pub mod roles;
+pub mod rules;
 pub mod slug;

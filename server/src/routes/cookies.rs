@@ -88,6 +88,41 @@ pub fn set_cookie(value: &str, secure: bool) -> String {
     )
 }
 
+/// Cookie name of the referrer's own browser: set when they open their portal, so a sign-up from
+/// the same browser is recognised as a self-referral.
+pub const PORTAL_COOKIE: &str = "handoff_me";
+
+/// How long the portal cookie lasts: a year.
+pub const PORTAL_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
+
+/// The portal cookie's value for referrer `id`: `id.mac`.
+pub fn encode_portal_visitor(secret: &[u8], id: i64) -> String {
+    let payload = id.to_string();
+    format!(
+        "{payload}.{}",
+        keyed_digest(secret, "portal-visitor", &payload, 32)
+    )
+}
+
+/// The referrer whose browser this is, if it carries a valid portal cookie.
+pub fn portal_visitor(headers: &HeaderMap, secret: &[u8]) -> Option<i64> {
+    let value = read(headers, PORTAL_COOKIE)?;
+    let (payload, signature) = value.rsplit_once('.')?;
+    let expected = keyed_digest(secret, "portal-visitor", payload, 32);
+    if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+        return None;
+    }
+    payload.parse().ok()
+}
+
+/// A `Set-Cookie` value for the portal cookie.
+pub fn set_portal_cookie(value: &str, secure: bool) -> String {
+    format!(
+        "{PORTAL_COOKIE}={value}; Path=/; Max-Age={PORTAL_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +154,24 @@ mod tests {
             visitor_id: "v".into(),
         };
         assert_eq!(decode(secret, &encode(secret, &a), Utc::now()), None);
+    }
+
+    #[test]
+    fn the_portal_cookie_names_its_referrer_and_refuses_edits() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let mut headers = HeaderMap::new();
+        let value = encode_portal_visitor(secret, 7);
+        headers.insert(
+            header::COOKIE,
+            format!("{PORTAL_COOKIE}={value}").parse().unwrap(),
+        );
+        assert_eq!(portal_visitor(&headers, secret), Some(7));
+        let forged = value.replacen("7.", "8.", 1);
+        headers.insert(
+            header::COOKIE,
+            format!("{PORTAL_COOKIE}={forged}").parse().unwrap(),
+        );
+        assert_eq!(portal_visitor(&headers, secret), None);
     }
 
     #[test]

@@ -186,6 +186,7 @@ pub async fn submit(
             Channel::ExternalForm
         },
         ip_hash: Some(ip_hash(&state.settings.secret, peer.ip())),
+        referrer_cookie: cookies::portal_visitor(&headers, &state.settings.secret),
     };
     match leads::capture(&state, &request).await {
         Ok(outcome) => pages::render(

@@ -7,12 +7,15 @@ use app::{
 };
 use askama::Template;
 use axum::{
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderValue, StatusCode, header},
     response::Response,
 };
+use std::net::SocketAddr;
 
-use crate::routes::pages;
+use app::ssr::services::secrets::ip_hash;
+
+use crate::routes::{cookies, pages};
 
 #[derive(Template)]
 #[template(path = "portal.html")]
@@ -39,14 +42,18 @@ fn not_found() -> Response {
 /// Shows a referrer's portal.
 pub async fn show(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((slug, token)): Path<(String, String)>,
 ) -> Response {
-    let (stats, campaign) = match referrers::portal(&state, &slug, &token).await {
+    let visitor_ip = ip_hash(&state.settings.secret, peer.ip());
+    let (stats, campaign) = match referrers::portal(&state, &slug, &token, Some(&visitor_ip)).await
+    {
         Ok(found) => found,
         Err(AppError::NotFound { .. }) => return not_found(),
         Err(_) => return pages::internal_error(),
     };
-    pages::render(
+    let referrer_id = stats.referrer.id;
+    let mut response = pages::render(
         StatusCode::OK,
         &PortalPage {
             campaign_name: campaign.name,
@@ -59,5 +66,14 @@ pub async fn show(
             leads: stats.leads,
             qualified: stats.qualified,
         },
-    )
+    );
+    // Marks this browser as the referrer's own, for the self-referral signal.
+    let cookie = cookies::set_portal_cookie(
+        &cookies::encode_portal_visitor(&state.settings.secret, referrer_id),
+        state.settings.secure_cookies,
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }

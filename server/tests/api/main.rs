@@ -3,6 +3,7 @@
 mod admin;
 mod campaigns;
 mod cli;
+mod conversions;
 mod friend;
 mod helpers;
 mod leads;

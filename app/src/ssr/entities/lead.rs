@@ -17,6 +17,10 @@ pub struct Model {
     pub status: String,
     pub flags: String,
     pub ip_hash: Option<String>,
+    pub qualified_at: Option<ChronoDateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub status_reason: Option<String>,
+    pub qualifying_event_id: Option<i64>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

@@ -18,6 +18,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code_key: Option<String>,
     pub created_at: ChronoDateTimeUtc,
+    pub last_ip_hash: Option<String>,
 }
 
 /// Relations are spelled out in queries rather than derived.

@@ -9,7 +9,12 @@ use sea_orm::{
 use crate::{
     domain::{codes::CodeStyle, slug::Slug},
     error::AppError,
-    ssr::{db::is_unique_violation, entities::campaign, state::AppState},
+    ssr::{
+        db::{begin_write, is_unique_violation},
+        entities::campaign,
+        services::rules,
+        state::AppState,
+    },
     types::{Campaign, CampaignInput},
 };
 
@@ -179,8 +184,18 @@ pub async fn create(state: &AppState, input: &CampaignInput) -> Result<Campaign,
         };
         let mut row = active.clone();
         row.slug = Set(slug);
-        match row.insert(&state.db).await {
-            Ok(model) => return Ok(to_wire(&model)),
+        // The campaign and its default rule book appear together or not at all.
+        let txn = begin_write(&state.db)
+            .await
+            .map_err(|e| AppError::internal("campaigns::create begin", e))?;
+        match row.insert(&txn).await {
+            Ok(model) => {
+                rules::insert_defaults(&txn, model.id).await?;
+                txn.commit()
+                    .await
+                    .map_err(|e| AppError::internal("campaigns::create commit", e))?;
+                return Ok(to_wire(&model));
+            }
             Err(e) if is_unique_violation(&e) && !chosen => continue,
             Err(e) if is_unique_violation(&e) => {
                 return Err(AppError::Invalid {

@@ -9,7 +9,7 @@ use crate::{
     ssr::{
         db::begin_write,
         entities::{click, lead, lead_event},
-        services::{campaigns, leads::FLAG_SELF_REFERRAL, referrers, secrets::random_index},
+        services::{campaigns, fraud::SELF_REFERRAL, referrers, secrets::random_index},
         state::AppState,
     },
     types::CampaignInput,
@@ -109,7 +109,7 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
             email_normalized: Set(email.normalized()),
             source: Set(if i % 3 == 0 { "code" } else { "link" }.to_owned()),
             status: Set(status.to_owned()),
-            flags: Set(if i % 47 == 0 { FLAG_SELF_REFERRAL } else { "" }.to_owned()),
+            flags: Set(if i % 47 == 0 { SELF_REFERRAL } else { "" }.to_owned()),
             ip_hash: Set(None),
             created_at: Set(at),
             updated_at: Set(at),

@@ -15,7 +15,7 @@ use crate::{
         db::{begin_write, is_unique_violation},
         entities::{campaign, lead, lead_event, referrer},
         services::{
-            campaigns, codes,
+            campaigns, codes, fraud,
             referrers::{self, PAGE_SIZE},
         },
         state::AppState,
@@ -24,10 +24,7 @@ use crate::{
 };
 
 /// Lead statuses.
-pub const STATUSES: [&str; 3] = ["pending", "qualified", "rejected"];
-
-/// The fraud flag for a friend whose normalized email is the referrer's own.
-pub const FLAG_SELF_REFERRAL: &str = "self_referral";
+pub const STATUSES: [&str; 4] = ["pending", "review", "qualified", "rejected"];
 
 /// Which door the lead came through; it decides the recorded source when a code was typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +63,8 @@ pub struct CaptureRequest {
     pub channel: Channel,
     /// Keyed hash of the friend's IP.
     pub ip_hash: Option<String>,
+    /// The browser carries the portal cookie of the referrer this lead would be credited to.
+    pub referrer_cookie: Option<i64>,
 }
 
 fn flags_of(row: &lead::Model) -> Vec<String> {
@@ -91,7 +90,8 @@ fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<String>
     }
 }
 
-async fn wire_one(
+/// The wire form of one lead row (one query for the referrer's name).
+pub async fn wire_one(
     db: &impl ConnectionTrait,
     row: &lead::Model,
     campaign_slug: &str,
@@ -252,16 +252,22 @@ pub async fn capture(
         });
     }
     let credit = decide_credit(&state.db, &campaign, request).await?;
-    let mut flags = Vec::new();
     let mut story = credit.story;
-    if credit.referrer.email_normalized == normalized {
-        flags.push(FLAG_SELF_REFERRAL);
-        story.push((
-            "flagged",
-            "Flagged as a self-referral: the friend's email is the referrer's own. Held for review."
-                .to_owned(),
-            Utc::now(),
-        ));
+    let signals = fraud::assess(
+        &state.db,
+        fraud::NewLead {
+            campaign_id: campaign.id,
+            referrer: &credit.referrer,
+            email_normalized: &normalized,
+            ip_hash: request.ip_hash.as_deref(),
+            referrers_own_browser: request.referrer_cookie == Some(credit.referrer.id),
+        },
+    )
+    .await?;
+    let mut flags = Vec::new();
+    for (flag, sentence) in signals {
+        flags.push(flag);
+        story.push(("flagged", sentence, Utc::now()));
     }
     let now = Utc::now();
     let txn = begin_write(&state.db)
@@ -334,7 +340,7 @@ pub async fn list(state: &AppState, filter: &LeadFilter) -> Result<Page<Lead>, A
             return Err(AppError::invalid(
                 "invalid_status",
                 "status",
-                "Status is pending, qualified or rejected.",
+                "Status is pending, review, qualified or rejected.",
             ));
         }
         query = query.filter(lead::Column::Status.eq(status));

@@ -337,11 +337,13 @@ pub async fn find_in_campaign(
 }
 
 /// What a referrer's portal shows, when `token` is the portal token of `slug`; otherwise
-/// `NotFound` (a wrong token and an unknown slug look the same).
+/// `NotFound` (a wrong token and an unknown slug look the same). The visitor's IP hash is kept as
+/// the referrer's last known address, for the same-IP fraud signal.
 pub async fn portal(
     state: &AppState,
     slug: &str,
     token: &str,
+    ip_hash: Option<&str>,
 ) -> Result<(ReferrerWithStats, campaign::Model), AppError> {
     let not_found = || AppError::not_found("Portal");
     if !constant_time_eq(
@@ -356,6 +358,19 @@ pub async fn portal(
         .await
         .map_err(|e| AppError::internal("referrers::portal", e))?
         .ok_or_else(not_found)?;
+    if let Some(ip) = ip_hash
+        && row.last_ip_hash.as_deref() != Some(ip)
+    {
+        referrer::Entity::update_many()
+            .col_expr(
+                referrer::Column::LastIpHash,
+                sea_orm::sea_query::Expr::value(ip),
+            )
+            .filter(referrer::Column::Id.eq(row.id))
+            .exec(&state.db)
+            .await
+            .map_err(|e| AppError::internal("referrers::portal ip", e))?;
+    }
     let campaign = campaign::Entity::find_by_id(row.campaign_id)
         .one(&state.db)
         .await

@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use super::{campaigns, error, leads, referrers};
+use super::{campaigns, conversions, error, leads, referrers};
 use crate::routes::pages;
 
 /// Registers the bearer API-key scheme.
@@ -47,6 +47,9 @@ impl Modify for BearerAuth {
         campaigns::create, campaigns::list, campaigns::get_one,
         referrers::create, referrers::list, referrers::get_one,
         leads::create, leads::list,
+        conversions::record, conversions::get_rules, conversions::put_rules,
+        conversions::list_rewards, conversions::issue_reward,
+        conversions::qualify_lead, conversions::reject_lead,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -54,6 +57,7 @@ impl Modify for BearerAuth {
         (name = "campaigns", description = "Referral programmes"),
         (name = "referrers", description = "People who refer, with their link and code"),
         (name = "leads", description = "Referred people"),
+        (name = "conversions", description = "Conversion events, qualification rules and rewards"),
     )
 )]
 pub struct ApiDoc;

@@ -82,6 +82,7 @@ pub async fn create(
             attribution: None,
             channel: Channel::Api,
             ip_hash: None,
+            referrer_cookie: None,
         },
     )
     .await?;

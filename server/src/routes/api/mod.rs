@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod conversions;
 pub mod docs;
 pub mod error;
 pub mod leads;
@@ -27,7 +28,22 @@ pub fn router() -> Router<AppState> {
             post(referrers::create).get(referrers::list),
         )
         .route("/api/v1/referrers/{id}", get(referrers::get_one))
+        .route(
+            "/api/v1/campaigns/{slug}/rules",
+            get(conversions::get_rules).put(conversions::put_rules),
+        )
         .route("/api/v1/leads", post(leads::create).get(leads::list))
+        .route(
+            "/api/v1/leads/{id}/qualify",
+            post(conversions::qualify_lead),
+        )
+        .route("/api/v1/leads/{id}/reject", post(conversions::reject_lead))
+        .route("/api/v1/conversions", post(conversions::record))
+        .route("/api/v1/rewards", get(conversions::list_rewards))
+        .route(
+            "/api/v1/rewards/{id}/issue",
+            post(conversions::issue_reward),
+        )
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/v1/docs", get(docs::reference_page))
 }

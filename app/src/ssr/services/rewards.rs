@@ -1,0 +1,394 @@
+//! Rewards after they are created: listing, becoming due, issuing, exporting for a payout run.
+//!
+//! Rewards are created only by `services::conversions` (when a lead qualifies); this module moves
+//! them along `pending -> due -> issued`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use serde_json::json;
+
+use crate::{
+    error::AppError,
+    ssr::{
+        db::begin_write,
+        entities::{campaign, lead, qualification_rule, referrer, reward},
+        services::{campaigns, outbox::Effects, referrers::PAGE_SIZE},
+        state::AppState,
+    },
+    types::{Page, Reward, RewardFilter},
+};
+
+/// Reward statuses.
+pub const STATUSES: [&str; 4] = ["pending", "due", "issued", "cancelled"];
+
+/// The most rewards one bulk action or export handles.
+pub const BULK_LIMIT: u64 = 10_000;
+
+/// The wire form of reward rows, with campaign slugs and recipient emails looked up in two queries.
+pub async fn to_wire_many(
+    db: &impl ConnectionTrait,
+    rows: &[reward::Model],
+) -> Result<Vec<Reward>, AppError> {
+    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
+    let slugs: HashMap<i64, String> = campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .column(campaign::Column::Slug)
+        .filter(campaign::Column::Id.is_in(campaign_ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("rewards::to_wire campaigns", e))?
+        .into_iter()
+        .collect();
+    let referrer_ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.recipient == "referrer")
+        .filter_map(|r| r.referrer_id)
+        .collect();
+    let referrer_emails: HashMap<i64, String> = referrer::Entity::find()
+        .select_only()
+        .column(referrer::Column::Id)
+        .column(referrer::Column::Email)
+        .filter(referrer::Column::Id.is_in(referrer_ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("rewards::to_wire referrers", e))?
+        .into_iter()
+        .collect();
+    let lead_ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.recipient == "friend")
+        .filter_map(|r| r.lead_id)
+        .collect();
+    let lead_emails: HashMap<i64, String> = lead::Entity::find()
+        .select_only()
+        .column(lead::Column::Id)
+        .column(lead::Column::Email)
+        .filter(lead::Column::Id.is_in(lead_ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("rewards::to_wire leads", e))?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let recipient_email = if r.recipient == "friend" {
+                r.lead_id.and_then(|id| lead_emails.get(&id).cloned())
+            } else {
+                r.referrer_id
+                    .and_then(|id| referrer_emails.get(&id).cloned())
+            }
+            .filter(|e| !e.is_empty());
+            Reward {
+                id: r.id,
+                campaign: slugs.get(&r.campaign_id).cloned().unwrap_or_default(),
+                lead_id: r.lead_id,
+                referrer_id: r.referrer_id,
+                recipient: r.recipient.clone(),
+                recipient_email,
+                kind: r.kind.clone(),
+                amount_minor: r.amount_minor,
+                currency: r.currency.clone(),
+                description: r.description.clone(),
+                status: r.status.clone(),
+                milestone: r.milestone,
+                due_at: r.due_at,
+                issued_at: r.issued_at,
+                cancel_reason: r.cancel_reason.clone(),
+                clawback: r.clawback,
+                created_at: r.created_at,
+            }
+        })
+        .collect())
+}
+
+/// The JSON an outbound webhook carries for a reward.
+pub fn event_data(row: &reward::Model) -> serde_json::Value {
+    json!({
+        "id": row.id,
+        "lead_id": row.lead_id,
+        "referrer_id": row.referrer_id,
+        "recipient": row.recipient,
+        "kind": row.kind,
+        "amount_minor": row.amount_minor,
+        "currency": row.currency,
+        "description": row.description,
+        "status": row.status,
+        "milestone": row.milestone,
+        "cancel_reason": row.cancel_reason,
+        "clawback": row.clawback,
+    })
+}
+
+fn check_status(status: &str) -> Result<(), AppError> {
+    if STATUSES.contains(&status) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "invalid_status",
+            "status",
+            "Status is pending, due, issued or cancelled.",
+        ))
+    }
+}
+
+/// One page of rewards matching `filter`, newest first.
+pub async fn list(state: &AppState, filter: &RewardFilter) -> Result<Page<Reward>, AppError> {
+    let mut query = reward::Entity::find();
+    if let Some(slug) = filter.campaign.as_deref().filter(|s| !s.trim().is_empty()) {
+        let campaign = campaigns::find_row(&state.db, slug).await?;
+        query = query.filter(reward::Column::CampaignId.eq(campaign.id));
+    }
+    if let Some(status) = filter.status.as_deref().filter(|s| !s.trim().is_empty()) {
+        check_status(status)?;
+        query = query.filter(reward::Column::Status.eq(status));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(reward::Column::Id.lt(after));
+    }
+    let mut rows = query
+        .order_by_desc(reward::Column::Id)
+        .limit(PAGE_SIZE + 1)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("rewards::list", e))?;
+    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: to_wire_many(&state.db, &rows).await?,
+        next_cursor,
+    })
+}
+
+/// Marks due rewards as issued. Rewards that are not due are refused (one) or skipped (bulk).
+/// Returns the rewards issued.
+pub async fn issue(state: &AppState, ids: &[i64]) -> Result<Vec<Reward>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ids.len() as u64 > BULK_LIMIT {
+        return Err(AppError::invalid(
+            "too_many",
+            "ids",
+            format!("Issue at most {BULK_LIMIT} rewards at a time."),
+        ));
+    }
+    let now = Utc::now();
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("rewards::issue begin", e))?;
+    let rows = reward::Entity::find()
+        .filter(reward::Column::Id.is_in(ids.to_vec()))
+        .all(&txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::issue find", e))?;
+    if ids.len() == 1 {
+        let Some(row) = rows.first() else {
+            return Err(AppError::not_found("Reward"));
+        };
+        if row.status != "due" {
+            return Err(AppError::conflict(
+                "reward_not_due",
+                format!(
+                    "Only due rewards can be issued; this one is {}.",
+                    row.status
+                ),
+            ));
+        }
+    }
+    let due: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.status == "due")
+        .map(|r| r.id)
+        .collect();
+    let issued = mark_issued(&txn, &due, now).await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("rewards::issue commit", e))?;
+    to_wire_many(&state.db, &issued).await
+}
+
+/// Issues every due reward (of one campaign, or all), up to [`BULK_LIMIT`].
+pub async fn issue_all_due(state: &AppState, campaign: Option<&str>) -> Result<usize, AppError> {
+    let mut query = reward::Entity::find()
+        .select_only()
+        .column(reward::Column::Id)
+        .filter(reward::Column::Status.eq("due"));
+    if let Some(slug) = campaign.filter(|s| !s.trim().is_empty()) {
+        let campaign = campaigns::find_row(&state.db, slug).await?;
+        query = query.filter(reward::Column::CampaignId.eq(campaign.id));
+    }
+    let ids: Vec<i64> = query
+        .order_by_asc(reward::Column::Id)
+        .limit(BULK_LIMIT)
+        .into_tuple()
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("rewards::issue_all_due", e))?;
+    Ok(issue(state, &ids).await?.len())
+}
+
+/// Sets `due` rewards among `ids` to issued, with their `reward.issued` events.
+async fn mark_issued(
+    txn: &impl ConnectionTrait,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<reward::Model>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    reward::Entity::update_many()
+        .col_expr(reward::Column::Status, Expr::value("issued"))
+        .col_expr(reward::Column::IssuedAt, Expr::value(now))
+        .col_expr(reward::Column::UpdatedAt, Expr::value(now))
+        .filter(reward::Column::Id.is_in(ids.to_vec()))
+        .filter(reward::Column::Status.eq("due"))
+        .exec(txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::mark_issued", e))?;
+    let rows = reward::Entity::find()
+        .filter(reward::Column::Id.is_in(ids.to_vec()))
+        .filter(reward::Column::Status.eq("issued"))
+        .all(txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::mark_issued reread", e))?;
+    let mut effects = Effects::default();
+    for row in &rows {
+        effects.push("reward.issued", event_data(row));
+    }
+    effects.write(txn).await?;
+    Ok(rows)
+}
+
+/// Moves pending rewards whose hold has passed to `due` (and on to `issued` where the campaign
+/// issues automatically). Run periodically by the worker; returns how many became due.
+pub async fn mature(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let txn = begin_write(db)
+        .await
+        .map_err(|e| AppError::internal("rewards::mature begin", e))?;
+    let ready = reward::Entity::find()
+        .filter(reward::Column::Status.eq("pending"))
+        .filter(reward::Column::DueAt.lte(now))
+        .order_by_asc(reward::Column::Id)
+        .limit(BULK_LIMIT)
+        .all(&txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::mature find", e))?;
+    if ready.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = ready.iter().map(|r| r.id).collect();
+    reward::Entity::update_many()
+        .col_expr(reward::Column::Status, Expr::value("due"))
+        .col_expr(reward::Column::UpdatedAt, Expr::value(now))
+        .filter(reward::Column::Id.is_in(ids))
+        .filter(reward::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::mature update", e))?;
+    let mut effects = Effects::default();
+    let mut auto: Vec<i64> = Vec::new();
+    let campaign_ids: Vec<i64> = ready.iter().map(|r| r.campaign_id).collect();
+    let auto_campaigns: Vec<i64> = qualification_rule::Entity::find()
+        .select_only()
+        .column(qualification_rule::Column::CampaignId)
+        .filter(qualification_rule::Column::CampaignId.is_in(campaign_ids))
+        .filter(qualification_rule::Column::AutoIssue.eq(true))
+        .into_tuple()
+        .all(&txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::mature rules", e))?;
+    for mut row in ready {
+        row.status = "due".to_owned();
+        effects.push("reward.due", event_data(&row));
+        if auto_campaigns.contains(&row.campaign_id) {
+            auto.push(row.id);
+        }
+    }
+    let count = effects.types().len();
+    effects.write(&txn).await?;
+    mark_issued(&txn, &auto, now).await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("rewards::mature commit", e))?;
+    Ok(count)
+}
+
+fn csv_field(value: &str) -> String {
+    // Quote everything, double inner quotes, and defuse spreadsheet formulas.
+    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+/// Due rewards (or those of `status`) as CSV for a payout run, oldest first.
+pub async fn export_csv(state: &AppState, filter: &RewardFilter) -> Result<String, AppError> {
+    let mut query = reward::Entity::find();
+    let status = filter.status.as_deref().unwrap_or("due");
+    check_status(status)?;
+    query = query.filter(reward::Column::Status.eq(status));
+    if let Some(slug) = filter.campaign.as_deref().filter(|s| !s.trim().is_empty()) {
+        let campaign = campaigns::find_row(&state.db, slug).await?;
+        query = query.filter(reward::Column::CampaignId.eq(campaign.id));
+    }
+    let rows = query
+        .order_by_asc(reward::Column::Id)
+        .limit(BULK_LIMIT)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("rewards::export_csv", e))?;
+    let wire = to_wire_many(&state.db, &rows).await?;
+    let mut out = String::from(
+        "reward_id,campaign,recipient,recipient_email,kind,amount,currency,description,status,lead_id,referrer_id,due_at\n",
+    );
+    for r in wire {
+        let amount = r
+            .amount_minor
+            .map(|a| crate::domain::rules::format_amount(a, None))
+            .unwrap_or_default();
+        let amount = match (&r.currency, r.amount_minor) {
+            (Some(c), Some(a)) => {
+                let formatted = crate::domain::rules::format_amount(a, Some(c));
+                formatted
+                    .split_once(' ')
+                    .map(|(_, n)| n.to_owned())
+                    .unwrap_or(formatted)
+            }
+            _ => amount,
+        };
+        let fields = [
+            r.id.to_string(),
+            r.campaign,
+            r.recipient,
+            r.recipient_email.unwrap_or_default(),
+            r.kind,
+            amount,
+            r.currency.unwrap_or_default(),
+            r.description,
+            r.status,
+            r.lead_id.map(|v| v.to_string()).unwrap_or_default(),
+            r.referrer_id.map(|v| v.to_string()).unwrap_or_default(),
+            r.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    Ok(out)
+}
