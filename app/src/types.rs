@@ -287,6 +287,9 @@ pub struct ConversionResult {
     pub duplicate: bool,
     /// `qualified`, `review`, `recorded`, `already_qualified`, `lead_rejected` or `refunded`.
     pub outcome: String,
+    /// The event's code names a different referrer than the one the lead was credited to first.
+    #[serde(default)]
+    pub ambiguous: bool,
 }
 
 /// Filters for the Rewards tab and `GET /api/v1/rewards`.
@@ -298,4 +301,126 @@ pub struct RewardFilter {
     pub status: Option<String>,
     /// Keyset cursor: only rows with a smaller id.
     pub after: Option<i64>,
+}
+
+/// One CSV row that was not imported: where, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportError {
+    /// 1-based line in the file where the row starts (the header is line 1).
+    pub line: u64,
+    /// The column's header as written in the file; empty when the row as a whole is wrong.
+    pub column: String,
+    /// A sentence for a person.
+    pub reason: String,
+}
+
+/// What a CSV import did (or, for a preview, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    /// The import's id in the upload history; `None` for a preview.
+    pub import_id: Option<i64>,
+    /// True for a preview: nothing was written.
+    pub dry_run: bool,
+    /// Data rows read (blank lines not counted).
+    pub rows: u64,
+    /// Rows recorded as new conversion events.
+    pub imported: u64,
+    /// Of those, rows that qualified their lead.
+    pub qualified: u64,
+    /// Of those, rows whose lead had already qualified.
+    pub already_qualified: u64,
+    /// Of those, rows that put their lead in the review queue.
+    pub review: u64,
+    /// Of those, rows whose code names another referrer than the one the lead was credited to.
+    pub ambiguous: u64,
+    /// Rows already imported before (same order id, or the same row content).
+    pub duplicates: u64,
+    /// Rows naming no known referral code and no known lead email.
+    pub unmatched: u64,
+    /// Rows with a value that could not be read.
+    pub invalid: u64,
+    /// Unmatched and invalid rows with their line, column and reason (the first 10,000).
+    pub errors: Vec<ImportError>,
+    /// True when more rows failed than `errors` lists.
+    pub errors_truncated: bool,
+}
+
+/// Where an inbound webhook source finds each field in the JSON it receives: JSON pointers
+/// (`/email`, `/properties/email/value`); empty means "not sent".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FieldMapping {
+    /// The event's unique id (else the `webhook-id` header, else a hash of the body).
+    #[serde(default)]
+    pub event_id: String,
+    /// The friend's email.
+    #[serde(default)]
+    pub email: String,
+    /// The referral code.
+    #[serde(default)]
+    pub referral_code: String,
+    /// A promotion/coupon code mapped to a referrer.
+    #[serde(default)]
+    pub promotion_code: String,
+    /// The amount.
+    #[serde(default)]
+    pub amount: String,
+    /// `major` (12.50) or `minor` (1250).
+    #[serde(default)]
+    pub amount_unit: String,
+    /// The currency.
+    #[serde(default)]
+    pub currency: String,
+    /// The event name (else the source's default event).
+    #[serde(default)]
+    pub event: String,
+    /// When it happened (RFC 3339 or unix seconds).
+    #[serde(default)]
+    pub occurred_at: String,
+}
+
+/// An inbound webhook source as the admin sees it (never its token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundSource {
+    /// Database id.
+    pub id: i64,
+    /// The campaign it feeds.
+    pub campaign: String,
+    /// A name to recognise it by.
+    pub name: String,
+    /// zapier, make, n8n, hubspot, salesforce or custom.
+    pub preset: String,
+    /// The first characters of the URL token, to recognise it.
+    pub token_prefix: String,
+    /// Whether requests must carry a Standard Webhooks signature.
+    pub signed: bool,
+    /// The field mapping.
+    pub mapping: FieldMapping,
+    /// Event name when the payload has none.
+    pub default_event: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One received inbound webhook (a source's or Stripe's) and what came of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundDelivery {
+    /// Database id.
+    pub id: i64,
+    /// `source` or `stripe`.
+    pub channel: String,
+    /// The source, for `source`.
+    pub source_id: Option<i64>,
+    /// The sender's message or event id.
+    pub message_id: Option<String>,
+    /// The body as received (cut at 64 KiB).
+    pub payload: String,
+    /// recorded, duplicate, unattributable, invalid, ignored or failed.
+    pub outcome: String,
+    /// What happened, in a sentence.
+    pub message: String,
+    /// When it arrived.
+    pub created_at: DateTime<Utc>,
 }

@@ -1,4 +1,4 @@
-//! The command line: `handoff [serve|migrate|admin|api-key|demo]`.
+//! The command line: `handoff [serve|migrate|admin|api-key|demo|import]`.
 
 use std::{
     io::{IsTerminal, Read},
@@ -9,7 +9,10 @@ use std::{
 use app::{
     domain::roles::Role,
     ssr::{
-        services::{admins, api_keys, demo},
+        services::{
+            admins, api_keys, demo,
+            imports::{self, ImportOptions},
+        },
         state::AppState,
     },
 };
@@ -59,6 +62,33 @@ pub enum Command {
     },
     /// Load a demo data set: a campaign, 50 referrers, 500 leads in every status.
     Demo,
+    /// Import data from files.
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+/// `handoff import ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import conversions (orders, sign-ups, qualified leads) from a CSV file. Columns are found
+    /// by header name; rows imported before are skipped, so re-running a file is safe.
+    Conversions {
+        /// The CSV file.
+        file: PathBuf,
+        /// The campaign's slug.
+        #[arg(long)]
+        campaign: String,
+        /// Only report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Event name for rows without an event column (default: the campaign's first
+        /// qualifying event).
+        #[arg(long)]
+        event: Option<String>,
+    },
 }
 
 /// `handoff admin ...`.
@@ -179,16 +209,33 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import {
+            command:
+                ImportCommand::Conversions {
+                    file,
+                    campaign,
+                    dry_run,
+                    event,
+                },
+        } => {
+            let filename = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            import_conversions(
+                &settings,
+                file,
+                ImportOptions {
+                    campaign,
+                    filename,
+                    dry_run,
+                    default_event: event,
+                },
+            )
+            .await
+        }
         Command::Demo => {
-            let db = connect_and_migrate(&settings).await?;
-            // The demo writes no clicks through the queue; a closed channel is enough.
-            let (clicks, _) = tokio::sync::mpsc::channel(1);
-            let state = AppState::new(
-                LeptosOptions::builder().output_name("handoff").build(),
-                db,
-                settings.runtime(),
-                clicks,
-            );
+            let state = offline_state(&settings).await?;
             let summary = demo::create(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -199,6 +246,61 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// State for commands that use the services without serving HTTP.
+async fn offline_state(settings: &Settings) -> anyhow::Result<AppState> {
+    let db = connect_and_migrate(settings).await?;
+    // These commands write no clicks through the queue; a closed channel is enough.
+    let (clicks, _) = tokio::sync::mpsc::channel(1);
+    Ok(AppState::new(
+        LeptosOptions::builder().output_name("handoff").build(),
+        db,
+        settings.runtime(),
+        clicks,
+    ))
+}
+
+/// `handoff import conversions`: runs the import and prints the report.
+async fn import_conversions(
+    settings: &Settings,
+    file: PathBuf,
+    options: ImportOptions,
+) -> anyhow::Result<()> {
+    let state = offline_state(settings).await?;
+    let report = imports::run(&state, &file, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let verb = if report.dry_run {
+        "Preview (nothing written)"
+    } else {
+        "Imported"
+    };
+    println!(
+        "{verb}: {} rows; {} new ({} qualified, {} already qualified, {} for review, {} ambiguous), {} duplicates, {} unmatched, {} invalid.",
+        report.rows,
+        report.imported,
+        report.qualified,
+        report.already_qualified,
+        report.review,
+        report.ambiguous,
+        report.duplicates,
+        report.unmatched,
+        report.invalid
+    );
+    for e in report.errors.iter().take(50) {
+        let column = if e.column.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", e.column)
+        };
+        eprintln!("line {}{column}: {}", e.line, e.reason);
+    }
+    let failed = report.unmatched + report.invalid;
+    if failed > 50 {
+        eprintln!("... and {} more rows not imported.", failed - 50);
+    }
+    Ok(())
 }
 
 /// The password for `admin create`: stdin when piped, a no-echo prompt on a terminal.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 7] = [
+pub const KNOWN_VARS: [&str; 9] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -19,6 +19,8 @@ pub const KNOWN_VARS: [&str; 7] = [
     "HANDOFF_CONFIG",
     "HANDOFF_SITE_ROOT",
     "HANDOFF_CLICK_FLUSH_MS",
+    "HANDOFF_STRIPE_WEBHOOK_SECRET",
+    "HANDOFF_OUTBOX_POLL_MS",
 ];
 
 /// A secret that never prints.
@@ -55,6 +57,10 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// How often batched clicks are written, in milliseconds.
     pub click_flush_ms: u64,
+    /// Stripe's webhook signing secret (`whsec_...`); overrides the one set in the admin.
+    pub stripe_webhook_secret: Option<Secret>,
+    /// How often the outbox worker looks for webhooks to send, in milliseconds.
+    pub outbox_poll_ms: u64,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -68,6 +74,8 @@ struct FileConfig {
     secret: Option<String>,
     site_root: Option<PathBuf>,
     click_flush_ms: Option<u64>,
+    stripe_webhook_secret: Option<String>,
+    outbox_poll_ms: Option<u64>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -343,6 +351,27 @@ impl Settings {
             },
         };
 
+        let stripe_webhook_secret = sources
+            .get("HANDOFF_STRIPE_WEBHOOK_SECRET")
+            .map(str::to_owned)
+            .or(file.stripe_webhook_secret)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret(s.into_bytes()));
+
+        let outbox_poll_ms = match sources.get("HANDOFF_OUTBOX_POLL_MS") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (10..=60_000).contains(n))
+                .ok_or_else(|| invalid("HANDOFF_OUTBOX_POLL_MS", "must be 10 to 60000"))?,
+            None => match file.outbox_poll_ms {
+                Some(n) if (10..=60_000).contains(&n) => n,
+                Some(_) => return Err(invalid("outbox_poll_ms", "must be 10 to 60000")),
+                None => 1000,
+            },
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -351,6 +380,8 @@ impl Settings {
             secret,
             site_root,
             click_flush_ms,
+            stripe_webhook_secret,
+            outbox_poll_ms,
         })
     }
 
@@ -360,6 +391,11 @@ impl Settings {
             public_url: public_url.to_owned(),
             secret: std::sync::Arc::from(self.secret.expose()),
             secure_cookies: public_url.starts_with("https://"),
+            data_dir: self.data_dir.clone(),
+            stripe_webhook_secret: self
+                .stripe_webhook_secret
+                .as_ref()
+                .map(|s| String::from_utf8_lossy(s.expose()).into_owned()),
         }
     }
 

@@ -7,7 +7,10 @@ use app::{
     app::{App, shell},
     ssr::{db, services::admins, session_store::DbSessionStore, state::AppState},
 };
-use axum::{Router, middleware, routing::get};
+use axum::{
+    Router, middleware,
+    routing::{get, post},
+};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
@@ -27,6 +30,7 @@ pub struct Application {
     state: AppState,
     click_writer: JoinHandle<()>,
     session_cleanup: JoinHandle<()>,
+    outbox_worker: JoinHandle<()>,
 }
 
 /// Connects to the database and applies migrations.
@@ -92,6 +96,9 @@ impl Application {
             click_tx,
         );
 
+        let outbox_worker =
+            workers::outbox::spawn(db.clone(), Duration::from_millis(settings.outbox_poll_ms));
+
         let session_store = DbSessionStore::new(db.clone());
         let session_cleanup = tokio::spawn({
             let store = session_store.clone();
@@ -127,6 +134,7 @@ impl Application {
             state,
             click_writer,
             session_cleanup,
+            outbox_worker,
         })
     }
 
@@ -152,6 +160,7 @@ impl Application {
             state,
             click_writer,
             session_cleanup,
+            outbox_worker,
         } = self;
         tracing::info!(addr = %listener.local_addr()?, public_url = %state.settings.public_url, "Handoff is serving");
         drop(state);
@@ -163,6 +172,8 @@ impl Application {
         .await
         .context("server error")?;
         session_cleanup.abort();
+        // A delivery cut off here keeps its lease and is retried when the lease runs out.
+        outbox_worker.abort();
         // The router (and with it every click sender) is gone: the writer drains and stops.
         click_writer.await.context("click writer panicked")?;
         Ok(())
@@ -197,6 +208,8 @@ fn build_router(
             get(routes::friend::show).post(routes::friend::submit),
         )
         .route("/p/{slug}/{token}", get(routes::portal::show))
+        .route("/webhooks/stripe", post(routes::webhooks::stripe))
+        .route("/webhooks/in/{token}", post(routes::webhooks::source))
         .route(
             "/",
             get(|| async { axum::response::Redirect::to("/admin/campaigns") }),

@@ -832,6 +832,22 @@ fn shown(text: &str) -> String {
 }
 
 /// An amount already in minor units: an optional sign and digits only.
+/// Reads an amount as people and tools write it (see the rules on `parse_major_amount`), or, when
+/// `minor` is set, as a whole number of minor units. Returns minor units and any currency code
+/// written inline ("12.00 EUR"). Inbound webhooks use this too, so amounts read the same
+/// everywhere.
+pub fn parse_amount(
+    text: &str,
+    currency: Option<&str>,
+    minor: bool,
+) -> Result<(i64, Option<String>), String> {
+    if minor {
+        parse_minor_amount(text.trim()).map(|m| (m, None))
+    } else {
+        parse_major_amount(text.trim(), currency)
+    }
+}
+
 fn parse_minor_amount(text: &str) -> Result<i64, String> {
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),

@@ -19,6 +19,10 @@ pub struct RuntimeSettings {
     pub secret: Arc<[u8]>,
     /// Whether cookies get the `Secure` attribute (public URL is https).
     pub secure_cookies: bool,
+    /// The data directory (uploads are spooled under `uploads/`).
+    pub data_dir: std::path::PathBuf,
+    /// Stripe's webhook signing secret from the environment; wins over the admin's setting.
+    pub stripe_webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for RuntimeSettings {
@@ -27,6 +31,11 @@ impl std::fmt::Debug for RuntimeSettings {
             .field("public_url", &self.public_url)
             .field("secret", &"[redacted]")
             .field("secure_cookies", &self.secure_cookies)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "stripe_webhook_secret",
+                &self.stripe_webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }

@@ -9,3 +9,5 @@ pub mod health;
 pub mod pages;
 pub mod portal;
 pub mod redirect;
+pub mod uploads;
+pub mod webhooks;

@@ -1,3 +1,4 @@
 //! Background workers.
 
 pub mod clicks;
+pub mod outbox;

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: Client,
     pub api_key: String,
+    /// The database the app uses (for running the CLI against the same data).
+    pub database_url: String,
     _stop: tokio::sync::oneshot::Sender<()>,
     _pg: Option<PgDatabase>,
 }
@@ -122,8 +124,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let env: BTreeMap<String, String> = [
         ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
         ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATABASE_URL", database_url),
+        ("DATABASE_URL", database_url.clone()),
         ("HANDOFF_CLICK_FLUSH_MS", "20".to_owned()),
+        ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -153,9 +156,38 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         db,
         client,
         api_key,
+        database_url,
         _stop: stop,
         _pg: pg,
     })
+}
+
+/// A second server process on the same database as `app` (several processes sharing one
+/// database). Returns its address and a handle that stops it when dropped.
+pub async fn spawn_sibling(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let data_dir = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
+    std::fs::create_dir_all(&data_dir).expect("temp dir");
+    let env: BTreeMap<String, String> = [
+        ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
+        ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", app.database_url.clone()),
+        ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = Settings::load(&Sources {
+        env,
+        config_file: None,
+    })
+    .expect("sibling settings");
+    let application = Application::build(settings).await.expect("sibling builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (address, stop)
 }
 
 impl TestApp {

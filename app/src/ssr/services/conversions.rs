@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -233,6 +233,46 @@ pub async fn record_checked(
             stored_result(&state.db, source, &event.event_id)
                 .await?
                 .ok_or_else(|| AppError::internal("conversions::record", "claimed event vanished"))
+        }
+    }
+}
+
+/// Records one event inside the caller's transaction (a CSV import's batch, or a preview that is
+/// rolled back). A refused event is undone to a savepoint and returned as `Err`; the transaction
+/// stays usable for the next event.
+pub async fn record_in(
+    txn: &DatabaseTransaction,
+    source: &str,
+    campaign: &campaign::Model,
+    rules: &LoadedRules,
+    event: &CheckedEvent,
+) -> Result<ConversionResult, AppError> {
+    if let Some(previous) = stored_result(txn, source, &event.event_id).await? {
+        return Ok(previous);
+    }
+    let savepoint = txn
+        .begin()
+        .await
+        .map_err(|e| AppError::internal("conversions::record_in savepoint", e))?;
+    match apply(&savepoint, source, campaign, rules, event).await {
+        Ok(Applied::Done(result)) => {
+            savepoint
+                .commit()
+                .await
+                .map_err(|e| AppError::internal("conversions::record_in release", e))?;
+            Ok(*result)
+        }
+        Ok(Applied::Duplicate) => {
+            drop(savepoint);
+            stored_result(txn, source, &event.event_id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::internal("conversions::record_in", "claimed event vanished")
+                })
+        }
+        Err(e) => {
+            drop(savepoint);
+            Err(e)
         }
     }
 }
@@ -545,9 +585,33 @@ async fn apply(
         return Ok(Applied::Duplicate);
     };
     let mut effects = Effects::default();
-    let (lead_id, _created) =
+    let (lead_id, created) =
         find_or_create_lead(txn, source, campaign, event, &mut effects, now).await?;
     let lead_row = lock_lead(txn, lead_id).await?;
+    // An existing lead keeps its referrer (first referrer wins); a code naming somebody else is
+    // noted, and reported as ambiguous.
+    let mut ambiguous = false;
+    if !created && (event.referral_code.is_some() || event.promotion_code.is_some()) {
+        let (named, _) = referrer_by_codes(txn, campaign.id, event).await?;
+        if let Some(named) = named
+            && lead_row.referrer_id != Some(named.id)
+        {
+            ambiguous = true;
+            append(
+                txn,
+                lead_id,
+                vec![(
+                    "ambiguous",
+                    format!(
+                        "Event {} names {}'s code, but this lead was credited to another referrer first; the first referrer keeps it.",
+                        event.event_id, named.name
+                    ),
+                )],
+                now,
+            )
+            .await?;
+        }
+    }
     let facts = LeadFacts {
         status: LeadStatus::parse(&lead_row.status).unwrap_or(LeadStatus::Pending),
         created_at: lead_row.created_at,
@@ -671,6 +735,7 @@ async fn apply(
         rewards: rewards::to_wire_many(txn, &created).await?,
         duplicate: false,
         outcome: outcome.to_owned(),
+        ambiguous,
     };
     let response = serde_json::to_string(&result)
         .map_err(|e| AppError::internal("conversions::apply encode", e))?;
@@ -1190,6 +1255,7 @@ pub async fn decide(
         rewards: rewards::to_wire_many(&txn, &created).await?,
         duplicate: false,
         outcome: outcome.to_owned(),
+        ambiguous: false,
     };
     effects.write(&txn).await?;
     txn.commit()

@@ -6,13 +6,16 @@ use app::{
     ssr::{
         services::{
             conversions::{self, Decision, source},
+            imports::{self, ImportOptions},
             rewards, rules,
         },
         state::AppState,
     },
-    types::{ConversionInput, ConversionResult, Reward, RewardFilter},
+    types::{ConversionInput, ConversionResult, ImportReport, Reward, RewardFilter},
 };
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, body::Body, extract::State, http::StatusCode};
+
+use crate::routes::uploads;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -218,4 +221,53 @@ pub async fn reject_lead(
     Ok(Json(
         conversions::decide(&state, id, Decision::Reject, &input.reason, &by).await?,
     ))
+}
+
+/// Where and how to import a CSV.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// Campaign slug.
+    pub campaign: String,
+    /// Preview only: report what would happen, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Event name for rows without an event column (default: the campaign's first qualifying
+    /// event).
+    pub event: Option<String>,
+}
+
+/// Import conversions from a CSV file (the request body, `text/csv`). Columns are found by
+/// header name (email, referral code, promo/coupon code, amount, currency, event, date,
+/// order/external id). Rows already imported are skipped, so the same file twice, or a re-run
+/// after an interruption, adds nothing twice. `dry_run=true` previews without writing.
+#[utoipa::path(
+    post, path = "/api/v1/conversions/import", tag = "conversions",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "What was imported (or would be), with every refused row", body = ImportReport),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "The file is not a conversions CSV (no header, no email or code column)", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn import_csv(
+    State(state): State<AppState>,
+    _key: ApiKey,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    body: Body,
+) -> Result<Json<ImportReport>, ApiError> {
+    let upload = uploads::spool(body, &state.settings.data_dir).await?;
+    let report = imports::run(
+        &state,
+        &upload.path,
+        &ImportOptions {
+            campaign: query.campaign,
+            filename: "api-upload.csv".to_owned(),
+            dry_run: query.dry_run,
+            default_event: query.event,
+        },
+    )
+    .await?;
+    Ok(Json(report))
 }

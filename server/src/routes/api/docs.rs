@@ -47,7 +47,7 @@ impl Modify for BearerAuth {
         campaigns::create, campaigns::list, campaigns::get_one,
         referrers::create, referrers::list, referrers::get_one,
         leads::create, leads::list,
-        conversions::record, conversions::get_rules, conversions::put_rules,
+        conversions::record, conversions::import_csv, conversions::get_rules, conversions::put_rules,
         conversions::list_rewards, conversions::issue_reward,
         conversions::qualify_lead, conversions::reject_lead,
     ),

@@ -12,6 +12,7 @@ pub mod referrers;
 use app::ssr::state::AppState;
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     routing::{get, post},
 };
 
@@ -39,6 +40,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/leads/{id}/reject", post(conversions::reject_lead))
         .route("/api/v1/conversions", post(conversions::record))
+        .route(
+            "/api/v1/conversions/import",
+            post(conversions::import_csv).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/v1/rewards", get(conversions::list_rewards))
         .route(
             "/api/v1/rewards/{id}/issue",

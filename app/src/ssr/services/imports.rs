@@ -1,0 +1,459 @@
+//! CSV imports of conversions: the admin upload, `handoff import conversions` and
+//! `POST /api/v1/conversions/import` all call [`run`].
+//!
+//! The file is read on a blocking thread by [`ConversionCsvReader`] and handed over in chunks
+//! through a bounded channel, so a file of any size is processed in constant memory. Each row
+//! goes through `conversions::record_in` with source `csv` and the row's order id (or content
+//! hash) as its event id: re-importing a file, or re-running one that was killed half way, adds
+//! nothing twice. A real import commits chunk by chunk (with the import's counters in the same
+//! transaction); a preview runs the very same code in one transaction that is rolled back.
+
+use std::{
+    fs::File,
+    io::{BufReader, Read},
+    path::Path,
+};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::{
+    error::AppError,
+    ssr::{
+        conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
+        db::begin_write,
+        entities::{campaign, import},
+        services::{
+            campaigns,
+            conversions::{self, source},
+            rules::{self, LoadedRules},
+        },
+        state::AppState,
+    },
+    types::{ConversionInput, ImportError, ImportReport},
+};
+
+/// Rows per transaction (and per chunk handed over by the reader thread).
+pub const CHUNK_ROWS: usize = 500;
+/// Failed rows listed in a report; the rest are counted.
+pub const MAX_REPORTED_ERRORS: usize = 10_000;
+
+/// What to import, and how.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// Campaign slug.
+    pub campaign: String,
+    /// The file's name as uploaded (for the history).
+    pub filename: String,
+    /// Preview only: run everything, write nothing.
+    pub dry_run: bool,
+    /// The event name for rows without an event column; the campaign's first qualifying event
+    /// when `None`.
+    pub default_event: Option<String>,
+}
+
+/// The header text of each role's column, to name the column of a refused field.
+#[derive(Clone, Debug, Default)]
+struct ColumnNames {
+    email: String,
+    code: String,
+    promo: String,
+    amount: String,
+    currency: String,
+    event: String,
+    date: String,
+    id: String,
+}
+
+impl ColumnNames {
+    fn new(headers: &[String], map: &ColumnMap) -> Self {
+        let name = |i: Option<usize>| i.and_then(|i| headers.get(i)).cloned().unwrap_or_default();
+        ColumnNames {
+            email: name(map.email),
+            code: name(map.code),
+            promo: name(map.promo_code),
+            amount: name(map.amount),
+            currency: name(map.currency),
+            event: name(map.event),
+            date: name(map.date),
+            id: name(map.external_id),
+        }
+    }
+
+    /// The column behind a service field name.
+    fn for_field(&self, field: Option<&str>) -> String {
+        match field {
+            Some("email") => self.email.clone(),
+            Some("referral_code") => self.code.clone(),
+            Some("promotion_code") => self.promo.clone(),
+            Some("amount") => self.amount.clone(),
+            Some("currency") => self.currency.clone(),
+            Some("event") => self.event.clone(),
+            Some("occurred_at") => self.date.clone(),
+            Some("event_id") => self.id.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// A chunk of parsed rows and how far into the file the reader got.
+struct Chunk {
+    rows: Vec<RowOutcome>,
+    bytes_read: u64,
+}
+
+/// SHA-256 of a file, hex.
+fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = BufReader::new(File::open(path)?);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+fn open_reader(path: &Path) -> Result<ConversionCsvReader<BufReader<File>>, AppError> {
+    let file = File::open(path).map_err(|e| AppError::internal("imports::open", e))?;
+    ConversionCsvReader::new(BufReader::with_capacity(1 << 16, file))
+        .map_err(|e| AppError::invalid("invalid_csv", "file", e.to_string()))
+}
+
+/// Imports (or previews) the conversions in the CSV file at `path`.
+pub async fn run(
+    state: &AppState,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportReport, AppError> {
+    let campaign = campaigns::find_row(&state.db, &options.campaign).await?;
+    let rules = rules::load(&state.db, campaign.id).await?;
+    let default_event = match options.default_event.as_deref().map(str::trim) {
+        Some(e) if !e.is_empty() => e.to_owned(),
+        _ => rules
+            .qualification
+            .events
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "purchase".to_owned()),
+    };
+    let owned = path.to_owned();
+    let (reader, sha, size) = tokio::task::spawn_blocking(move || {
+        let (sha, size) =
+            file_sha256(&owned).map_err(|e| AppError::internal("imports::hash", e))?;
+        Ok::<_, AppError>((open_reader(&owned)?, sha, size))
+    })
+    .await
+    .map_err(|e| AppError::internal("imports::open join", e))??;
+    let columns = ColumnNames::new(reader.headers(), reader.columns());
+
+    let import_id = if options.dry_run {
+        None
+    } else {
+        let now = Utc::now();
+        let row = import::ActiveModel {
+            campaign_id: Set(campaign.id),
+            filename: Set(options.filename.chars().take(255).collect()),
+            file_sha256: Set(sha),
+            status: Set("running".to_owned()),
+            bytes_total: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+            bytes_done: Set(0),
+            rows: Set(0),
+            imported: Set(0),
+            duplicates: Set(0),
+            unmatched: Set(0),
+            invalid: Set(0),
+            error_report: Set(String::new()),
+            created_at: Set(now),
+            finished_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::create", e))?;
+        Some(row.id)
+    };
+
+    let (sender, mut chunks) = mpsc::channel::<Chunk>(4);
+    let reader_thread = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let mut rows = Vec::with_capacity(CHUNK_ROWS);
+        while let Some(outcome) = reader.next_row() {
+            rows.push(outcome);
+            if rows.len() == CHUNK_ROWS {
+                let chunk = Chunk {
+                    rows: std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS)),
+                    bytes_read: reader.bytes_read(),
+                };
+                if sender.blocking_send(chunk).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = sender.blocking_send(Chunk {
+            rows,
+            bytes_read: reader.bytes_read(),
+        });
+    });
+
+    let mut report = ImportReport {
+        import_id,
+        dry_run: options.dry_run,
+        ..Default::default()
+    };
+    let context = Context {
+        campaign: &campaign,
+        rules: &rules,
+        default_event: &default_event,
+        columns: &columns,
+    };
+    let outcome = if options.dry_run {
+        preview(state, &context, &mut chunks, &mut report).await
+    } else {
+        commit_chunks(state, &context, &mut chunks, &mut report, import_id).await
+    };
+    drop(chunks);
+    let _ = reader_thread.await;
+    if let Some(id) = import_id {
+        finish(state, id, &report, outcome.is_ok()).await?;
+    }
+    outcome.map(|()| report)
+}
+
+struct Context<'a> {
+    campaign: &'a campaign::Model,
+    rules: &'a LoadedRules,
+    default_event: &'a str,
+    columns: &'a ColumnNames,
+}
+
+async fn preview(
+    state: &AppState,
+    context: &Context<'_>,
+    chunks: &mut mpsc::Receiver<Chunk>,
+    report: &mut ImportReport,
+) -> Result<(), AppError> {
+    // One transaction for the whole file, never committed: later rows see what earlier rows
+    // would have done, exactly as in the real import.
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::preview begin", e))?;
+    while let Some(chunk) = chunks.recv().await {
+        process_chunk(&txn, context, chunk.rows, report).await?;
+    }
+    txn.rollback()
+        .await
+        .map_err(|e| AppError::internal("imports::preview rollback", e))?;
+    Ok(())
+}
+
+async fn commit_chunks(
+    state: &AppState,
+    context: &Context<'_>,
+    chunks: &mut mpsc::Receiver<Chunk>,
+    report: &mut ImportReport,
+    import_id: Option<i64>,
+) -> Result<(), AppError> {
+    while let Some(chunk) = chunks.recv().await {
+        let txn = begin_write(&state.db)
+            .await
+            .map_err(|e| AppError::internal("imports::chunk begin", e))?;
+        process_chunk(&txn, context, chunk.rows, report).await?;
+        if let Some(id) = import_id {
+            // The counters move with the rows they count: after a crash they match the data.
+            import::Entity::update_many()
+                .col_expr(
+                    import::Column::BytesDone,
+                    Expr::value(i64::try_from(chunk.bytes_read).unwrap_or(i64::MAX)),
+                )
+                .col_expr(import::Column::Rows, Expr::value(count(report.rows)))
+                .col_expr(
+                    import::Column::Imported,
+                    Expr::value(count(report.imported)),
+                )
+                .col_expr(
+                    import::Column::Duplicates,
+                    Expr::value(count(report.duplicates)),
+                )
+                .col_expr(
+                    import::Column::Unmatched,
+                    Expr::value(count(report.unmatched)),
+                )
+                .col_expr(import::Column::Invalid, Expr::value(count(report.invalid)))
+                .filter(import::Column::Id.eq(id))
+                .exec(&txn)
+                .await
+                .map_err(|e| AppError::internal("imports::progress", e))?;
+        }
+        txn.commit()
+            .await
+            .map_err(|e| AppError::internal("imports::chunk commit", e))?;
+    }
+    Ok(())
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn push_error(report: &mut ImportReport, error: ImportError) {
+    if report.errors.len() < MAX_REPORTED_ERRORS {
+        report.errors.push(error);
+    } else {
+        report.errors_truncated = true;
+    }
+}
+
+async fn process_chunk(
+    txn: &DatabaseTransaction,
+    context: &Context<'_>,
+    rows: Vec<RowOutcome>,
+    report: &mut ImportReport,
+) -> Result<(), AppError> {
+    for outcome in rows {
+        report.rows += 1;
+        let row = match outcome {
+            RowOutcome::Row(row) => row,
+            RowOutcome::Invalid(e) => {
+                report.invalid += 1;
+                push_error(
+                    report,
+                    ImportError {
+                        line: e.line,
+                        column: e.column,
+                        reason: e.reason,
+                    },
+                );
+                continue;
+            }
+        };
+        let input = ConversionInput {
+            campaign: context.campaign.slug.clone(),
+            event_id: row.row_id,
+            event: row
+                .event
+                .unwrap_or_else(|| context.default_event.to_owned()),
+            referral_code: row.code,
+            promotion_code: row.promo_code,
+            email: row.email,
+            amount: row.amount_minor,
+            currency: row.currency,
+            occurred_at: row.occurred_at,
+        };
+        let recorded = match conversions::check(&input) {
+            Ok(event) => {
+                conversions::record_in(txn, source::CSV, context.campaign, context.rules, &event)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(result) if result.duplicate => report.duplicates += 1,
+            Ok(result) => {
+                report.imported += 1;
+                match result.outcome.as_str() {
+                    "qualified" => report.qualified += 1,
+                    "already_qualified" => report.already_qualified += 1,
+                    "review" => report.review += 1,
+                    _ => {}
+                }
+                if result.ambiguous {
+                    report.ambiguous += 1;
+                }
+            }
+            Err(AppError::Invalid {
+                code,
+                field,
+                message,
+                ..
+            }) => {
+                let unmatched = matches!(
+                    code.as_str(),
+                    "unattributable" | "unknown_referral_code" | "unknown_promotion_code"
+                );
+                if unmatched {
+                    report.unmatched += 1;
+                } else {
+                    report.invalid += 1;
+                }
+                push_error(
+                    report,
+                    ImportError {
+                        line: row.line,
+                        column: context.columns.for_field(field.as_deref()),
+                        reason: message,
+                    },
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The error report as CSV: `line,column,reason`.
+pub fn error_report_csv(errors: &[ImportError]) -> String {
+    let mut out = String::from("line,column,reason\n");
+    for e in errors {
+        out.push_str(&format!(
+            "{},\"{}\",\"{}\"\n",
+            e.line,
+            e.column.replace('"', "\"\""),
+            e.reason.replace('"', "\"\"")
+        ));
+    }
+    out
+}
+
+async fn finish(
+    state: &AppState,
+    id: i64,
+    report: &ImportReport,
+    ok: bool,
+) -> Result<(), AppError> {
+    import::Entity::update_many()
+        .col_expr(
+            import::Column::Status,
+            Expr::value(if ok { "done" } else { "failed" }),
+        )
+        .col_expr(
+            import::Column::ErrorReport,
+            Expr::value(error_report_csv(&report.errors)),
+        )
+        .col_expr(import::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(import::Column::Id.eq(id))
+        .exec(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::finish", e))?;
+    Ok(())
+}
+
+/// The upload history, newest first (the last 50).
+pub async fn history(state: &AppState) -> Result<Vec<import::Model>, AppError> {
+    import::Entity::find()
+        .order_by_desc(import::Column::Id)
+        .limit(50)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::history", e))
+}
+
+/// One import's row (with its stored error report).
+pub async fn get(state: &AppState, id: i64) -> Result<import::Model, AppError> {
+    import::Entity::find()
+        .filter(import::Column::Id.eq(id))
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::get", e))?
+        .ok_or_else(|| AppError::not_found("Import"))
+}

@@ -1,0 +1,763 @@
+//! Inbound webhooks: sources for Zapier, Make, n8n, HubSpot and Salesforce
+//! (`POST /webhooks/in/{token}`), and Stripe (`POST /webhooks/stripe`).
+//!
+//! A request is authenticated first (the source's token, plus its Standard Webhooks signature
+//! when it has a secret; Stripe's signature) and refused with nothing written when that fails.
+//! An authenticated request is logged with its payload and outcome, so it can be inspected and
+//! replayed, and its fields become a conversion event for `services::conversions`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::Value;
+
+use crate::{
+    error::AppError,
+    ssr::{
+        conversion_csv::parse_amount,
+        entities::{campaign, inbound_delivery, inbound_source, promotion_code, referrer},
+        services::{
+            campaigns,
+            conversions::{self, source},
+            secrets::{random_token, sha256_hex},
+            settings,
+            signatures::{self, SignatureError},
+        },
+        state::AppState,
+    },
+    types::{ConversionInput, ConversionResult, FieldMapping, InboundDelivery, InboundSource},
+};
+
+/// The presets offered when creating a source.
+pub const PRESETS: [&str; 6] = ["zapier", "make", "n8n", "hubspot", "salesforce", "custom"];
+
+/// Payloads are logged up to this many bytes.
+const MAX_LOGGED_PAYLOAD: usize = 64 * 1024;
+
+fn pointer(p: &str) -> String {
+    p.to_owned()
+}
+
+/// The field mapping and default event a preset starts with.
+pub fn preset(name: &str) -> Option<(FieldMapping, &'static str)> {
+    let flat = FieldMapping {
+        event_id: pointer("/event_id"),
+        email: pointer("/email"),
+        referral_code: pointer("/referral_code"),
+        promotion_code: pointer("/promotion_code"),
+        amount: pointer("/amount"),
+        amount_unit: "major".to_owned(),
+        currency: pointer("/currency"),
+        event: pointer("/event"),
+        occurred_at: pointer("/occurred_at"),
+    };
+    Some(match name {
+        // Zapier, Make and n8n post the fields the user maps, flat, under names they choose;
+        // these are the names the setup guide suggests.
+        "zapier" | "make" | "n8n" | "custom" => (flat, "purchase"),
+        // HubSpot workflow webhooks send the record with its properties.
+        "hubspot" => (
+            FieldMapping {
+                event_id: pointer("/objectId"),
+                email: pointer("/properties/email/value"),
+                referral_code: pointer("/properties/referral_code/value"),
+                promotion_code: String::new(),
+                amount: pointer("/properties/amount/value"),
+                amount_unit: "major".to_owned(),
+                currency: pointer("/properties/deal_currency_code/value"),
+                event: String::new(),
+                occurred_at: String::new(),
+            },
+            "qualified_lead",
+        ),
+        // A Salesforce flow's HTTP callout, with the record's API field names.
+        "salesforce" => (
+            FieldMapping {
+                event_id: pointer("/Id"),
+                email: pointer("/Email"),
+                referral_code: pointer("/Referral_Code__c"),
+                promotion_code: String::new(),
+                amount: pointer("/Amount"),
+                amount_unit: "major".to_owned(),
+                currency: pointer("/CurrencyIsoCode"),
+                event: String::new(),
+                occurred_at: pointer("/CloseDate"),
+            },
+            "contract_signed",
+        ),
+        _ => return None,
+    })
+}
+
+fn check_mapping(mapping: &FieldMapping) -> Result<(), AppError> {
+    for (field, value) in [
+        ("event_id", &mapping.event_id),
+        ("email", &mapping.email),
+        ("referral_code", &mapping.referral_code),
+        ("promotion_code", &mapping.promotion_code),
+        ("amount", &mapping.amount),
+        ("currency", &mapping.currency),
+        ("event", &mapping.event),
+        ("occurred_at", &mapping.occurred_at),
+    ] {
+        if !value.is_empty() && (!value.starts_with('/') || value.len() > 200) {
+            return Err(AppError::invalid(
+                "invalid_mapping",
+                field,
+                "A field is found by a JSON pointer like /email or /properties/email/value.",
+            ));
+        }
+    }
+    if mapping.email.is_empty()
+        && mapping.referral_code.is_empty()
+        && mapping.promotion_code.is_empty()
+    {
+        return Err(AppError::invalid(
+            "invalid_mapping",
+            "email",
+            "Map at least the email or the referral code.",
+        ));
+    }
+    if !matches!(mapping.amount_unit.as_str(), "" | "major" | "minor") {
+        return Err(AppError::invalid(
+            "invalid_mapping",
+            "amount_unit",
+            "The amount unit is major (12.50) or minor (1250).",
+        ));
+    }
+    Ok(())
+}
+
+fn to_wire(row: &inbound_source::Model, campaign_slug: &str) -> InboundSource {
+    InboundSource {
+        id: row.id,
+        campaign: campaign_slug.to_owned(),
+        name: row.name.clone(),
+        preset: row.preset.clone(),
+        token_prefix: row.token_prefix.clone(),
+        signed: row.secret.is_some(),
+        mapping: serde_json::from_str(&row.mapping).unwrap_or_default(),
+        default_event: row.default_event.clone(),
+        created_at: row.created_at,
+    }
+}
+
+/// A new source, with its URL token and signing secret (shown once).
+#[derive(Clone, Debug)]
+pub struct CreatedSource {
+    /// The source.
+    pub source: InboundSource,
+    /// The token in its URL: `POST /webhooks/in/{token}`.
+    pub token: String,
+    /// The Standard Webhooks secret, when signing was asked for.
+    pub secret: Option<String>,
+}
+
+/// Creates a source for `campaign` from a preset.
+pub async fn create_source(
+    state: &AppState,
+    campaign: &str,
+    name: &str,
+    preset_name: &str,
+    signed: bool,
+) -> Result<CreatedSource, AppError> {
+    let campaign = campaigns::find_row(&state.db, campaign).await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "invalid_name",
+            "name",
+            "Give the source a name of at most 200 characters.",
+        ));
+    }
+    let (mapping, default_event) = preset(preset_name).ok_or_else(|| {
+        AppError::invalid(
+            "invalid_preset",
+            "preset",
+            "The preset is zapier, make, n8n, hubspot, salesforce or custom.",
+        )
+    })?;
+    let token = format!("in_{}", random_token(24));
+    let secret = signed.then(signatures::standard::generate_secret);
+    let row = inbound_source::ActiveModel {
+        campaign_id: Set(campaign.id),
+        name: Set(name.to_owned()),
+        preset: Set(preset_name.to_owned()),
+        token_prefix: Set(token.chars().take(10).collect()),
+        token_hash: Set(sha256_hex(&token)),
+        secret: Set(secret.clone()),
+        mapping: Set(serde_json::to_string(&mapping)
+            .map_err(|e| AppError::internal("inbound::create_source", e))?),
+        default_event: Set(default_event.to_owned()),
+        enabled: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(|e| AppError::internal("inbound::create_source insert", e))?;
+    Ok(CreatedSource {
+        source: to_wire(&row, &campaign.slug),
+        token,
+        secret,
+    })
+}
+
+/// Replaces a source's field mapping and default event.
+pub async fn set_mapping(
+    state: &AppState,
+    id: i64,
+    mapping: &FieldMapping,
+    default_event: &str,
+) -> Result<InboundSource, AppError> {
+    check_mapping(mapping)?;
+    let default_event =
+        crate::domain::rules::normalize_event_name(default_event).ok_or_else(|| {
+            AppError::invalid(
+                "invalid_event",
+                "default_event",
+                "The default event is a name like purchase.",
+            )
+        })?;
+    let row = find_source(state, id).await?;
+    let campaign_slug = campaign_slug(state, row.campaign_id).await?;
+    let mut active: inbound_source::ActiveModel = row.into();
+    active.mapping = Set(serde_json::to_string(mapping)
+        .map_err(|e| AppError::internal("inbound::set_mapping", e))?);
+    active.default_event = Set(default_event);
+    let row = active
+        .update(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::set_mapping update", e))?;
+    Ok(to_wire(&row, &campaign_slug))
+}
+
+/// Deletes a source (and its delivery log); its URL stops working at once.
+pub async fn delete_source(state: &AppState, id: i64) -> Result<(), AppError> {
+    let result = inbound_source::Entity::delete_by_id(id)
+        .exec(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::delete_source", e))?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found("Source"));
+    }
+    Ok(())
+}
+
+async fn find_source(state: &AppState, id: i64) -> Result<inbound_source::Model, AppError> {
+    inbound_source::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::find_source", e))?
+        .ok_or_else(|| AppError::not_found("Source"))
+}
+
+async fn campaign_slug(state: &AppState, campaign_id: i64) -> Result<String, AppError> {
+    campaign::Entity::find_by_id(campaign_id)
+        .select_only()
+        .column(campaign::Column::Slug)
+        .into_tuple::<String>()
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::campaign_slug", e))?
+        .ok_or_else(|| AppError::not_found("Campaign"))
+}
+
+/// Every source, newest first.
+pub async fn list_sources(state: &AppState) -> Result<Vec<InboundSource>, AppError> {
+    let rows = inbound_source::Entity::find()
+        .order_by_desc(inbound_source::Column::Id)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::list_sources", e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(to_wire(row, &campaign_slug(state, row.campaign_id).await?));
+    }
+    Ok(out)
+}
+
+/// The last 100 deliveries of a channel (`source` with its id, or `stripe`), newest first.
+pub async fn deliveries(
+    state: &AppState,
+    channel: &str,
+    source_id: Option<i64>,
+) -> Result<Vec<InboundDelivery>, AppError> {
+    let mut query =
+        inbound_delivery::Entity::find().filter(inbound_delivery::Column::Channel.eq(channel));
+    if let Some(id) = source_id {
+        query = query.filter(inbound_delivery::Column::SourceId.eq(id));
+    }
+    Ok(query
+        .order_by_desc(inbound_delivery::Column::Id)
+        .limit(100)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::deliveries", e))?
+        .into_iter()
+        .map(|d| InboundDelivery {
+            id: d.id,
+            channel: d.channel,
+            source_id: d.source_id,
+            message_id: d.message_id,
+            payload: d.payload,
+            outcome: d.outcome,
+            message: d.message,
+            created_at: d.created_at,
+        })
+        .collect())
+}
+
+/// Why an inbound request was refused before anything was written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// No source has this token (or it is disabled).
+    UnknownSource,
+    /// The signature is missing or wrong, or the timestamp is stale.
+    BadSignature(SignatureError),
+    /// Stripe has no signing secret configured.
+    NotConfigured,
+}
+
+/// A logged delivery and what processing it gave.
+#[derive(Debug)]
+pub struct Received {
+    /// The delivery log row's id.
+    pub delivery_id: i64,
+    /// The conversion's result, or why it was not recorded (`None`: ignored by design).
+    pub result: Option<Result<ConversionResult, AppError>>,
+}
+
+/// The Standard Webhooks headers of a request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SignedHeaders<'a> {
+    /// `webhook-id`.
+    pub id: Option<&'a str>,
+    /// `webhook-timestamp`.
+    pub timestamp: Option<&'a str>,
+    /// `webhook-signature`.
+    pub signature: Option<&'a str>,
+}
+
+/// Handles `POST /webhooks/in/{token}`.
+pub async fn receive(
+    state: &AppState,
+    token: &str,
+    headers: SignedHeaders<'_>,
+    body: &[u8],
+) -> Result<Received, Refused> {
+    let source = inbound_source::Entity::find()
+        .filter(inbound_source::Column::TokenHash.eq(sha256_hex(token)))
+        .filter(inbound_source::Column::Enabled.eq(true))
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .ok_or(Refused::UnknownSource)?;
+    if let Some(secret) = &source.secret {
+        signatures::standard::verify(
+            secret,
+            headers.id,
+            headers.timestamp,
+            headers.signature,
+            body,
+            Utc::now().timestamp(),
+        )
+        .map_err(Refused::BadSignature)?;
+    }
+    Ok(process_source(state, &source, headers.id, body, None).await)
+}
+
+/// Runs a logged delivery of a source again (after fixing its mapping, or once the lead exists).
+pub async fn replay(state: &AppState, delivery_id: i64) -> Result<Received, AppError> {
+    let delivery = inbound_delivery::Entity::find_by_id(delivery_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::replay", e))?
+        .ok_or_else(|| AppError::not_found("Delivery"))?;
+    let note = Some(delivery_id);
+    match (delivery.channel.as_str(), delivery.source_id) {
+        ("source", Some(id)) => {
+            let source = find_source(state, id).await?;
+            Ok(process_source(
+                state,
+                &source,
+                delivery.message_id.as_deref(),
+                delivery.payload.as_bytes(),
+                note,
+            )
+            .await)
+        }
+        ("stripe", _) => Ok(process_stripe(state, delivery.payload.as_bytes(), note).await),
+        _ => Err(AppError::not_found("Delivery")),
+    }
+}
+
+fn text_at(json: &Value, pointer: &str) -> Option<String> {
+    if pointer.is_empty() {
+        return None;
+    }
+    match json.pointer(pointer)? {
+        Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return DateTime::from_timestamp(seconds, 0);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}
+
+/// Turns a source's JSON payload into a conversion event.
+fn map_payload(
+    source: &inbound_source::Model,
+    campaign_slug: &str,
+    message_id: Option<&str>,
+    body: &[u8],
+) -> Result<ConversionInput, AppError> {
+    let json: Value = serde_json::from_slice(body).map_err(|e| {
+        AppError::invalid("invalid_json", "body", format!("The body is not JSON: {e}"))
+    })?;
+    let mapping: FieldMapping = serde_json::from_str(&source.mapping).unwrap_or_default();
+    let currency = text_at(&json, &mapping.currency);
+    let amount = match text_at(&json, &mapping.amount) {
+        Some(text) => {
+            let (minor, inline) =
+                parse_amount(&text, currency.as_deref(), mapping.amount_unit == "minor")
+                    .map_err(|reason| AppError::invalid("invalid_amount", "amount", reason))?;
+            Some((minor, inline))
+        }
+        None => None,
+    };
+    let occurred_at = match text_at(&json, &mapping.occurred_at) {
+        Some(text) => Some(parse_time(&text).ok_or_else(|| {
+            AppError::invalid(
+                "invalid_occurred_at",
+                "occurred_at",
+                format!("\"{text}\" is not a date (use RFC 3339 or unix seconds)."),
+            )
+        })?),
+        None => None,
+    };
+    let event_id = text_at(&json, &mapping.event_id)
+        .or_else(|| message_id.map(str::to_owned))
+        .unwrap_or_else(|| format!("body:{}", sha256_hex(&String::from_utf8_lossy(body))));
+    Ok(ConversionInput {
+        campaign: campaign_slug.to_owned(),
+        event_id,
+        event: text_at(&json, &mapping.event).unwrap_or_else(|| source.default_event.clone()),
+        referral_code: text_at(&json, &mapping.referral_code),
+        promotion_code: text_at(&json, &mapping.promotion_code),
+        email: text_at(&json, &mapping.email),
+        currency: currency.or_else(|| amount.as_ref().and_then(|(_, inline)| inline.clone())),
+        amount: amount.map(|(minor, _)| minor),
+        occurred_at,
+    })
+}
+
+async fn process_source(
+    state: &AppState,
+    source: &inbound_source::Model,
+    message_id: Option<&str>,
+    body: &[u8],
+    replay_of: Option<i64>,
+) -> Received {
+    let result = match campaign_slug(state, source.campaign_id).await {
+        Ok(slug) => match map_payload(source, &slug, message_id, body) {
+            Ok(input) => conversions::record(state, &source::inbound(source.id), &input).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let delivery_id = log(
+        state,
+        "source",
+        Some(source.id),
+        message_id,
+        body,
+        &Some(&result),
+        replay_of,
+    )
+    .await;
+    Received {
+        delivery_id,
+        result: Some(result),
+    }
+}
+
+fn outcome_of(result: &Option<&Result<ConversionResult, AppError>>) -> (&'static str, String) {
+    match result {
+        None => ("ignored", "Not an event Handoff acts on.".to_owned()),
+        Some(Ok(r)) if r.duplicate => (
+            "duplicate",
+            format!("Seen before; lead #{} unchanged.", r.lead.id),
+        ),
+        Some(Ok(r)) => (
+            "recorded",
+            format!(
+                "Lead #{} ({}): {}, {} reward(s).",
+                r.lead.id,
+                if r.lead.email.is_empty() {
+                    "no email"
+                } else {
+                    &r.lead.email
+                },
+                r.outcome,
+                r.rewards.len()
+            ),
+        ),
+        Some(Err(AppError::Invalid { code, message, .. }))
+            if matches!(
+                code.as_str(),
+                "unattributable" | "unknown_referral_code" | "unknown_promotion_code"
+            ) =>
+        {
+            ("unattributable", message.clone())
+        }
+        Some(Err(AppError::Invalid { message, .. }))
+        | Some(Err(AppError::Conflict { message, .. })) => ("invalid", message.clone()),
+        Some(Err(AppError::NotFound { what })) => ("invalid", format!("{what} was not found.")),
+        Some(Err(_)) => (
+            "failed",
+            "Failed on our side; see the server log.".to_owned(),
+        ),
+    }
+}
+
+async fn log(
+    state: &AppState,
+    channel: &str,
+    source_id: Option<i64>,
+    message_id: Option<&str>,
+    body: &[u8],
+    result: &Option<&Result<ConversionResult, AppError>>,
+    replay_of: Option<i64>,
+) -> i64 {
+    let (outcome, mut message) = outcome_of(result);
+    if let Some(original) = replay_of {
+        message = format!("Replay of #{original}. {message}");
+    }
+    let end = body.len().min(MAX_LOGGED_PAYLOAD);
+    let row = inbound_delivery::ActiveModel {
+        channel: Set(channel.to_owned()),
+        source_id: Set(source_id),
+        message_id: Set(message_id.map(|m| m.chars().take(255).collect())),
+        payload: Set(String::from_utf8_lossy(&body[..end]).into_owned()),
+        outcome: Set(outcome.to_owned()),
+        message: Set(message),
+        conversion_event_id: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await;
+    match row {
+        Ok(row) => row.id,
+        Err(e) => {
+            // The conversion itself is committed; a lost log line must not fail the sender.
+            tracing::error!(error = %e, "inbound::log");
+            0
+        }
+    }
+}
+
+/// Handles `POST /webhooks/stripe`.
+pub async fn receive_stripe(
+    state: &AppState,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<Received, Refused> {
+    let secret = match &state.settings.stripe_webhook_secret {
+        Some(s) => Some(s.clone()),
+        None => settings::get(&state.db, settings::STRIPE_WEBHOOK_SECRET)
+            .await
+            .ok()
+            .flatten(),
+    }
+    .ok_or(Refused::NotConfigured)?;
+    signatures::stripe::verify(body, signature, &secret, Utc::now().timestamp())
+        .map_err(Refused::BadSignature)?;
+    Ok(process_stripe(state, body, None).await)
+}
+
+/// A Stripe event turned into a conversion, or `None` for events Handoff ignores.
+fn stripe_conversion(event: &Value, campaign: &str) -> Option<ConversionInput> {
+    let kind = event.get("type")?.as_str()?;
+    let object = event.pointer("/data/object")?;
+    let text = |p: &str| text_at(object, p);
+    let (name, amount_pointer, emails): (&str, &str, &[&str]) = match kind {
+        "checkout.session.completed" => (
+            "purchase",
+            "/amount_total",
+            &["/customer_details/email", "/customer_email"],
+        ),
+        "invoice.paid" => ("purchase", "/amount_paid", &["/customer_email"]),
+        "charge.refunded" => (
+            "refund",
+            "/amount_refunded",
+            &["/billing_details/email", "/receipt_email"],
+        ),
+        _ => return None,
+    };
+    let referral_code = text("/metadata/referral_code")
+        .or_else(|| text("/subscription_details/metadata/referral_code"))
+        .or_else(|| text("/client_reference_id"));
+    let promotion_code = object
+        .get("discounts")
+        .and_then(Value::as_array)
+        .and_then(|d| {
+            d.iter().find_map(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                other => text_at(other, "/promotion_code")
+                    .or_else(|| text_at(other, "/discount/promotion_code")),
+            })
+        })
+        .or_else(|| text("/discount/promotion_code"));
+    Some(ConversionInput {
+        campaign: campaign.to_owned(),
+        event_id: text_at(event, "/id")?,
+        event: name.to_owned(),
+        referral_code,
+        promotion_code,
+        email: emails.iter().find_map(|p| text(p)),
+        amount: object.pointer(amount_pointer).and_then(Value::as_i64),
+        currency: text("/currency"),
+        occurred_at: event
+            .get("created")
+            .and_then(Value::as_i64)
+            .and_then(|s| DateTime::from_timestamp(s, 0)),
+    })
+}
+
+async fn process_stripe(state: &AppState, body: &[u8], replay_of: Option<i64>) -> Received {
+    let event: Option<Value> = serde_json::from_slice(body).ok();
+    let event_id = event.as_ref().and_then(|e| text_at(e, "/id"));
+    let campaign = match event
+        .as_ref()
+        .and_then(|e| text_at(e, "/data/object/metadata/campaign"))
+    {
+        Some(c) => Some(c),
+        None => settings::get(&state.db, settings::STRIPE_CAMPAIGN)
+            .await
+            .ok()
+            .flatten(),
+    };
+    let result = match (&event, campaign) {
+        (None, _) => Some(Err(AppError::invalid(
+            "invalid_json",
+            "body",
+            "The body is not a Stripe event.",
+        ))),
+        (Some(event), campaign) => {
+            match stripe_conversion(event, campaign.as_deref().unwrap_or("")) {
+                None => None,
+                Some(_) if campaign.is_none() => Some(Err(AppError::invalid(
+                    "no_campaign",
+                    "campaign",
+                    "No campaign is set for Stripe events: choose one on the Integrations page.",
+                ))),
+                Some(input) => Some(conversions::record(state, source::STRIPE, &input).await),
+            }
+        }
+    };
+    let delivery_id = log(
+        state,
+        "stripe",
+        None,
+        event_id.as_deref(),
+        body,
+        &result.as_ref(),
+        replay_of,
+    )
+    .await;
+    Received {
+        delivery_id,
+        result,
+    }
+}
+
+/// Maps a Stripe promotion code (its id `promo_...` and/or the code customers type) to a
+/// referrer, so checkouts using it are credited to them.
+pub async fn map_promotion_code(
+    state: &AppState,
+    referrer_id: i64,
+    promotion_code_id: Option<&str>,
+    code: Option<&str>,
+) -> Result<(), AppError> {
+    let id = promotion_code_id.map(str::trim).filter(|s| !s.is_empty());
+    let code = code.map(str::trim).filter(|s| !s.is_empty());
+    if id.is_none() && code.is_none() {
+        return Err(AppError::invalid(
+            "missing_promotion_code",
+            "promotion_code_id",
+            "Give the promotion code's id (promo_...) or the code customers type, or both.",
+        ));
+    }
+    if id.is_some_and(|i| !i.starts_with("promo_") || i.len() > 255) {
+        return Err(AppError::invalid(
+            "invalid_promotion_code",
+            "promotion_code_id",
+            "Stripe promotion code ids start with promo_.",
+        ));
+    }
+    if code.is_some_and(|c| c.len() > 255) {
+        return Err(AppError::invalid(
+            "invalid_promotion_code",
+            "code",
+            "That code is too long.",
+        ));
+    }
+    let referrer = referrer::Entity::find_by_id(referrer_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::map_promotion_code", e))?
+        .ok_or_else(|| AppError::not_found("Referrer"))?;
+    let inserted = promotion_code::ActiveModel {
+        campaign_id: Set(referrer.campaign_id),
+        referrer_id: Set(referrer.id),
+        promotion_code_id: Set(id.map(str::to_owned)),
+        code_key: Set(code.map(conversions::promotion_code_key)),
+        code: Set(code.map(str::to_owned)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if crate::ssr::db::is_unique_violation(&e) => Err(AppError::invalid(
+            "promotion_code_taken",
+            "promotion_code_id",
+            "That promotion code is already mapped to a referrer.",
+        )),
+        Err(e) => Err(AppError::internal("inbound::map_promotion_code insert", e)),
+    }
+}
+
+/// Every promotion-code mapping: (id, referrer id, promotion code id, code).
+pub async fn promotion_codes(
+    state: &AppState,
+) -> Result<Vec<(i64, i64, Option<String>, Option<String>)>, AppError> {
+    Ok(promotion_code::Entity::find()
+        .order_by_desc(promotion_code::Column::Id)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::promotion_codes", e))?
+        .into_iter()
+        .map(|p| (p.id, p.referrer_id, p.promotion_code_id, p.code))
+        .collect())
+}

@@ -1,0 +1,315 @@
+//! CSV imports of conversions: by API and by the CLI, on SQLite and PostgreSQL.
+
+use std::{
+    collections::BTreeMap,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use app::ssr::entities::{conversion_event, import, reward};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::{helpers::TestApp, on_both_databases};
+
+/// A generated file: its bytes, how many rows are good, and the line of every bad row.
+struct Generated {
+    bytes: Vec<u8>,
+    good: u64,
+    bad_lines: BTreeMap<u64, &'static str>,
+}
+
+/// `rows` data rows; every 20th row is faulty, cycling through every kind of fault (so 5% in
+/// all). Good rows alternate between identifying the friend by code and by the email of a lead
+/// created a few rows earlier by code.
+fn generate(rows: u64, codes: &[String]) -> Generated {
+    const FAULTS: [&str; 8] = [
+        "email",
+        "amount",
+        "date",
+        "currency",
+        "unknown_code",
+        "nothing",
+        "utf8",
+        "fields",
+    ];
+    let mut bytes = b"Order ID,Email,Referral Code,Amount,Currency,Date\r\n".to_vec();
+    let mut good = 0;
+    let mut bad_lines = BTreeMap::new();
+    let mut fault = 0;
+    for i in 1..=rows {
+        let line = i + 1;
+        let code = &codes[(i as usize) % codes.len()];
+        if i % 20 == 0 {
+            let kind = FAULTS[fault % FAULTS.len()];
+            fault += 1;
+            bad_lines.insert(line, kind);
+            let row: Vec<u8> = match kind {
+                "email" => {
+                    format!("o{i},not-an-email,{code},10.00,USD,2026-01-02\r\n").into_bytes()
+                }
+                "amount" => {
+                    format!("o{i},f{i}@example.com,{code},ten,USD,2026-01-02\r\n").into_bytes()
+                }
+                "date" => {
+                    format!("o{i},f{i}@example.com,{code},10.00,USD,next tuesday\r\n").into_bytes()
+                }
+                "currency" => format!("o{i},f{i}@example.com,{code},10.00,dollars,2026-01-02\r\n")
+                    .into_bytes(),
+                "unknown_code" => {
+                    format!("o{i},f{i}@example.com,ZZZZ-ZZZZ,10.00,USD,2026-01-02\r\n").into_bytes()
+                }
+                "nothing" => format!("o{i},,,10.00,USD,2026-01-02\r\n").into_bytes(),
+                "utf8" => {
+                    let mut r = format!("o{i},f{i}@example.com,").into_bytes();
+                    r.extend_from_slice(b"\xff\xfe");
+                    r.extend_from_slice(b",10.00,USD,2026-01-02\r\n");
+                    r
+                }
+                _ => format!("o{i},f{i}@example.com\r\n").into_bytes(),
+            };
+            bytes.extend_from_slice(&row);
+            continue;
+        }
+        good += 1;
+        if i % 3 == 0 && (i - 1) % 20 != 0 {
+            // By the email of the lead the previous row created with a code.
+            bytes.extend_from_slice(
+                format!(
+                    "o{i},f{}@example.com,,\"1,234.50\",USD,2026-01-02\r\n",
+                    i - 1
+                )
+                .as_bytes(),
+            );
+        } else {
+            bytes.extend_from_slice(
+                format!("o{i},f{i}@example.com,{code},12.00,USD,2026-01-02T10:00:00Z\r\n")
+                    .as_bytes(),
+            );
+        }
+    }
+    Generated {
+        bytes,
+        good,
+        bad_lines,
+    }
+}
+
+async fn setup(app: &TestApp) -> Vec<String> {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let mut codes = Vec::new();
+    for name in ["Jane", "Omar", "Li"] {
+        let r = app
+            .referrer(
+                "spring",
+                name,
+                &format!("{}@example.org", name.to_lowercase()),
+            )
+            .await;
+        codes.push(r["code"].as_str().unwrap().to_owned());
+    }
+    codes
+}
+
+async fn upload(app: &TestApp, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/conversions/import?{query}", app.address))
+        .bearer_auth(&app.api_key)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.expect("json"))
+}
+
+async fn csv_events(app: &TestApp) -> u64 {
+    conversion_event::Entity::find()
+        .filter(conversion_event::Column::Source.eq("csv"))
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
+    let codes = setup(&app).await;
+    let file = generate(400, &codes);
+
+    let (status, preview) = upload(&app, "campaign=spring&dry_run=true", file.bytes.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(preview["imported"], file.good);
+    assert_eq!(csv_events(&app).await, 0, "a preview writes nothing");
+    assert_eq!(reward::Entity::find().count(&app.db).await.unwrap(), 0);
+
+    let (status, report) = upload(&app, "campaign=spring", file.bytes.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["rows"], 400);
+    assert_eq!(report["imported"], file.good);
+    assert_eq!(report["imported"], preview["imported"]);
+    assert_eq!(report["qualified"], preview["qualified"]);
+    let unknown_codes = file
+        .bad_lines
+        .values()
+        .filter(|k| **k == "unknown_code")
+        .count();
+    assert_eq!(report["unmatched"], unknown_codes, "the unknown-code rows");
+    assert_eq!(report["invalid"], file.bad_lines.len() - unknown_codes);
+    let errors = report["errors"].as_array().unwrap();
+    let reported: BTreeMap<u64, String> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected_lines: Vec<u64> = file.bad_lines.keys().copied().collect();
+    assert_eq!(reported.keys().copied().collect::<Vec<_>>(), expected_lines);
+    for (line, kind) in &file.bad_lines {
+        let column = &reported[line];
+        let expected = match *kind {
+            "email" => "Email",
+            "amount" => "Amount",
+            "date" => "Date",
+            "currency" => "Currency",
+            "unknown_code" | "utf8" => "Referral Code",
+            _ => "",
+        };
+        assert_eq!(column, expected, "line {line} ({kind})");
+    }
+    assert_eq!(csv_events(&app).await, file.good);
+    let rewards_after_first = reward::Entity::find().count(&app.db).await.unwrap();
+    assert!(rewards_after_first > 0);
+
+    let (_, again) = upload(&app, "campaign=spring", file.bytes).await;
+    assert_eq!(again["imported"], 0);
+    assert_eq!(again["duplicates"], file.good);
+    assert_eq!(csv_events(&app).await, file.good);
+    assert_eq!(
+        reward::Entity::find().count(&app.db).await.unwrap(),
+        rewards_after_first
+    );
+    let history = import::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(history.iter().all(|h| h.status == "done"));
+    assert!(history[0].error_report.lines().count() > 20);
+}
+
+async fn awkward_files_are_read_and_bad_ones_refused(app: TestApp) {
+    let codes = setup(&app).await;
+    let file = format!(
+        "\u{feff}Coupon Code;E-Mail;Total;Currency;Event\r\n{};\"a@x.com\";\"12,50\";EUR;Purchase\r\n{};\"multi\nline\"@x.com;1;EUR;purchase\r\n{};b@x.com;\"1.234,56\";EUR;signup\r\n",
+        codes[0], codes[1], codes[2]
+    );
+    let (status, report) = upload(&app, "campaign=spring", file.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["rows"], 3);
+    assert_eq!(report["imported"], 2);
+    assert_eq!(report["qualified"], 1, "the signup row does not qualify");
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert_eq!(report["errors"][0]["column"], "E-Mail");
+    let events = conversion_event::Entity::find().all(&app.db).await.unwrap();
+    let amounts: Vec<Option<i64>> = events.iter().map(|e| e.amount_minor).collect();
+    assert!(amounts.contains(&Some(1250)) && amounts.contains(&Some(123_456)));
+
+    let (status, error) = upload(&app, "campaign=spring", b"name,phone\nJo,123\n".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["code"], "invalid_csv");
+    let (status, _) = upload(&app, "campaign=spring", Vec::new()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = upload(&app, "campaign=nope", b"email\na@x.com\n".to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(import::Entity::find().count(&app.db).await.unwrap(), 1);
+}
+
+fn handoff_cli(app: &TestApp, dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HANDOFF_DATA_DIR", dir)
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
+    let codes = setup(&app).await;
+    let file = generate(3000, &codes);
+    let dir = std::env::temp_dir().join(format!(
+        "handoff-import-{}",
+        app::ssr::services::secrets::random_token(6)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("orders.csv");
+    std::fs::write(&path, &file.bytes).unwrap();
+    let args = [
+        "import",
+        "conversions",
+        path.to_str().unwrap(),
+        "--campaign",
+        "spring",
+    ];
+
+    let mut child = handoff_cli(&app, &dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some chunks are committed but before the end.
+    let mut killed_midway = false;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let progress = import::Entity::find().one(&app.db).await.unwrap();
+        if let Some(p) = progress
+            && p.imported > 0
+        {
+            killed_midway = p.status == "running";
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(killed_midway, "the import was still running when killed");
+    let killed = import::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(killed.status, "running", "it never finished");
+    let committed = csv_events(&app).await;
+    assert!(committed < file.good, "killed before the end");
+    assert!(
+        committed >= u64::try_from(killed.imported).unwrap(),
+        "every row counted as imported is there"
+    );
+
+    let output = handoff_cli(&app, &dir).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("{} new", file.good - committed)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{committed} duplicates")),
+        "{stdout}"
+    );
+    assert_eq!(csv_events(&app).await, file.good);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 21 [Email]"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+on_both_databases!(
+    a_file_with_faulty_rows_imports_exactly_the_good_ones,
+    awkward_files_are_read_and_bad_ones_refused,
+    a_killed_import_resumes_without_duplicates,
+);

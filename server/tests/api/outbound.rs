@@ -1,0 +1,262 @@
+//! Outbound webhooks from the outbox to a real HTTP receiver: signatures, retries, replay, and
+//! two server processes sharing one database delivering every event exactly once.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU16, Ordering},
+    },
+    time::Duration,
+};
+
+use app::ssr::{
+    entities::webhook_delivery,
+    services::{deliveries, signatures::standard},
+};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, spawn_sibling},
+    on_both_databases,
+};
+
+/// What the receiver got: (webhook-id, webhook-timestamp, webhook-signature, body).
+type Received = Arc<Mutex<Vec<(String, String, String, String)>>>;
+
+struct Receiver {
+    url: String,
+    received: Received,
+    status: Arc<AtomicU16>,
+}
+
+async fn receiver() -> Receiver {
+    let received: Received = Arc::default();
+    let status = Arc::new(AtomicU16::new(200));
+    let router = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State((log, status)): State<(Received, Arc<AtomicU16>)>,
+                 headers: HeaderMap,
+                 body: Bytes| async move {
+                    let h = |n: &str| {
+                        headers
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned()
+                    };
+                    log.lock().unwrap().push((
+                        h("webhook-id"),
+                        h("webhook-timestamp"),
+                        h("webhook-signature"),
+                        String::from_utf8_lossy(&body).into_owned(),
+                    ));
+                    StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap()
+                },
+            ),
+        )
+        .with_state((received.clone(), status.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Receiver {
+        url,
+        received,
+        status,
+    }
+}
+
+async fn wait_until<F: Fn() -> bool>(what: &str, condition: F) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn setup(app: &TestApp) -> Value {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.referrer("spring", "Jane", "jane@example.com").await
+}
+
+async fn buy(app: &TestApp, code: &Value, id: &str) {
+    let response = app
+        .post_api(
+            "/api/v1/conversions",
+            &json!({"campaign": "spring", "event_id": id, "event": "purchase", "referral_code": code}),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+}
+
+async fn events_arrive_signed_and_failures_are_retried(app: TestApp) {
+    let jane = setup(&app).await;
+    let hook = receiver().await;
+    let (endpoint, secret) = deliveries::create_endpoint(
+        &app.state,
+        &hook.url,
+        "CRM",
+        &["lead.qualified".to_owned(), "reward.created".to_owned()],
+    )
+    .await
+    .unwrap();
+    buy(&app, &jane["code"], "o1").await;
+    wait_until("two webhooks", || hook.received.lock().unwrap().len() >= 2).await;
+    let got = hook.received.lock().unwrap().clone();
+    let types: Vec<String> = got
+        .iter()
+        .map(|(_, _, _, body)| {
+            serde_json::from_str::<Value>(body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        types.contains(&"lead.qualified".to_owned())
+            && types.contains(&"reward.created".to_owned())
+    );
+    for (id, ts, sig, body) in &got {
+        assert!(id.starts_with("msg_"));
+        standard::verify(
+            &secret,
+            Some(id),
+            Some(ts),
+            Some(sig),
+            body.as_bytes(),
+            Utc::now().timestamp(),
+        )
+        .expect("a valid Standard Webhooks signature");
+    }
+    let log = deliveries::log(&app.state, endpoint.id).await.unwrap();
+    assert!(
+        log.iter()
+            .all(|d| d.status == "delivered" && d.attempts == 1)
+    );
+
+    // The receiver fails: the delivery stays pending with a later retry and the error logged.
+    hook.status.store(500, Ordering::SeqCst);
+    buy(&app, &jane["code"], "o2").await;
+    let db = app.db.clone();
+    for _ in 0..100 {
+        let failed = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::LastStatus.eq(500))
+            .count(&db)
+            .await
+            .unwrap();
+        if failed >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = deliveries::log(&app.state, endpoint.id).await.unwrap();
+    let failing: Vec<_> = log.iter().filter(|d| d.last_status == Some(500)).collect();
+    assert_eq!(failing.len(), 2, "{log:?}");
+    for d in &failing {
+        assert_eq!(d.status, "pending");
+        assert_eq!(d.attempts, 1);
+        assert!(
+            d.next_attempt_at > Utc::now(),
+            "retried later, with backoff"
+        );
+    }
+    let endpoints = deliveries::endpoints(&app.state).await.unwrap();
+    assert!(endpoints[0].failing_since.is_some());
+    assert!(
+        endpoints[0].enabled,
+        "one failure does not disable an endpoint"
+    );
+
+    // The receiver is fixed; a replay sends at once, with the same webhook-id.
+    hook.status.store(200, Ordering::SeqCst);
+    let before = hook.received.lock().unwrap().len();
+    deliveries::replay(&app.state, failing[0].id).await.unwrap();
+    wait_until("the replay", || {
+        hook.received.lock().unwrap().len() > before
+    })
+    .await;
+    let last = hook.received.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last.0, failing[0].event_id);
+    wait_until("the replay recorded", || {
+        futures_block(deliveries::log(&app.state, endpoint.id))
+            .iter()
+            .any(|d| d.id == failing[0].id && d.status == "delivered")
+    })
+    .await;
+    assert!(
+        deliveries::endpoints(&app.state).await.unwrap()[0]
+            .failing_since
+            .is_none(),
+        "a success clears the failure notice"
+    );
+    assert!(
+        deliveries::create_endpoint(&app.state, "ftp://x", "", &["lead.created".to_owned()])
+            .await
+            .is_err()
+    );
+    assert!(
+        deliveries::create_endpoint(&app.state, &hook.url, "", &["lead.eaten".to_owned()])
+            .await
+            .is_err()
+    );
+}
+
+/// Runs a future to completion from a sync closure (the test runtime has spare threads).
+fn futures_block<T>(
+    future: impl std::future::Future<Output = Result<T, app::error::AppError>>,
+) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future)).unwrap()
+}
+
+async fn two_processes_deliver_every_event_exactly_once(app: TestApp) {
+    let jane = setup(&app).await;
+    let hook = receiver().await;
+    deliveries::create_endpoint(&app.state, &hook.url, "all", &["*".to_owned()])
+        .await
+        .unwrap();
+    let (_sibling, _stop) = spawn_sibling(&app).await;
+    for i in 0..40 {
+        buy(&app, &jane["code"], &format!("o{i}")).await;
+    }
+    let expected = webhook_delivery::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap() as usize;
+    assert!(
+        expected >= 40 * 3,
+        "lead.created, lead.qualified, reward.created, reward.due"
+    );
+    wait_until("every delivery", || {
+        hook.received.lock().unwrap().len() >= expected
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = hook.received.lock().unwrap().clone();
+    let mut per_id: HashMap<String, usize> = HashMap::new();
+    for (id, ..) in &got {
+        *per_id.entry(id.clone()).or_default() += 1;
+    }
+    assert_eq!(got.len(), expected, "no event delivered twice");
+    assert!(per_id.values().all(|n| *n == 1));
+}
+
+on_both_databases!(
+    events_arrive_signed_and_failures_are_retried,
+    two_processes_deliver_every_event_exactly_once,
+);
