@@ -14,6 +14,7 @@ use crate::pages::admin::{
     leads::{LeadPage, LeadsPage},
     login::LoginPage,
     referrers::ReferrersPage,
+    rewards::RewardsPage,
     setup::SetupPage,
 };
 
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/referrers") view=ReferrersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/leads") view=LeadsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/leads/:id") view=LeadPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/rewards") view=RewardsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -16,13 +16,15 @@ import {
 test('the admin navigation links every screen and logs out', async ({ page, browser }) => {
   await loginAsOwner(page, browser);
   const nav = page.getByRole('navigation');
-  for (const name of ['Campaigns', 'Referrers', 'Leads', 'API reference']) {
+  for (const name of ['Campaigns', 'Referrers', 'Leads', 'Rewards', 'API reference']) {
     await expect(nav.getByRole('link', { name, exact: true })).toBeVisible();
   }
   await nav.getByRole('link', { name: 'Referrers', exact: true }).click();
   await expect(page).toHaveURL(/\/admin\/referrers/);
   await nav.getByRole('link', { name: 'Leads', exact: true }).click();
   await expect(page).toHaveURL(/\/admin\/leads/);
+  await nav.getByRole('link', { name: 'Rewards', exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/rewards/);
   await nav.getByRole('link', { name: 'Campaigns', exact: true }).click();
   await expect(page).toHaveURL(/\/admin\/campaigns/);
 

@@ -346,3 +346,37 @@ export async function expectNoSeriousA11yViolations(page: Page, what: string): P
     );
   expect(serious, `critical or serious accessibility violations on ${what}`).toEqual([]);
 }
+
+/** Creates an API key on /admin/api-keys and reads it back from the page (shown once). */
+export async function createApiKey(page: Page): Promise<string> {
+  await visit(page, '/admin/api-keys');
+  const form = formWith(page, 'Create key');
+  await form.getByLabel('Key name', { exact: true }).fill(`e2e ${unique()}`);
+  await form.getByRole('button', { name: 'Create key' }).click();
+  const shown = form.getByRole('status').locator('code');
+  await expect(shown).toBeVisible();
+  const key = (await shown.textContent())?.trim() ?? '';
+  expect(key.length, 'a key is shown').toBeGreaterThan(10);
+  return key;
+}
+
+export interface ConversionResult {
+  lead: { id: number; status: string; email: string };
+  rewards: { id: number; status: string }[];
+  outcome: string;
+  duplicate: boolean;
+}
+
+/** Sends a purchase through `POST /api/v1/conversions`, as a checkout integration would. */
+export async function recordPurchase(
+  page: Page,
+  key: string,
+  body: { campaign: string; referral_code: string; email: string },
+): Promise<ConversionResult> {
+  const response = await page.request.post('/api/v1/conversions', {
+    headers: { Authorization: `Bearer ${key}` },
+    data: { event_id: `order-${unique()}`, event: 'purchase', ...body },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  return (await response.json()) as ConversionResult;
+}

@@ -193,6 +193,7 @@ fn build_router(
         .unwrap_or_default();
 
     let admin = Router::new()
+        .merge(routes::admin_exports::router())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .layer(middleware::from_fn_with_state(
             AllowedOrigin { public_origin },

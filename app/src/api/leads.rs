@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{Lead, LeadDetail, Page},
+    types::{ConversionResult, Lead, LeadDetail, Page},
 };
 
 /// One page of the Leads tab.
@@ -38,4 +38,48 @@ pub async fn get_lead(id: i64) -> Result<LeadDetail, AppError> {
     };
     auth::require(Permission::ViewData).await?;
     leads::detail(&auth::state()?, id).await
+}
+
+/// Qualifies a lead by hand, or approves one waiting in review (with the amount of the event
+/// that put it there). `reason` is optional and goes on the timeline.
+#[server(prefix = "/rpc", endpoint = "lead_qualify")]
+pub async fn qualify_lead(id: i64, reason: Option<String>) -> Result<ConversionResult, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::conversions::{self, Decision},
+        },
+    };
+    let admin = auth::require(Permission::ManageLeads).await?;
+    let reason = reason.unwrap_or_default();
+    let result = conversions::decide(
+        &auth::state()?,
+        id,
+        Decision::Qualify,
+        &reason,
+        &admin.email,
+    )
+    .await?;
+    crate::api::redirect_back_with(&[("decided", "qualified")]);
+    Ok(result)
+}
+
+/// Rejects a lead; `reason` is required and goes on the timeline. Rewards not yet issued are
+/// cancelled.
+#[server(prefix = "/rpc", endpoint = "lead_reject")]
+pub async fn reject_lead(id: i64, reason: Option<String>) -> Result<ConversionResult, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::conversions::{self, Decision},
+        },
+    };
+    let admin = auth::require(Permission::ManageLeads).await?;
+    let reason = reason.unwrap_or_default();
+    let result =
+        conversions::decide(&auth::state()?, id, Decision::Reject, &reason, &admin.email).await?;
+    crate::api::redirect_back_with(&[("decided", "rejected")]);
+    Ok(result)
 }

@@ -44,6 +44,7 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                 <A href="/admin/campaigns">"Campaigns"</A>
                 <A href="/admin/referrers">"Referrers"</A>
                 <A href="/admin/leads">"Leads"</A>
+                <A href="/admin/rewards">"Rewards"</A>
                 {admin
                     .role
                     .allows(Permission::ManageApiKeys)

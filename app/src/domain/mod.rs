@@ -9,4 +9,5 @@ pub mod codes;
 pub mod email;
 pub mod roles;
 pub mod rules;
+pub mod rules_form;
 pub mod slug;

@@ -30,6 +30,8 @@ pub enum Permission {
     ManageReferrers,
     /// Change lead status, add notes, delete leads.
     ManageLeads,
+    /// Mark due rewards as issued (paid out).
+    IssueRewards,
     /// See campaigns, referrers, leads and statistics.
     ViewData,
     /// Print or download printable materials (cards, posters).
@@ -42,10 +44,11 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ManageCampaigns,
         Permission::ManageReferrers,
         Permission::ManageLeads,
+        Permission::IssueRewards,
         Permission::ViewData,
         Permission::Print,
         Permission::ManageApiKeys,
@@ -89,6 +92,7 @@ impl Role {
                 Permission::ManageCampaigns
                 | Permission::ManageReferrers
                 | Permission::ManageLeads
+                | Permission::IssueRewards
                 | Permission::ManageApiKeys
                 | Permission::ManageAdmins => false,
             },
@@ -98,6 +102,7 @@ impl Role {
                 | Permission::ManageCampaigns
                 | Permission::ManageReferrers
                 | Permission::ManageLeads
+                | Permission::IssueRewards
                 | Permission::ManageApiKeys
                 | Permission::ManageAdmins => false,
             },

@@ -1,6 +1,7 @@
 //! HTTP routes outside the Leptos app: the referral link, the friend page, the portal, the REST
 //! API, health, and the cross-site request forgery guard.
 
+pub mod admin_exports;
 pub mod api;
 pub mod cookies;
 pub mod csrf;

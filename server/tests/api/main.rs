@@ -9,6 +9,7 @@ mod helpers;
 mod imports;
 mod leads;
 mod links;
+mod model;
 mod outbound;
 mod referrers;
 mod webhooks;

@@ -5,10 +5,11 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     api::campaigns::{
-        CreateCampaign, GenerateCodes, SetCampaignPaused, UpdateCampaign, get_campaign,
-        list_campaigns,
+        CreateCampaign, GenerateCodes, SaveCampaignRules, SetCampaignPaused, UpdateCampaign,
+        get_campaign, get_campaign_rules, list_campaigns,
     },
     components::{AdminPage, action_error, load_error, short_time},
+    pages::admin::rules::{RulesEditor, successful_saves},
     types::Campaign,
 };
 
@@ -103,7 +104,7 @@ fn CampaignFields(campaign: Option<Campaign>) -> impl IntoView {
         <input id="name" name="name" required maxlength="200" value=c.name.clone() />
         {(!editing).then(|| view! {
             <label for="slug">"Slug"</label>
-            <input id="slug" name="slug" pattern="[a-z0-9-]{1,64}" aria-describedby="slug-hint" />
+            <input id="slug" name="slug" pattern="[a-z0-9\\-]{1,64}" aria-describedby="slug-hint" />
             <p id="slug-hint" class="hint">"Optional: lowercase letters, digits and hyphens. Made from the name when empty."</p>
         })}
         <label for="landing_url">"Landing URL"</label>
@@ -135,14 +136,24 @@ pub fn CampaignPage() -> impl IntoView {
     let update = ServerAction::<UpdateCampaign>::new();
     let pause = ServerAction::<SetCampaignPaused>::new();
     let generate = ServerAction::<GenerateCodes>::new();
+    let save_rules = ServerAction::<SaveCampaignRules>::new();
+    let rules_saved = successful_saves(save_rules);
     let campaign = Resource::new(
         move || (slug(), update.version().get(), pause.version().get()),
         |(slug, _, _)| get_campaign(slug),
+    );
+    let rules = Resource::new(
+        move || (slug(), rules_saved.get()),
+        |(slug, _)| get_campaign_rules(slug),
     );
     view! {
         <AdminPage title="Campaign">
             <Suspense fallback=|| view! { <p>"Loading campaign…"</p> }>
                 {move || Suspend::new(async move {
+                    let rules = match rules.await {
+                        Ok(rules) => rules,
+                        Err(error) => return load_error(error),
+                    };
                     match campaign.await {
                         Ok(c) => {
                             let paused = c.status == "paused";
@@ -150,7 +161,8 @@ pub fn CampaignPage() -> impl IntoView {
                             let friend_page = format!("/f/{slug}");
                             let referrers_href = format!("/admin/referrers?campaign={slug}");
                             let leads_href = format!("/admin/leads?campaign={slug}");
-                            let (slug_update, slug_pause, slug_generate) = (slug.clone(), slug.clone(), slug);
+                            let (slug_update, slug_pause, slug_generate) = (slug.clone(), slug.clone(), slug.clone());
+                            let slug_rules = slug;
                             view! {
                                 <h1>{c.name.clone()}</h1>
                                 <p>
@@ -169,6 +181,7 @@ pub fn CampaignPage() -> impl IntoView {
                                         <button type="submit">"Save changes"</button>
                                     </ActionForm>
                                 </section>
+                                <RulesEditor slug=slug_rules rules save=save_rules />
                                 <section class="card">
                                     <h2>{if paused { "Resume" } else { "Pause" }}</h2>
                                     <p>{if paused {

@@ -6,12 +6,15 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::{
         campaigns::list_campaigns,
-        leads::{get_lead, list_leads},
+        leads::{QualifyLead, RejectLead, get_lead, list_leads},
     },
-    components::{AdminPage, load_error, short_time},
+    components::{AdminPage, action_error, load_error, short_time},
     pages::admin::referrers::serde_urlencoded_pairs,
-    types::LeadFilter,
+    types::{ConversionResult, LeadFilter},
 };
+
+/// The Leads tab's status filter; `review` is the review queue.
+const STATUSES: [&str; 4] = ["pending", "review", "qualified", "rejected"];
 
 /// `/admin/leads?campaign=&status=&referrer_id=&after=`.
 #[component]
@@ -51,7 +54,14 @@ pub fn LeadsPage() -> impl IntoView {
                         format!("/admin/leads?{}", serde_urlencoded_pairs(&q))
                     });
                     let status = current.status.clone().unwrap_or_default();
+                    let mut queue = vec![("status", "review".to_owned())];
+                    if let Some(c) = &current.campaign { queue.push(("campaign", c.clone())); }
+                    let queue_href = format!("/admin/leads?{}", serde_urlencoded_pairs(&queue));
                     view! {
+                        <p>
+                            <a href=queue_href>"Review queue"</a>
+                            ": leads whose qualifying event waits for an admin's approval (the campaign asks for it, or a fraud signal flagged the lead)."
+                        </p>
                         <form method="get" class="filters" role="search">
                             <label for="filter-campaign">"Campaign"</label>
                             <select id="filter-campaign" name="campaign">
@@ -64,7 +74,7 @@ pub fn LeadsPage() -> impl IntoView {
                             <label for="filter-status">"Status"</label>
                             <select id="filter-status" name="status">
                                 <option value="">"Any status"</option>
-                                {["pending", "qualified", "rejected"].into_iter().map(|s| view! {
+                                {STATUSES.into_iter().map(|s| view! {
                                     <option value=s selected=status == s>{s}</option>
                                 }).collect_view()}
                             </select>
@@ -114,18 +124,53 @@ pub fn LeadsPage() -> impl IntoView {
     }
 }
 
-/// `/admin/leads/:id`: who the lead is, who gets the credit, and why.
+/// What a decision did, in words.
+fn decided_message(result: &ConversionResult) -> String {
+    match (result.lead.status.as_str(), result.rewards.len()) {
+        ("qualified", 0) => "The lead is qualified.".to_owned(),
+        ("qualified", 1) => "The lead is qualified; 1 reward was created.".to_owned(),
+        ("qualified", n) => format!("The lead is qualified; {n} rewards were created."),
+        (status, _) => format!("The lead is {status}."),
+    }
+}
+
+/// `/admin/leads/:id`: who the lead is, who gets the credit, and why; qualify (approve) or
+/// reject it. `?decided=` carries the outcome of a form posted without JavaScript.
 #[component]
 pub fn LeadPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
-    let detail = Resource::new(id, get_lead);
+    let qualify = ServerAction::<QualifyLead>::new();
+    let reject = ServerAction::<RejectLead>::new();
+    let detail = Resource::new(
+        move || (id(), qualify.version().get(), reject.version().get()),
+        |(id, _, _)| get_lead(id),
+    );
+    let notice = move || {
+        for action_value in [qualify.value().get(), reject.value().get()] {
+            match action_value {
+                Some(Ok(result)) => return Some(decided_message(&result)),
+                Some(Err(_)) => return None,
+                None => {}
+            }
+        }
+        query
+            .with(|q| q.get("decided"))
+            .filter(|d| d == "qualified" || d == "rejected")
+            .map(|d| format!("The lead is {d}."))
+    };
     view! {
         <AdminPage title="Lead">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(d) => view! {
+                        Ok(d) => {
+                            let status = d.lead.status.clone();
+                            let in_review = status == "review";
+                            let lead_id = d.lead.id.to_string();
+                            let reject_id = lead_id.clone();
+                            view! {
                             <p><a href="/admin/leads">"← All leads"</a></p>
                             <h1>{d.lead.name.clone().unwrap_or_else(|| d.lead.email.clone())}</h1>
                             <dl class="facts">
@@ -136,8 +181,44 @@ pub fn LeadPage() -> impl IntoView {
                                     {d.referrer_code.clone().map(|c| view! { " " <code class="code">{c}</code> })}</dd>
                                 <dt>"Source"</dt><dd>{d.lead.source.clone()}</dd>
                                 <dt>"Status"</dt><dd><span class=format!("badge {}", d.lead.status)>{d.lead.status.clone()}</span></dd>
-                                <dt>"Flags"</dt><dd>{if d.lead.flags.is_empty() { "none".to_string() } else { d.lead.flags.join(", ") }}</dd>
+                                <dt>"Flags"</dt>
+                                <dd>{if d.lead.flags.is_empty() {
+                                    view! { "none" }.into_any()
+                                } else {
+                                    d.lead.flags.iter().map(|f| view! { <span class="badge flag">{f.replace('_', "-")}</span> }).collect_view().into_any()
+                                }}</dd>
                             </dl>
+                            {move || notice().map(|text| view! { <p class="ok" role="status">{text}</p> })}
+                            <section class="card">
+                                <h2>"Decision"</h2>
+                                <p>{match status.as_str() {
+                                    "review" => "A qualifying event arrived, but this lead waits for approval (see the timeline for why). Approving creates its rewards.",
+                                    "qualified" => "Qualified: its rewards were created. Rejecting cancels those not yet issued.",
+                                    "rejected" => "Rejected: nothing more happens unless you qualify it by hand.",
+                                    _ => "Pending: no qualifying event yet. Qualifying by hand creates its rewards now.",
+                                }}</p>
+                                <div class="decide">
+                                    {(status != "qualified").then(|| view! {
+                                        <ActionForm action=qualify>
+                                            <input type="hidden" name="id" value=lead_id />
+                                            <label for="qualify-reason">"Note (optional)"</label>
+                                            <textarea id="qualify-reason" name="reason" rows="2" maxlength="500"></textarea>
+                                            {action_error(qualify.value())}
+                                            <button type="submit">{if in_review { "Approve" } else { "Qualify" }}</button>
+                                        </ActionForm>
+                                    })}
+                                    {(status != "rejected").then(|| view! {
+                                        <ActionForm action=reject>
+                                            <input type="hidden" name="id" value=reject_id />
+                                            <label for="reject-reason">"Reason for rejecting"</label>
+                                            <textarea id="reject-reason" name="reason" rows="2" maxlength="500" required aria-describedby="reject-hint"></textarea>
+                                            <p id="reject-hint" class="hint">"Required. It goes on the timeline; rewards not yet issued are cancelled."</p>
+                                            {action_error(reject.value())}
+                                            <button type="submit" class="danger">"Reject"</button>
+                                        </ActionForm>
+                                    })}
+                                </div>
+                            </section>
                             <h2>"Timeline"</h2>
                             <ol class="timeline">
                                 {d.timeline.into_iter().map(|e| view! {
@@ -148,7 +229,8 @@ pub fn LeadPage() -> impl IntoView {
                                     </li>
                                 }).collect_view()}
                             </ol>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         Err(error) => load_error(error),
                     }
                 })}

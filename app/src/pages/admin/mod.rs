@@ -5,4 +5,6 @@ pub mod keys;
 pub mod leads;
 pub mod login;
 pub mod referrers;
+pub mod rewards;
+pub mod rules;
 pub mod setup;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -238,8 +238,8 @@ pub async fn record_checked(
 }
 
 /// Records one event inside the caller's transaction (a CSV import's batch, or a preview that is
-/// rolled back). A refused event is undone to a savepoint and returned as `Err`; the transaction
-/// stays usable for the next event.
+/// rolled back). An event that is refused is refused before it writes anything (see `apply`), so
+/// the transaction stays usable for the next one.
 pub async fn record_in(
     txn: &DatabaseTransaction,
     source: &str,
@@ -250,30 +250,11 @@ pub async fn record_in(
     if let Some(previous) = stored_result(txn, source, &event.event_id).await? {
         return Ok(previous);
     }
-    let savepoint = txn
-        .begin()
-        .await
-        .map_err(|e| AppError::internal("conversions::record_in savepoint", e))?;
-    match apply(&savepoint, source, campaign, rules, event).await {
-        Ok(Applied::Done(result)) => {
-            savepoint
-                .commit()
-                .await
-                .map_err(|e| AppError::internal("conversions::record_in release", e))?;
-            Ok(*result)
-        }
-        Ok(Applied::Duplicate) => {
-            drop(savepoint);
-            stored_result(txn, source, &event.event_id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::internal("conversions::record_in", "claimed event vanished")
-                })
-        }
-        Err(e) => {
-            drop(savepoint);
-            Err(e)
-        }
+    match apply(txn, source, campaign, rules, event).await? {
+        Applied::Done(result) => Ok(*result),
+        Applied::Duplicate => stored_result(txn, source, &event.event_id)
+            .await?
+            .ok_or_else(|| AppError::internal("conversions::record_in", "claimed event vanished")),
     }
 }
 
@@ -456,16 +437,21 @@ async fn claim(
     })
 }
 
-/// Finds the event's lead, or creates one (credited to the code's referrer). Returns the lead id
-/// and whether it was created.
-async fn find_or_create_lead(
+/// Who an event belongs to, found before anything is written.
+enum Attribution {
+    /// The lead with the event's email.
+    Existing(i64),
+    /// No lead yet: one is created for the referrer the code names.
+    New(referrer::Model),
+}
+
+/// Finds the event's lead by email, else the referrer its code names. Read-only, so an event that
+/// cannot be credited is refused before anything is written.
+async fn attribute(
     txn: &DatabaseTransaction,
-    source: &str,
     campaign: &campaign::Model,
     event: &CheckedEvent,
-    effects: &mut Effects,
-    now: DateTime<Utc>,
-) -> Result<(i64, bool), AppError> {
+) -> Result<Attribution, AppError> {
     if let Some(email) = &event.email {
         let existing = lead::Entity::find()
             .select_only()
@@ -477,19 +463,35 @@ async fn find_or_create_lead(
             .await
             .map_err(|e| AppError::internal("conversions::find lead", e))?;
         if let Some(id) = existing {
-            return Ok((id, false));
+            return Ok(Attribution::Existing(id));
         }
     }
     let (referrer, miss) = referrer_by_codes(txn, campaign.id, event).await?;
-    let Some(referrer) = referrer else {
-        return Err(miss.unwrap_or_else(|| {
+    match referrer {
+        Some(r) => Ok(Attribution::New(r)),
+        None => Err(miss.unwrap_or_else(|| {
             AppError::invalid(
                 "unattributable",
                 "referral_code",
                 "This event names no referral code and no email of a known lead, so it cannot be credited to a referrer.",
             )
-        }));
-    };
+        })),
+    }
+}
+
+/// Creates the lead of a new friend credited to `referrer`. Returns the lead id and whether it was
+/// created (false when a concurrent request created it first).
+#[allow(clippy::too_many_arguments)]
+async fn create_lead(
+    txn: &DatabaseTransaction,
+    source: &str,
+    campaign: &campaign::Model,
+    event: &CheckedEvent,
+    referrer: &referrer::Model,
+    effects: &mut Effects,
+    journal: &mut Vec<(&'static str, String)>,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool), AppError> {
     let (email, normalized) = match &event.email {
         Some(e) => (e.as_str().to_owned(), e.normalized()),
         // A code with no email still makes a lead; its key is the event, which is unique.
@@ -512,7 +514,7 @@ async fn find_or_create_lead(
         txn,
         fraud::NewLead {
             campaign_id: campaign.id,
-            referrer: &referrer,
+            referrer,
             email_normalized: &normalized,
             ip_hash: None,
             referrers_own_browser: false,
@@ -549,7 +551,7 @@ async fn find_or_create_lead(
     match inserted {
         sea_orm::TryInsertResult::Inserted(r) => {
             let id = r.last_insert_id;
-            append(txn, id, story, now).await?;
+            journal.extend(story);
             effects.push(
                 "lead.created",
                 json!({"id": id, "campaign": campaign.slug, "referrer_id": referrer.id, "source": "code", "email": event.email.as_ref().map(Email::as_str)}),
@@ -581,12 +583,30 @@ async fn apply(
     event: &CheckedEvent,
 ) -> Result<Applied, AppError> {
     let now = Utc::now();
+    // Every refusal happens here, before the first write: a batch needs no savepoints.
+    let attribution = attribute(txn, campaign, event).await?;
     let Some(event_row) = claim(txn, source, campaign, event, now).await? else {
         return Ok(Applied::Duplicate);
     };
     let mut effects = Effects::default();
-    let (lead_id, created) =
-        find_or_create_lead(txn, source, campaign, event, &mut effects, now).await?;
+    // Timeline entries are collected and written in one statement at the end.
+    let mut journal: Vec<(&'static str, String)> = Vec::new();
+    let (lead_id, created) = match attribution {
+        Attribution::Existing(id) => (id, false),
+        Attribution::New(referrer) => {
+            create_lead(
+                txn,
+                source,
+                campaign,
+                event,
+                &referrer,
+                &mut effects,
+                &mut journal,
+                now,
+            )
+            .await?
+        }
+    };
     let lead_row = lock_lead(txn, lead_id).await?;
     // An existing lead keeps its referrer (first referrer wins); a code naming somebody else is
     // noted, and reported as ambiguous.
@@ -597,19 +617,13 @@ async fn apply(
             && lead_row.referrer_id != Some(named.id)
         {
             ambiguous = true;
-            append(
-                txn,
-                lead_id,
-                vec![(
+            journal.extend(vec![(
                     "ambiguous",
                     format!(
                         "Event {} names {}'s code, but this lead was credited to another referrer first; the first referrer keeps it.",
                         event.event_id, named.name
                     ),
-                )],
-                now,
-            )
-            .await?;
+                )]);
         }
     }
     let facts = LeadFacts {
@@ -630,13 +644,7 @@ async fn apply(
     let mut created = Vec::new();
     let outcome = match verdict {
         Verdict::Qualifies => {
-            append(
-                txn,
-                lead_id,
-                vec![("conversion", format!("{what}; the lead qualifies."))],
-                now,
-            )
-            .await?;
+            journal.extend(vec![("conversion", format!("{what}; the lead qualifies."))]);
             created = qualify(
                 txn,
                 campaign,
@@ -646,6 +654,7 @@ async fn apply(
                 event.amount_minor,
                 event.currency.as_deref(),
                 &mut effects,
+                &mut journal,
                 now,
             )
             .await?;
@@ -658,16 +667,10 @@ async fn apply(
                 "the lead is flagged"
             };
             set_status(txn, lead_id, LeadStatus::Review, Some(event_row), None, now).await?;
-            append(
-                txn,
-                lead_id,
-                vec![(
-                    "review",
-                    format!("{what}; it qualifies, but {why}: held for review."),
-                )],
-                now,
-            )
-            .await?;
+            journal.extend(vec![(
+                "review",
+                format!("{what}; it qualifies, but {why}: held for review."),
+            )]);
             "review"
         }
         Verdict::Recorded(reason) => {
@@ -688,46 +691,38 @@ async fn apply(
                     rules.qualification.window_days.unwrap_or(0)
                 ),
             };
-            append(
-                txn,
-                lead_id,
-                vec![("conversion", format!("{what}; {why}."))],
-                now,
-            )
-            .await?;
+            journal.extend(vec![("conversion", format!("{what}; {why}."))]);
             "recorded"
         }
         Verdict::AlreadyDone => {
-            append(
-                txn,
-                lead_id,
-                vec![(
-                    "conversion",
-                    format!("{what}; the lead had already qualified, so nothing changes."),
-                )],
-                now,
-            )
-            .await?;
+            journal.extend(vec![(
+                "conversion",
+                format!("{what}; the lead had already qualified, so nothing changes."),
+            )]);
             "already_qualified"
         }
         Verdict::LeadRejected => {
-            append(
-                txn,
-                lead_id,
-                vec![(
-                    "conversion",
-                    format!("{what}; the lead was rejected, so nothing changes."),
-                )],
-                now,
-            )
-            .await?;
+            journal.extend(vec![(
+                "conversion",
+                format!("{what}; the lead was rejected, so nothing changes."),
+            )]);
             "lead_rejected"
         }
         Verdict::Refund => {
-            refund(txn, rules, &lead_row, &what, &mut effects, now).await?;
+            refund(
+                txn,
+                rules,
+                &lead_row,
+                &what,
+                &mut effects,
+                &mut journal,
+                now,
+            )
+            .await?;
             "refunded"
         }
     };
+    append(txn, lead_id, journal, now).await?;
     let lead_now = lock_lead(txn, lead_id).await?;
     let lead_wire = leads::wire_one(txn, &lead_now, &campaign.slug).await?;
     let result = ConversionResult {
@@ -804,6 +799,7 @@ async fn qualify(
     amount_minor: Option<i64>,
     currency: Option<&str>,
     effects: &mut Effects,
+    journal: &mut Vec<(&'static str, String)>,
     now: DateTime<Utc>,
 ) -> Result<Vec<reward::Model>, AppError> {
     set_status(
@@ -820,16 +816,10 @@ async fn qualify(
         lead_event_data(lead_row, &campaign.slug, "qualified"),
     );
     let Some(referrer_id) = lead_row.referrer_id else {
-        append(
-            txn,
-            lead_row.id,
-            vec![(
-                "qualified",
-                "Qualified; no referrer is credited, so no rewards.".to_owned(),
-            )],
-            now,
-        )
-        .await?;
+        journal.extend(vec![(
+            "qualified",
+            "Qualified; no referrer is credited, so no rewards.".to_owned(),
+        )]);
         return Ok(Vec::new());
     };
     lock_referrer(txn, referrer_id).await?;
@@ -906,35 +896,37 @@ async fn qualify(
         } else {
             "due"
         };
-        let row = reward::ActiveModel {
-            campaign_id: Set(campaign.id),
-            rule_id: Set(*rule_id),
-            lead_id: Set(Some(lead_row.id)),
-            referrer_id: Set(Some(referrer_id)),
-            recipient: Set(rule.recipient.clone()),
-            kind: Set(rule.kind.clone()),
-            amount_minor: Set(draft.amount_minor),
-            currency: Set(draft.currency.clone()),
-            description: Set(label(rule)),
-            status: Set(status.to_owned()),
-            milestone: Set(i32::try_from(draft.milestone).unwrap_or(i32::MAX)),
-            dedupe_key: Set(rules::dedupe_key(
+        let draft_row = reward::Model {
+            id: 0,
+            campaign_id: campaign.id,
+            rule_id: *rule_id,
+            lead_id: Some(lead_row.id),
+            referrer_id: Some(referrer_id),
+            recipient: rule.recipient.clone(),
+            kind: rule.kind.clone(),
+            amount_minor: draft.amount_minor,
+            currency: draft.currency.clone(),
+            description: label(rule),
+            status: status.to_owned(),
+            milestone: i32::try_from(draft.milestone).unwrap_or(i32::MAX),
+            dedupe_key: rules::dedupe_key(
                 *rule_id,
                 &rule.recipient,
                 lead_row.id,
                 referrer_id,
                 draft.milestone,
-            )),
-            conversion_event_id: Set(event_row),
-            due_at: Set(Some(due_at)),
-            issued_at: Set((status == "issued").then_some(now)),
-            cancelled_at: Set(None),
-            cancel_reason: Set(None),
-            clawback: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+            ),
+            conversion_event_id: event_row,
+            due_at: Some(due_at),
+            issued_at: (status == "issued").then_some(now),
+            cancelled_at: None,
+            cancel_reason: None,
+            clawback: false,
+            created_at: now,
+            updated_at: now,
         };
+        let mut row: reward::ActiveModel = draft_row.clone().into();
+        row.id = sea_orm::ActiveValue::NotSet;
         // `exec` rather than `exec_with_returning`: on SQLite a conflict with RETURNING surfaces
         // as an error instead of `Conflicted`.
         let inserted = reward::Entity::insert(row)
@@ -950,11 +942,10 @@ async fn qualify(
             ));
             continue;
         };
-        let row = reward::Entity::find_by_id(inserted.last_insert_id)
-            .one(txn)
-            .await
-            .map_err(|e| AppError::internal("conversions::qualify reread", e))?
-            .ok_or_else(|| AppError::internal("conversions::qualify", "reward vanished"))?;
+        let row = reward::Model {
+            id: inserted.last_insert_id,
+            ..draft_row
+        };
         let amount = row
             .amount_minor
             .map(|a| format!(" ({})", rules::format_amount(a, row.currency.as_deref())))
@@ -980,7 +971,7 @@ async fn qualify(
         }
         created.push(row);
     }
-    append(txn, lead_row.id, story, now).await?;
+    journal.extend(story);
     Ok(created)
 }
 
@@ -1059,6 +1050,7 @@ async fn refund(
     lead_row: &lead::Model,
     what: &str,
     effects: &mut Effects,
+    journal: &mut Vec<(&'static str, String)>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let status = LeadStatus::parse(&lead_row.status).unwrap_or(LeadStatus::Pending);
@@ -1070,13 +1062,7 @@ async fn refund(
         } else {
             "the campaign keeps leads qualified after a refund"
         };
-        append(
-            txn,
-            lead_row.id,
-            vec![("refund", format!("{what}; {why}."))],
-            now,
-        )
-        .await?;
+        journal.extend(vec![("refund", format!("{what}; {why}."))]);
         return Ok(());
     }
     set_status(
@@ -1101,7 +1087,7 @@ async fn refund(
         ));
     }
     detail.push('.');
-    append(txn, lead_row.id, vec![("refund", detail)], now).await?;
+    journal.extend(vec![("refund", detail)]);
     Ok(())
 }
 
@@ -1158,6 +1144,7 @@ pub async fn decide(
         .map_err(|e| AppError::internal("conversions::decide begin", e))?;
     let lead_row = lock_lead(&txn, lead_id).await?;
     let status = LeadStatus::parse(&lead_row.status).unwrap_or(LeadStatus::Pending);
+    let mut journal: Vec<(&'static str, String)> = Vec::new();
     let because = if reason.is_empty() {
         String::new()
     } else {
@@ -1193,13 +1180,10 @@ pub async fn decide(
             } else {
                 "Qualified by hand"
             };
-            append(
-                &txn,
-                lead_id,
-                vec![("approved", format!("{verb} by {admin_email}{because}."))],
-                now,
-            )
-            .await?;
+            journal.extend(vec![(
+                "approved",
+                format!("{verb} by {admin_email}{because}."),
+            )]);
             created = qualify(
                 &txn,
                 &campaign,
@@ -1209,6 +1193,7 @@ pub async fn decide(
                 source_event.as_ref().and_then(|e| e.amount_minor),
                 source_event.as_ref().and_then(|e| e.currency.as_deref()),
                 &mut effects,
+                &mut journal,
                 now,
             )
             .await?;
@@ -1236,19 +1221,14 @@ pub async fn decide(
             } else {
                 String::new()
             };
-            append(
-                &txn,
-                lead_id,
-                vec![(
-                    "rejected",
-                    format!("Rejected by {admin_email}{because}.{tail}"),
-                )],
-                now,
-            )
-            .await?;
+            journal.extend(vec![(
+                "rejected",
+                format!("Rejected by {admin_email}{because}.{tail}"),
+            )]);
             "lead_rejected"
         }
     };
+    append(&txn, lead_id, journal, now).await?;
     let lead_now = lock_lead(&txn, lead_id).await?;
     let result = ConversionResult {
         lead: leads::wire_one(&txn, &lead_now, &campaign.slug).await?,

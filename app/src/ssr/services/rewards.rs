@@ -34,6 +34,9 @@ pub async fn to_wire_many(
     db: &impl ConnectionTrait,
     rows: &[reward::Model],
 ) -> Result<Vec<Reward>, AppError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
     let slugs: HashMap<i64, String> = campaign::Entity::find()
         .select_only()

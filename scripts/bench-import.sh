@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# CSV import speed and memory: `handoff import conversions` of a generated file (every row a new
+# friend with a referral code, so every row creates a lead, qualifies it and earns a reward)
+# against `sqlite3 .import` of the same file into a bare table, in the same run.
+#
+#   bash scripts/bench-import.sh [ROWS]     (default 1000000)
+#
+# Needs sqlite3, curl, python3 and GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+ROWS="${1:-1000000}"
+PORT=3913
+for tool in sqlite3 curl python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
+done
+
+echo "[bench] building the release binary"
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p server --bin handoff
+
+DATA=$(mktemp -d /tmp/handoff-import.XXXXXX)
+SERVER=""
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$DATA"; }
+trap cleanup EXIT
+export HANDOFF_DATA_DIR="$DATA" HANDOFF_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
+KEY=$(target/release/handoff api-key create --name bench 2>/dev/null)
+target/release/handoff serve >"$DATA/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+API="http://127.0.0.1:$PORT/api/v1"
+curl -sf -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+  -d '{"name":"Bench","slug":"bench"}' "$API/campaigns" >/dev/null
+: >"$DATA/codes.txt"
+for i in $(seq 100); do
+  curl -sf -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+    -d "{\"campaign\":\"bench\",\"name\":\"Referrer $i\",\"email\":\"r$i@example.com\"}" "$API/referrers" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])' >>"$DATA/codes.txt"
+done
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+
+echo "[bench] generating $ROWS rows"
+python3 - "$DATA/codes.txt" "$DATA/orders.csv" "$ROWS" <<'PY'
+import sys
+codes = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+rows = int(sys.argv[3])
+with open(sys.argv[2], "w") as f:
+    f.write("order_id,email,referral_code,amount,currency,date\n")
+    for i in range(rows):
+        f.write(f"ord-{i},friend{i}@bench.test,{codes[i % len(codes)]},{10 + i % 90}.{i % 100:02d},USD,2026-03-{1 + i % 28:02d}\n")
+PY
+ls -l "$DATA/orders.csv" | awk '{printf "[bench] file: %.1f MB\n", $5/1048576}'
+
+start=$(date +%s.%N)
+sqlite3 "$DATA/bare.db" ".mode csv" ".import $DATA/orders.csv bare"
+end=$(date +%s.%N)
+SQLITE_S=$(python3 -c "print(f'{$end-$start:.2f}')")
+
+/usr/bin/time -v target/release/handoff import conversions "$DATA/orders.csv" --campaign bench \
+  >"$DATA/import.out" 2>"$DATA/import.err"
+HANDOFF_S=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$DATA/import.err")
+RSS_KB=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DATA/import.err")
+cat "$DATA/import.out"
+python3 - "$ROWS" "$SQLITE_S" "$HANDOFF_S" "$RSS_KB" <<'PY'
+import sys
+rows, s, h, rss = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+print(f"[bench] sqlite3 .import: {s:.2f} s, {rows/s:,.0f} rows/s")
+print(f"[bench] handoff import:  {h:.2f} s, {rows/h:,.0f} rows/s, peak RSS {rss/1024:.0f} MB")
+print(f"[bench] ratio handoff/sqlite3: {s/h:.3f}")
+PY
+EVENTS=$(sqlite3 "$DATA/handoff.db" "select count(*) from conversion_events")
+REWARDS=$(sqlite3 "$DATA/handoff.db" "select count(*) from rewards")
+echo "[bench] database: $EVENTS conversion events, $REWARDS rewards"
