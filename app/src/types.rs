@@ -117,9 +117,9 @@ pub struct Lead {
     pub referrer_name: Option<String>,
     /// How the lead arrived: link, code, form, api, upload, manual.
     pub source: String,
-    /// pending, qualified or rejected.
+    /// pending, review (waits for an admin), qualified or rejected.
     pub status: String,
-    /// Fraud signals, e.g. `self_referral`.
+    /// Fraud signals: `self_referral`, `same_ip`, `disposable_email`, `ip_burst`.
     pub flags: Vec<String>,
     /// When the lead was created.
     pub created_at: DateTime<Utc>,
@@ -177,7 +177,7 @@ pub struct ReferrerFilter {
 pub struct LeadFilter {
     /// Campaign slug.
     pub campaign: Option<String>,
-    /// pending, qualified or rejected.
+    /// pending, review, qualified or rejected.
     pub status: Option<String>,
     /// Credited referrer.
     pub referrer_id: Option<i64>,
@@ -423,4 +423,27 @@ pub struct InboundDelivery {
     pub message: String,
     /// When it arrived.
     pub created_at: DateTime<Utc>,
+}
+
+/// An upload in the admin's history, with its progress and last report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportView {
+    /// Database id.
+    pub id: i64,
+    /// The campaign's slug.
+    pub campaign: String,
+    /// The file's name as uploaded.
+    pub filename: String,
+    /// uploaded, previewing, previewed, running, done or failed.
+    pub status: String,
+    /// The file's size.
+    pub bytes_total: i64,
+    /// How far the running preview or import got.
+    pub bytes_done: i64,
+    /// The last preview's or import's report.
+    pub report: Option<ImportReport>,
+    /// When it was uploaded.
+    pub created_at: DateTime<Utc>,
+    /// When the last run ended.
+    pub finished_at: Option<DateTime<Utc>>,
 }

@@ -216,6 +216,7 @@ enum Imports {
     Unmatched,
     Invalid,
     ErrorReport,
+    Report,
     CreatedAt,
     FinishedAt,
 }
@@ -668,6 +669,8 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Imports::Unmatched).default(0))
                     .col(big_integer(Imports::Invalid).default(0))
                     .col(text(Imports::ErrorReport))
+                    // The last preview's or import's report (JSON), for the admin.
+                    .col(text(Imports::Report).default(""))
                     .col(timestamp_with_time_zone(Imports::CreatedAt))
                     .col(timestamp_with_time_zone_null(Imports::FinishedAt))
                     .foreign_key(&mut fk(

@@ -8,7 +8,9 @@ use leptos::prelude::LeptosOptions;
 use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
-use crate::ssr::services::{clicks::NewClick, links::LinkCache, throttle::LoginThrottle};
+use crate::ssr::services::{
+    clicks::NewClick, links::LinkCache, rules::RulesCache, throttle::LoginThrottle,
+};
 
 /// Settings the application logic needs at run time (the full configuration lives in `server`).
 #[derive(Clone)]
@@ -55,6 +57,8 @@ pub struct AppState {
     pub clicks: mpsc::Sender<NewClick>,
     /// Failed-login counters.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Campaigns and their rules, for the conversion path.
+    pub rules_cache: Arc<RulesCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -80,6 +84,7 @@ impl AppState {
             links: Arc::new(LinkCache::default()),
             clicks,
             login_throttle: Arc::new(LoginThrottle::default()),
+            rules_cache: Arc::new(RulesCache::default()),
         }
     }
 }

@@ -6,7 +6,10 @@ use std::{
     time::Duration,
 };
 
-use app::ssr::entities::{conversion_event, import, reward};
+use app::ssr::{
+    entities::{conversion_event, import, reward},
+    services::imports,
+};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -308,7 +311,79 @@ async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+async fn wait_for(app: &TestApp, id: i64, status: &str) -> app::types::ImportView {
+    for _ in 0..400 {
+        let view = imports::view(&app.state, id).await.unwrap();
+        if view.status == status {
+            return view;
+        }
+        assert_ne!(view.status, "failed", "{view:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("import {id} never became {status}");
+}
+
+async fn an_upload_is_previewed_then_imported_in_the_background(app: TestApp) {
+    let codes = setup(&app).await;
+    let file = generate(200, &codes);
+    let dir = std::env::temp_dir().join(format!(
+        "handoff-stage-{}",
+        app::ssr::services::secrets::random_token(6)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let upload = dir.join("upload.csv");
+    std::fs::write(&upload, &file.bytes).unwrap();
+    let id = imports::stage(&app.state, "spring", "orders.csv", &upload)
+        .await
+        .unwrap();
+    assert!(
+        !upload.exists(),
+        "the upload was moved into the data directory"
+    );
+    assert_eq!(
+        imports::view(&app.state, id).await.unwrap().status,
+        "uploaded"
+    );
+
+    imports::start(&app.state, id, true).await.unwrap();
+    let previewed = wait_for(&app, id, "previewed").await;
+    let preview = previewed.report.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.imported, file.good);
+    assert_eq!(csv_events(&app).await, 0, "a preview writes nothing");
+    assert!(
+        imports::error_report(&app.state, id)
+            .await
+            .unwrap()
+            .lines()
+            .count()
+            > 5
+    );
+
+    imports::start(&app.state, id, false).await.unwrap();
+    let busy = imports::start(&app.state, id, false).await;
+    let done = wait_for(&app, id, "done").await;
+    assert_eq!(done.report.unwrap().imported, file.good);
+    assert_eq!(done.bytes_done, done.bytes_total);
+    assert_eq!(csv_events(&app).await, file.good);
+    assert!(
+        matches!(busy, Err(app::error::AppError::Conflict { .. })),
+        "a running import is not started twice"
+    );
+    let again = imports::start(&app.state, id, false).await;
+    assert!(again.is_err(), "a finished import is not started twice");
+    let history = imports::history(&app.state).await.unwrap();
+    assert_eq!(history[0].id, id);
+
+    let not_csv = dir.join("photo.csv");
+    std::fs::write(&not_csv, b"name,phone\nJo,1\n").unwrap();
+    let refused = imports::stage(&app.state, "spring", "photo.csv", &not_csv).await;
+    assert!(matches!(refused, Err(app::error::AppError::Invalid { .. })));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 on_both_databases!(
+    an_upload_is_previewed_then_imported_in_the_background,
     a_file_with_faulty_rows_imports_exactly_the_good_ones,
     awkward_files_are_read_and_bad_ones_refused,
     a_killed_import_resumes_without_duplicates,

@@ -21,6 +21,8 @@ pub struct Model {
     pub invalid: i64,
     #[sea_orm(column_type = "Text")]
     pub error_report: String,
+    #[sea_orm(column_type = "Text")]
+    pub report: String,
     pub created_at: ChronoDateTimeUtc,
     pub finished_at: Option<ChronoDateTimeUtc>,
 }

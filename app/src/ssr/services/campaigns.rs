@@ -257,6 +257,7 @@ pub async fn update(
         .await
         .map_err(|e| AppError::internal("campaigns::update", e))?;
     state.links.invalidate_all();
+    state.rules_cache.clear();
     Ok(to_wire(&model))
 }
 
@@ -271,5 +272,6 @@ pub async fn set_paused(state: &AppState, slug: &str, paused: bool) -> Result<Ca
         .await
         .map_err(|e| AppError::internal("campaigns::set_paused", e))?;
     state.links.invalidate_all();
+    state.rules_cache.clear();
     Ok(to_wire(&model))
 }

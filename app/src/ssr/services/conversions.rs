@@ -32,7 +32,7 @@ use crate::{
             campaign, conversion_event, lead, lead_event, promotion_code, referrer, reward,
         },
         services::{
-            campaigns, codes as code_lookup, fraud, leads,
+            codes as code_lookup, fraud, leads,
             outbox::Effects,
             rewards,
             rules::{self as rule_store, LoadedRules},
@@ -202,25 +202,17 @@ pub async fn record(
     input: &ConversionInput,
 ) -> Result<ConversionResult, AppError> {
     let event = check(input)?;
-    let campaign = campaigns::find_row(&state.db, &input.campaign).await?;
-    record_checked(state, source, &campaign, &event).await
-}
-
-/// [`record`] for an event already checked, in a known campaign (the CSV import's entry).
-pub async fn record_checked(
-    state: &AppState,
-    source: &str,
-    campaign: &campaign::Model,
-    event: &CheckedEvent,
-) -> Result<ConversionResult, AppError> {
     if let Some(previous) = stored_result(&state.db, source, &event.event_id).await? {
         return Ok(previous);
     }
-    let rules = rule_store::load(&state.db, campaign.id).await?;
+    let (campaign, rules) = state.rules_cache.get(&state.db, &input.campaign).await?;
+    let campaign = &campaign;
+    let rules = &rules;
+    let event = &event;
     let txn = begin_write(&state.db)
         .await
         .map_err(|e| AppError::internal("conversions::record begin", e))?;
-    match apply(&txn, source, campaign, &rules, event).await? {
+    match apply(&txn, source, campaign, rules, event).await? {
         Applied::Done(result) => {
             txn.commit()
                 .await
@@ -491,7 +483,7 @@ async fn create_lead(
     effects: &mut Effects,
     journal: &mut Vec<(&'static str, String)>,
     now: DateTime<Utc>,
-) -> Result<(i64, bool), AppError> {
+) -> Result<(lead::Model, bool), AppError> {
     let (email, normalized) = match &event.email {
         Some(e) => (e.as_str().to_owned(), e.normalized()),
         // A code with no email still makes a lead; its key is the event, which is unique.
@@ -526,23 +518,25 @@ async fn create_lead(
         flags.push(flag);
         story.push(("flagged", sentence));
     }
-    let row = lead::ActiveModel {
-        campaign_id: Set(campaign.id),
-        referrer_id: Set(Some(referrer.id)),
-        name: Set(None),
-        email: Set(email),
-        email_normalized: Set(normalized.clone()),
-        source: Set("code".to_owned()),
-        status: Set(LeadStatus::Pending.as_str().to_owned()),
-        flags: Set(flags.join(",")),
-        ip_hash: Set(None),
-        qualified_at: Set(None),
-        status_reason: Set(None),
-        qualifying_event_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let model = lead::Model {
+        id: 0,
+        campaign_id: campaign.id,
+        referrer_id: Some(referrer.id),
+        name: None,
+        email,
+        email_normalized: normalized.clone(),
+        source: "code".to_owned(),
+        status: LeadStatus::Pending.as_str().to_owned(),
+        flags: flags.join(","),
+        ip_hash: None,
+        qualified_at: None,
+        status_reason: None,
+        qualifying_event_id: None,
+        created_at: now,
+        updated_at: now,
     };
+    let mut row: lead::ActiveModel = model.clone().into();
+    row.id = sea_orm::ActiveValue::NotSet;
     let inserted = lead::Entity::insert(row)
         .on_conflict_do_nothing_on([lead::Column::CampaignId, lead::Column::EmailNormalized])
         .exec(txn)
@@ -556,7 +550,7 @@ async fn create_lead(
                 "lead.created",
                 json!({"id": id, "campaign": campaign.slug, "referrer_id": referrer.id, "source": "code", "email": event.email.as_ref().map(Email::as_str)}),
             );
-            Ok((id, true))
+            Ok((lead::Model { id, ..model }, true))
         }
         _ => {
             // A concurrent request created the lead for this email first; use theirs.
@@ -570,7 +564,7 @@ async fn create_lead(
                 .await
                 .map_err(|e| AppError::internal("conversions::refind lead", e))?
                 .ok_or_else(|| AppError::internal("conversions", "lead vanished"))?;
-            Ok((id, false))
+            Ok((lock_lead(txn, id).await?, false))
         }
     }
 }
@@ -591,10 +585,12 @@ async fn apply(
     let mut effects = Effects::default();
     // Timeline entries are collected and written in one statement at the end.
     let mut journal: Vec<(&'static str, String)> = Vec::new();
-    let (lead_id, created) = match attribution {
-        Attribution::Existing(id) => (id, false),
+    // The credited referrer, when this event found it (its name and email go into the answer).
+    let mut known_referrer: Option<referrer::Model> = None;
+    let (lead_row, created) = match attribution {
+        Attribution::Existing(id) => (lock_lead(txn, id).await?, false),
         Attribution::New(referrer) => {
-            create_lead(
+            let made = create_lead(
                 txn,
                 source,
                 campaign,
@@ -604,10 +600,12 @@ async fn apply(
                 &mut journal,
                 now,
             )
-            .await?
+            .await?;
+            known_referrer = Some(referrer);
+            made
         }
     };
-    let lead_row = lock_lead(txn, lead_id).await?;
+    let lead_id = lead_row.id;
     // An existing lead keeps its referrer (first referrer wins); a code naming somebody else is
     // noted, and reported as ambiguous.
     let mut ambiguous = false;
@@ -724,10 +722,26 @@ async fn apply(
     };
     append(txn, lead_id, journal, now).await?;
     let lead_now = lock_lead(txn, lead_id).await?;
-    let lead_wire = leads::wire_one(txn, &lead_now, &campaign.slug).await?;
+    let referrer_row = match (known_referrer, lead_now.referrer_id) {
+        (Some(r), Some(id)) if r.id == id => Some(r),
+        (_, Some(id)) => referrer::Entity::find_by_id(id)
+            .one(txn)
+            .await
+            .map_err(|e| AppError::internal("conversions::apply referrer", e))?,
+        (_, None) => None,
+    };
     let result = ConversionResult {
-        lead: lead_wire,
-        rewards: rewards::to_wire_many(txn, &created).await?,
+        lead: leads::to_wire(
+            &lead_now,
+            &campaign.slug,
+            referrer_row.as_ref().map(|r| r.name.clone()),
+        ),
+        rewards: rewards::to_wire_known(
+            &created,
+            &campaign.slug,
+            referrer_row.as_ref().map(|r| r.email.as_str()),
+            &lead_now.email,
+        ),
         duplicate: false,
         outcome: outcome.to_owned(),
         ambiguous,
@@ -823,13 +837,19 @@ async fn qualify(
         return Ok(Vec::new());
     };
     lock_referrer(txn, referrer_id).await?;
-    let qualified_count = lead::Entity::find()
-        .filter(lead::Column::ReferrerId.eq(referrer_id))
-        .filter(lead::Column::CampaignId.eq(campaign.id))
-        .filter(lead::Column::Status.eq(LeadStatus::Qualified.as_str()))
-        .count(txn)
-        .await
-        .map_err(|e| AppError::internal("conversions::qualify count", e))?;
+    let counts_needed = rules.rewards.iter().any(|(_, r)| r.cadence == "milestone");
+    let qualified_count = if !counts_needed {
+        // Only milestone rewards read the count; skip the query when there are none.
+        0
+    } else {
+        lead::Entity::find()
+            .filter(lead::Column::ReferrerId.eq(referrer_id))
+            .filter(lead::Column::CampaignId.eq(campaign.id))
+            .filter(lead::Column::Status.eq(LeadStatus::Qualified.as_str()))
+            .count(txn)
+            .await
+            .map_err(|e| AppError::internal("conversions::qualify count", e))?
+    };
     let mut created = Vec::new();
     let mut story = vec![("qualified", "Qualified.".to_owned())];
     for (rule_id, rule) in &rules.rewards {

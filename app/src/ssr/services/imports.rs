@@ -35,7 +35,7 @@ use crate::{
         },
         state::AppState,
     },
-    types::{ConversionInput, ImportError, ImportReport},
+    types::{ConversionInput, ImportError, ImportReport, ImportView},
 };
 
 /// Rows per transaction (and per chunk handed over by the reader thread).
@@ -130,13 +130,75 @@ fn open_reader(path: &Path) -> Result<ConversionCsvReader<BufReader<File>>, AppE
         .map_err(|e| AppError::invalid("invalid_csv", "file", e.to_string()))
 }
 
-/// Imports (or previews) the conversions in the CSV file at `path`.
+/// Imports (or previews) the conversions in the CSV file at `path`: the CLI's and the REST API's
+/// entry. A real import is recorded in the upload history.
 pub async fn run(
     state: &AppState,
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport, AppError> {
     let campaign = campaigns::find_row(&state.db, &options.campaign).await?;
+    let import_id = if options.dry_run {
+        // Refuse a file that is not a conversions CSV before anything else.
+        let owned = path.to_owned();
+        tokio::task::spawn_blocking(move || open_reader(&owned).map(drop))
+            .await
+            .map_err(|e| AppError::internal("imports::open join", e))??;
+        None
+    } else {
+        Some(create_row(state, &campaign, &options.filename, path, "running").await?)
+    };
+    execute(state, path, options, &campaign, import_id).await
+}
+
+/// Adds an import to the history; the file must already be readable as a conversions CSV.
+async fn create_row(
+    state: &AppState,
+    campaign: &campaign::Model,
+    filename: &str,
+    path: &Path,
+    status: &str,
+) -> Result<i64, AppError> {
+    let owned = path.to_owned();
+    let (sha, size) = tokio::task::spawn_blocking(move || {
+        open_reader(&owned)?;
+        file_sha256(&owned).map_err(|e| AppError::internal("imports::hash", e))
+    })
+    .await
+    .map_err(|e| AppError::internal("imports::hash join", e))??;
+    let row = import::ActiveModel {
+        campaign_id: Set(campaign.id),
+        filename: Set(filename.chars().take(255).collect()),
+        file_sha256: Set(sha),
+        status: Set(status.to_owned()),
+        bytes_total: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+        bytes_done: Set(0),
+        rows: Set(0),
+        imported: Set(0),
+        duplicates: Set(0),
+        unmatched: Set(0),
+        invalid: Set(0),
+        error_report: Set(String::new()),
+        report: Set(String::new()),
+        created_at: Set(Utc::now()),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(|e| AppError::internal("imports::create", e))?;
+    Ok(row.id)
+}
+
+/// Reads the file and records (or previews) every row; `import_id` is the history row to keep
+/// current (for a preview, only its in-memory progress is kept).
+async fn execute(
+    state: &AppState,
+    path: &Path,
+    options: &ImportOptions,
+    campaign: &campaign::Model,
+    import_id: Option<i64>,
+) -> Result<ImportReport, AppError> {
     let rules = rules::load(&state.db, campaign.id).await?;
     let default_event = match options.default_event.as_deref().map(str::trim) {
         Some(e) if !e.is_empty() => e.to_owned(),
@@ -148,41 +210,10 @@ pub async fn run(
             .unwrap_or_else(|| "purchase".to_owned()),
     };
     let owned = path.to_owned();
-    let (reader, sha, size) = tokio::task::spawn_blocking(move || {
-        let (sha, size) =
-            file_sha256(&owned).map_err(|e| AppError::internal("imports::hash", e))?;
-        Ok::<_, AppError>((open_reader(&owned)?, sha, size))
-    })
-    .await
-    .map_err(|e| AppError::internal("imports::open join", e))??;
-    let columns = ColumnNames::new(reader.headers(), reader.columns());
-
-    let import_id = if options.dry_run {
-        None
-    } else {
-        let now = Utc::now();
-        let row = import::ActiveModel {
-            campaign_id: Set(campaign.id),
-            filename: Set(options.filename.chars().take(255).collect()),
-            file_sha256: Set(sha),
-            status: Set("running".to_owned()),
-            bytes_total: Set(i64::try_from(size).unwrap_or(i64::MAX)),
-            bytes_done: Set(0),
-            rows: Set(0),
-            imported: Set(0),
-            duplicates: Set(0),
-            unmatched: Set(0),
-            invalid: Set(0),
-            error_report: Set(String::new()),
-            created_at: Set(now),
-            finished_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&state.db)
+    let reader = tokio::task::spawn_blocking(move || open_reader(&owned))
         .await
-        .map_err(|e| AppError::internal("imports::create", e))?;
-        Some(row.id)
-    };
+        .map_err(|e| AppError::internal("imports::open join", e))??;
+    let columns = ColumnNames::new(reader.headers(), reader.columns());
 
     let (sender, mut chunks) = mpsc::channel::<Chunk>(4);
     let reader_thread = tokio::task::spawn_blocking(move || {
@@ -212,22 +243,176 @@ pub async fn run(
         ..Default::default()
     };
     let context = Context {
-        campaign: &campaign,
+        campaign,
         rules: &rules,
         default_event: &default_event,
         columns: &columns,
     };
     let outcome = if options.dry_run {
-        preview(state, &context, &mut chunks, &mut report).await
+        preview(state, &context, &mut chunks, &mut report, import_id).await
     } else {
         commit_chunks(state, &context, &mut chunks, &mut report, import_id).await
     };
     drop(chunks);
     let _ = reader_thread.await;
     if let Some(id) = import_id {
-        finish(state, id, &report, outcome.is_ok()).await?;
+        let status = match (&outcome, options.dry_run) {
+            (Err(_), _) => "failed",
+            (Ok(()), true) => "previewed",
+            (Ok(()), false) => "done",
+        };
+        finish(state, id, &report, status).await?;
+        progress_map().remove(&id);
     }
     outcome.map(|()| report)
+}
+
+/// Bytes read by previews running in this process (a preview's counters cannot go to the
+/// database: its transaction is rolled back).
+fn progress_map() -> std::sync::MutexGuard<'static, std::collections::HashMap<i64, u64>> {
+    static PROGRESS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<i64, u64>>> =
+        std::sync::LazyLock::new(Default::default);
+    PROGRESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn staged_path(state: &AppState, id: i64) -> std::path::PathBuf {
+    state
+        .settings
+        .data_dir
+        .join("imports")
+        .join(format!("{id}.csv"))
+}
+
+/// Keeps an uploaded file for a preview and an import started from the admin. Returns the import's
+/// id; its status is `uploaded`.
+pub async fn stage(
+    state: &AppState,
+    campaign: &str,
+    filename: &str,
+    upload: &Path,
+) -> Result<i64, AppError> {
+    let campaign = campaigns::find_row(&state.db, campaign).await?;
+    let id = create_row(state, &campaign, filename, upload, "uploaded").await?;
+    let target = staged_path(state, id);
+    let moved = async {
+        tokio::fs::create_dir_all(target.parent().unwrap_or(Path::new("."))).await?;
+        if tokio::fs::rename(upload, &target).await.is_err() {
+            tokio::fs::copy(upload, &target).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    }
+    .await;
+    if let Err(e) = moved {
+        import::Entity::delete_by_id(id).exec(&state.db).await.ok();
+        return Err(AppError::internal("imports::stage", e));
+    }
+    Ok(id)
+}
+
+/// Starts a preview (`dry_run`) or the import of a staged file in the background. Refused while
+/// one is running, and after the import is done.
+pub async fn start(state: &AppState, id: i64, dry_run: bool) -> Result<(), AppError> {
+    let row = get(state, id).await?;
+    let (allowed, next): (&[&str], &str) = if dry_run {
+        (&["uploaded", "previewed", "failed"], "previewing")
+    } else {
+        (&["uploaded", "previewed", "failed"], "running")
+    };
+    let claimed = import::Entity::update_many()
+        .col_expr(import::Column::Status, Expr::value(next))
+        .col_expr(import::Column::BytesDone, Expr::value(0i64))
+        .filter(import::Column::Id.eq(id))
+        .filter(import::Column::Status.is_in(allowed.iter().copied()))
+        .exec(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::start", e))?;
+    if claimed.rows_affected == 0 {
+        return Err(AppError::conflict(
+            "import_busy",
+            format!("This upload is {} and cannot be started now.", row.status),
+        ));
+    }
+    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::start campaign", e))?
+        .ok_or_else(|| AppError::not_found("Campaign"))?;
+    let path = staged_path(state, id);
+    let options = ImportOptions {
+        campaign: campaign.slug.clone(),
+        filename: row.filename.clone(),
+        dry_run,
+        default_event: None,
+    };
+    let state = state.clone();
+    progress_map().insert(id, 0);
+    tokio::spawn(async move {
+        match execute(&state, &path, &options, &campaign, Some(id)).await {
+            Ok(_) if !dry_run => {
+                let _ = tokio::fs::remove_file(&path).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(import = id, error = %e, "import failed"),
+        }
+    });
+    Ok(())
+}
+
+/// One upload as the admin sees it, with live progress.
+pub async fn view(state: &AppState, id: i64) -> Result<ImportView, AppError> {
+    let row = get(state, id).await?;
+    to_view(state, &row).await
+}
+
+async fn to_view(state: &AppState, row: &import::Model) -> Result<ImportView, AppError> {
+    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::view campaign", e))?
+        .map(|c| c.slug)
+        .unwrap_or_default();
+    let live = progress_map().get(&row.id).copied();
+    Ok(ImportView {
+        id: row.id,
+        campaign,
+        filename: row.filename.clone(),
+        status: row.status.clone(),
+        bytes_total: row.bytes_total,
+        bytes_done: match (row.status.as_str(), live) {
+            ("previewing", Some(done)) => i64::try_from(done).unwrap_or(i64::MAX),
+            _ => row.bytes_done,
+        },
+        report: serde_json::from_str(&row.report).ok(),
+        created_at: row.created_at,
+        finished_at: row.finished_at,
+    })
+}
+
+/// The upload history, newest first (the last 50).
+pub async fn history(state: &AppState) -> Result<Vec<ImportView>, AppError> {
+    let rows = import::Entity::find()
+        .order_by_desc(import::Column::Id)
+        .limit(50)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::history", e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(to_view(state, row).await?);
+    }
+    Ok(out)
+}
+
+/// The rows an import (or its last preview) refused, as CSV: `line,column,reason`.
+pub async fn error_report(state: &AppState, id: i64) -> Result<String, AppError> {
+    let row = get(state, id).await?;
+    Ok(if row.error_report.is_empty() {
+        error_report_csv(&[])
+    } else {
+        row.error_report
+    })
 }
 
 struct Context<'a> {
@@ -242,6 +427,7 @@ async fn preview(
     context: &Context<'_>,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
+    import_id: Option<i64>,
 ) -> Result<(), AppError> {
     // One transaction for the whole file, never committed: later rows see what earlier rows
     // would have done, exactly as in the real import.
@@ -250,6 +436,9 @@ async fn preview(
         .map_err(|e| AppError::internal("imports::preview begin", e))?;
     while let Some(chunk) = chunks.recv().await {
         process_chunk(&txn, context, chunk.rows, report).await?;
+        if let Some(id) = import_id {
+            progress_map().insert(id, chunk.bytes_read);
+        }
     }
     txn.rollback()
         .await
@@ -419,13 +608,13 @@ async fn finish(
     state: &AppState,
     id: i64,
     report: &ImportReport,
-    ok: bool,
+    status: &str,
 ) -> Result<(), AppError> {
+    let json = serde_json::to_string(report)
+        .map_err(|e| AppError::internal("imports::finish encode", e))?;
     import::Entity::update_many()
-        .col_expr(
-            import::Column::Status,
-            Expr::value(if ok { "done" } else { "failed" }),
-        )
+        .col_expr(import::Column::Status, Expr::value(status))
+        .col_expr(import::Column::Report, Expr::value(json))
         .col_expr(
             import::Column::ErrorReport,
             Expr::value(error_report_csv(&report.errors)),
@@ -436,16 +625,6 @@ async fn finish(
         .await
         .map_err(|e| AppError::internal("imports::finish", e))?;
     Ok(())
-}
-
-/// The upload history, newest first (the last 50).
-pub async fn history(state: &AppState) -> Result<Vec<import::Model>, AppError> {
-    import::Entity::find()
-        .order_by_desc(import::Column::Id)
-        .limit(50)
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("imports::history", e))
 }
 
 /// One import's row (with its stored error report).

@@ -75,7 +75,8 @@ fn flags_of(row: &lead::Model) -> Vec<String> {
         .collect()
 }
 
-fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<String>) -> Lead {
+/// The wire form of a lead row, given its referrer's name.
+pub fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<String>) -> Lead {
     Lead {
         id: row.id,
         campaign: campaign_slug.to_owned(),

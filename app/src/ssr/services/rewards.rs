@@ -114,6 +114,42 @@ pub async fn to_wire_many(
         .collect())
 }
 
+/// The wire form of rewards just created for one lead, when the recipients' emails are known: no
+/// queries.
+pub fn to_wire_known(
+    rows: &[reward::Model],
+    campaign_slug: &str,
+    referrer_email: Option<&str>,
+    lead_email: &str,
+) -> Vec<Reward> {
+    rows.iter()
+        .map(|r| Reward {
+            id: r.id,
+            campaign: campaign_slug.to_owned(),
+            lead_id: r.lead_id,
+            referrer_id: r.referrer_id,
+            recipient: r.recipient.clone(),
+            recipient_email: if r.recipient == "friend" {
+                Some(lead_email.to_owned())
+            } else {
+                referrer_email.map(str::to_owned)
+            }
+            .filter(|e| !e.is_empty()),
+            kind: r.kind.clone(),
+            amount_minor: r.amount_minor,
+            currency: r.currency.clone(),
+            description: r.description.clone(),
+            status: r.status.clone(),
+            milestone: r.milestone,
+            due_at: r.due_at,
+            issued_at: r.issued_at,
+            cancel_reason: r.cancel_reason.clone(),
+            clawback: r.clawback,
+            created_at: r.created_at,
+        })
+        .collect()
+}
+
 /// The JSON an outbound webhook carries for a reward.
 pub fn event_data(row: &reward::Model) -> serde_json::Value {
     json!({

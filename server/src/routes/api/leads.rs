@@ -36,7 +36,7 @@ pub struct NewLead {
 pub struct LeadQuery {
     /// Campaign slug.
     pub campaign: Option<String>,
-    /// pending, qualified or rejected.
+    /// pending, review, qualified or rejected.
     pub status: Option<String>,
     /// Credited referrer.
     pub referrer_id: Option<i64>,
