@@ -561,8 +561,16 @@ pub fn due_at(now: DateTime<Utc>, hold_days: u32) -> DateTime<Utc> {
 
 /// Formats minor units for people: `USD 12.50`, `JPY 1200`.
 pub fn format_amount(amount_minor: i64, currency: Option<&str>) -> String {
-    let cur = currency.unwrap_or("");
-    let exponent = currency_exponent(cur);
+    let body = format_decimal(amount_minor, currency);
+    match currency {
+        Some(cur) if !cur.is_empty() => format!("{cur} {body}"),
+        _ => body,
+    }
+}
+
+/// Minor units as a plain decimal in the currency's major unit: `12.50`, `-0.05`, `1200` (JPY).
+pub fn format_decimal(amount_minor: i64, currency: Option<&str>) -> String {
+    let exponent = currency_exponent(currency.unwrap_or(""));
     let sign = if amount_minor < 0 { "-" } else { "" };
     let abs = amount_minor.unsigned_abs();
     let body = if exponent == 0 {
@@ -576,11 +584,7 @@ pub fn format_amount(amount_minor: i64, currency: Option<&str>) -> String {
             width = exponent as usize
         )
     };
-    if cur.is_empty() {
-        format!("{sign}{body}")
-    } else {
-        format!("{cur} {sign}{body}")
-    }
+    format!("{sign}{body}")
 }
 
 /// Digits after the decimal point in a currency's minor unit (ISO 4217); 2 when unknown.
@@ -792,5 +796,7 @@ mod tests {
         assert_eq!(format_amount(-5, Some("EUR")), "EUR -0.05");
         assert_eq!(format_amount(1200, Some("JPY")), "JPY 1200");
         assert_eq!(format_amount(1234, Some("KWD")), "KWD 1.234");
+        assert_eq!(format_decimal(-1250, Some("USD")), "-12.50");
+        assert_eq!(format_decimal(5, None), "0.05");
     }
 }

@@ -83,6 +83,20 @@ async fn a_new_campaign_rewards_a_purchase_once(app: TestApp) {
         .get_json("/api/v1/rewards?campaign=spring&status=due")
         .await;
     assert_eq!(detail["items"].as_array().unwrap().len(), 2);
+
+    let payout = rewards::export_csv(
+        &app.state,
+        &app::types::RewardFilter {
+            campaign: Some("spring".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let lines: Vec<&str> = payout.lines().collect();
+    assert_eq!(lines.len(), 3, "header and the two due rewards: {payout}");
+    assert!(lines[0].starts_with("reward_id,campaign,recipient,recipient_email"));
+    assert!(lines[1].contains("\"jane@example.com\"") && lines[1].contains("\"Thank-you reward\""));
 }
 
 async fn events_that_cannot_be_credited_change_nothing(app: TestApp) {

@@ -80,6 +80,25 @@ fn pg_url_with_database(admin_url: &str, name: &str) -> String {
     url.to_string()
 }
 
+/// Settings of a test server: its own data directory, a free port, fast workers.
+fn test_settings(data_dir: &std::path::Path, database_url: &str) -> Settings {
+    let env: BTreeMap<String, String> = [
+        ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
+        ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", database_url.to_owned()),
+        ("HANDOFF_CLICK_FLUSH_MS", "20".to_owned()),
+        ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Settings::load(&Sources {
+        env,
+        config_file: None,
+    })
+    .expect("test settings")
+}
+
 /// Starts the app. On PostgreSQL without `TEST_DATABASE_URL` the test is skipped with a loud
 /// message, except in CI, where that is a failure.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -121,21 +140,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             )
         }
     };
-    let env: BTreeMap<String, String> = [
-        ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
-        ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATABASE_URL", database_url.clone()),
-        ("HANDOFF_CLICK_FLUSH_MS", "20".to_owned()),
-        ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let settings = Settings::load(&Sources {
-        env,
-        config_file: None,
-    })
-    .expect("test settings");
+    let settings = test_settings(&data_dir, &database_url);
     let application = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let state = application.state().clone();
@@ -167,20 +172,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_sibling(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
     let data_dir = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
-    let env: BTreeMap<String, String> = [
-        ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
-        ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
-        ("DATABASE_URL", app.database_url.clone()),
-        ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let settings = Settings::load(&Sources {
-        env,
-        config_file: None,
-    })
-    .expect("sibling settings");
+    let settings = test_settings(&data_dir, &app.database_url);
     let application = Application::build(settings).await.expect("sibling builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

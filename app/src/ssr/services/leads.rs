@@ -14,10 +14,7 @@ use crate::{
     ssr::{
         db::{begin_write, is_unique_violation},
         entities::{campaign, lead, lead_event, referrer},
-        services::{
-            campaigns, codes, fraud,
-            referrers::{self, PAGE_SIZE},
-        },
+        services::{campaigns, codes, fraud, paging, referrers},
         state::AppState,
     },
     types::{CaptureOutcome, Lead, LeadDetail, LeadEvent, LeadFilter, Page},
@@ -349,21 +346,15 @@ pub async fn list(state: &AppState, filter: &LeadFilter) -> Result<Page<Lead>, A
     if let Some(referrer_id) = filter.referrer_id {
         query = query.filter(lead::Column::ReferrerId.eq(referrer_id));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(lead::Column::Id.lt(after));
-    }
-    let mut rows = query
-        .order_by_desc(lead::Column::Id)
-        .limit(PAGE_SIZE + 1)
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("leads::list", e))?;
-    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let (rows, next_cursor) = paging::newest_first(
+        &state.db,
+        query,
+        lead::Column::Id,
+        filter.after,
+        |r| r.id,
+        "leads::list",
+    )
+    .await?;
     let referrer_ids: Vec<i64> = rows.iter().filter_map(|r| r.referrer_id).collect();
     let names: HashMap<i64, String> = referrer::Entity::find()
         .select_only()

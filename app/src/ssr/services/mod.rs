@@ -15,6 +15,7 @@ pub mod inbound;
 pub mod leads;
 pub mod links;
 pub mod outbox;
+pub mod paging;
 pub mod referrers;
 pub mod rewards;
 pub mod rules;

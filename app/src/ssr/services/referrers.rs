@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QuerySelect,
     sea_query::{Expr, ExprTrait, Func},
 };
 
@@ -30,9 +30,6 @@ use crate::{
     },
     types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
 };
-
-/// Rows per page in lists.
-pub const PAGE_SIZE: u64 = 50;
 
 /// The absolute referral link of a referrer slug.
 pub fn link(settings: &RuntimeSettings, slug: &str) -> String {
@@ -288,21 +285,15 @@ pub async fn list(
         }
         query = query.filter(any);
     }
-    if let Some(after) = filter.after {
-        query = query.filter(referrer::Column::Id.lt(after));
-    }
-    let mut rows = query
-        .order_by_desc(referrer::Column::Id)
-        .limit(PAGE_SIZE + 1)
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("referrers::list", e))?;
-    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let (rows, next_cursor) = super::paging::newest_first(
+        &state.db,
+        query,
+        referrer::Column::Id,
+        filter.after,
+        |r| r.id,
+        "referrers::list",
+    )
+    .await?;
     Ok(Page {
         items: with_stats(state, rows).await?,
         next_cursor,

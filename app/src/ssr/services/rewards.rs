@@ -17,7 +17,7 @@ use crate::{
     ssr::{
         db::begin_write,
         entities::{campaign, lead, qualification_rule, referrer, reward},
-        services::{campaigns, outbox::Effects, referrers::PAGE_SIZE},
+        services::{campaigns, outbox::Effects, paging},
         state::AppState,
     },
     types::{Page, Reward, RewardFilter},
@@ -191,21 +191,15 @@ pub async fn list(state: &AppState, filter: &RewardFilter) -> Result<Page<Reward
         check_status(status)?;
         query = query.filter(reward::Column::Status.eq(status));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(reward::Column::Id.lt(after));
-    }
-    let mut rows = query
-        .order_by_desc(reward::Column::Id)
-        .limit(PAGE_SIZE + 1)
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("rewards::list", e))?;
-    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let (rows, next_cursor) = paging::newest_first(
+        &state.db,
+        query,
+        reward::Column::Id,
+        filter.after,
+        |r| r.id,
+        "rewards::list",
+    )
+    .await?;
     Ok(Page {
         items: to_wire_many(&state.db, &rows).await?,
         next_cursor,
@@ -399,18 +393,8 @@ pub async fn export_csv(state: &AppState, filter: &RewardFilter) -> Result<Strin
     for r in wire {
         let amount = r
             .amount_minor
-            .map(|a| crate::domain::rules::format_amount(a, None))
+            .map(|a| crate::domain::rules::format_decimal(a, r.currency.as_deref()))
             .unwrap_or_default();
-        let amount = match (&r.currency, r.amount_minor) {
-            (Some(c), Some(a)) => {
-                let formatted = crate::domain::rules::format_amount(a, Some(c));
-                formatted
-                    .split_once(' ')
-                    .map(|(_, n)| n.to_owned())
-                    .unwrap_or(formatted)
-            }
-            _ => amount,
-        };
         let fields = [
             r.id.to_string(),
             r.campaign,
