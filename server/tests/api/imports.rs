@@ -375,6 +375,26 @@ async fn an_upload_is_previewed_then_imported_in_the_background(app: TestApp) {
     let history = imports::history(&app.state).await.unwrap();
     assert_eq!(history[0].id, id);
 
+    // A preview cut short by a restart (status left at `previewing`, nothing running here) can
+    // be started again.
+    let upload = dir.join("again.csv");
+    std::fs::write(&upload, &file.bytes).unwrap();
+    let stuck = imports::stage(&app.state, "spring", "again.csv", &upload)
+        .await
+        .unwrap();
+    import::Entity::update_many()
+        .col_expr(
+            import::Column::Status,
+            sea_orm::sea_query::Expr::value("previewing"),
+        )
+        .filter(import::Column::Id.eq(stuck))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    imports::start(&app.state, stuck, true).await.unwrap();
+    let resumed = wait_for(&app, stuck, "previewed").await;
+    assert_eq!(resumed.report.unwrap().duplicates, file.good);
+
     let not_csv = dir.join("photo.csv");
     std::fs::write(&not_csv, b"name,phone\nJo,1\n").unwrap();
     let refused = imports::stage(&app.state, "spring", "photo.csv", &not_csv).await;

@@ -262,7 +262,6 @@ async fn execute(
             (Ok(()), false) => "done",
         };
         finish(state, id, &report, status).await?;
-        progress_map().remove(&id);
     }
     outcome.map(|()| report)
 }
@@ -315,30 +314,56 @@ pub async fn stage(
 /// one is running, and after the import is done.
 pub async fn start(state: &AppState, id: i64, dry_run: bool) -> Result<(), AppError> {
     let row = get(state, id).await?;
-    let (allowed, next): (&[&str], &str) = if dry_run {
-        (&["uploaded", "previewed", "failed"], "previewing")
-    } else {
-        (&["uploaded", "previewed", "failed"], "running")
-    };
+    let next = if dry_run { "previewing" } else { "running" };
+    // A run cut short by a restart stays `previewing`/`running`; when this process is not running
+    // it, it may be started again. Runs are idempotent, so even a second process running the same
+    // file at once writes nothing twice.
+    {
+        let mut running = progress_map();
+        if running.contains_key(&id) {
+            return Err(AppError::conflict(
+                "import_busy",
+                "This upload is being processed already.",
+            ));
+        }
+        running.insert(id, 0);
+    }
+    let allowed: &[&str] = &["uploaded", "previewed", "failed", "previewing", "running"];
     let claimed = import::Entity::update_many()
         .col_expr(import::Column::Status, Expr::value(next))
         .col_expr(import::Column::BytesDone, Expr::value(0i64))
         .filter(import::Column::Id.eq(id))
         .filter(import::Column::Status.is_in(allowed.iter().copied()))
         .exec(&state.db)
-        .await
-        .map_err(|e| AppError::internal("imports::start", e))?;
+        .await;
+    let claimed = match claimed {
+        Ok(c) => c,
+        Err(e) => {
+            progress_map().remove(&id);
+            return Err(AppError::internal("imports::start", e));
+        }
+    };
     if claimed.rows_affected == 0 {
+        progress_map().remove(&id);
         return Err(AppError::conflict(
             "import_busy",
             format!("This upload is {} and cannot be started now.", row.status),
         ));
     }
-    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+    let campaign = match campaign::Entity::find_by_id(row.campaign_id)
         .one(&state.db)
         .await
-        .map_err(|e| AppError::internal("imports::start campaign", e))?
-        .ok_or_else(|| AppError::not_found("Campaign"))?;
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            progress_map().remove(&id);
+            return Err(AppError::not_found("Campaign"));
+        }
+        Err(e) => {
+            progress_map().remove(&id);
+            return Err(AppError::internal("imports::start campaign", e));
+        }
+    };
     let path = staged_path(state, id);
     let options = ImportOptions {
         campaign: campaign.slug.clone(),
@@ -347,9 +372,10 @@ pub async fn start(state: &AppState, id: i64, dry_run: bool) -> Result<(), AppEr
         default_event: None,
     };
     let state = state.clone();
-    progress_map().insert(id, 0);
     tokio::spawn(async move {
-        match execute(&state, &path, &options, &campaign, Some(id)).await {
+        let outcome = execute(&state, &path, &options, &campaign, Some(id)).await;
+        progress_map().remove(&id);
+        match outcome {
             Ok(_) if !dry_run => {
                 let _ = tokio::fs::remove_file(&path).await;
             }
