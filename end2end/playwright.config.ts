@@ -62,7 +62,13 @@ export default defineConfig({
     {
       // The same pages with JavaScript off: forms must post and redirect without the wasm bundle.
       name: 'chromium-nojs',
-      testMatch: [/friend-flow\.spec\.ts$/, /rewards\.spec\.ts$/, /\.nojs\.spec\.ts$/],
+      testMatch: [
+        /friend-flow\.spec\.ts$/,
+        /rewards\.spec\.ts$/,
+        /imports\.spec\.ts$/,
+        /integrations\.spec\.ts$/,
+        /\.nojs\.spec\.ts$/,
+      ],
       dependencies: ['setup'],
       use: { javaScriptEnabled: false },
     },

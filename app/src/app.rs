@@ -10,6 +10,8 @@ use leptos_router::{
 
 use crate::pages::admin::{
     campaigns::{CampaignPage, CampaignsPage},
+    imports::{ImportPage, ImportsPage},
+    integrations::{EndpointPage, IntegrationsPage, SourcePage, StripeLogPage},
     keys::ApiKeysPage,
     leads::{LeadPage, LeadsPage},
     login::LoginPage,
@@ -56,6 +58,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/leads") view=LeadsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/leads/:id") view=LeadPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/rewards") view=RewardsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/integrations") view=IntegrationsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/integrations/sources/:id") view=SourcePage ssr=SsrMode::Async />
+                <Route path=path!("/admin/integrations/stripe") view=StripeLogPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/integrations/endpoints/:id") view=EndpointPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -1,6 +1,6 @@
 // Accessibility (project chromium-js): no critical or serious axe violations on the pages that
-// strangers and admins see most: the login page, the hosted friend page, the leads page, and
-// the rewards page, a lead's page and the rules editor.
+// strangers and admins see most: the login page, the hosted friend page, the leads page, the
+// rewards page, a lead's page and the rules editor, the uploads pages and the integrations page.
 import { expect, test } from '@playwright/test';
 import {
   addReferrer,
@@ -8,6 +8,7 @@ import {
   createCampaign,
   expectNoSeriousA11yViolations,
   expectThanks,
+  formWith,
   freshContext,
   loginAsOwner,
   newCampaign,
@@ -15,6 +16,7 @@ import {
   submitFriendForm,
   tableRow,
   unique,
+  uploadCsv,
   visit,
 } from './helpers';
 
@@ -75,4 +77,36 @@ test('the rewards page, a lead page and the rules editor have no serious accessi
 
   await visit(page, `/admin/campaigns/${campaign.slug}`);
   await expectNoSeriousA11yViolations(page, 'campaign page with the rules editor');
+});
+
+test('the uploads pages and the integrations page have no serious accessibility violations', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  await loginAsOwner(page, browser);
+  const campaign = newCampaign('A11y uploads');
+  await createCampaign(page, campaign);
+  const id = unique();
+  const referrer = await addReferrer(page, campaign, { name: `Ada ${id}`, email: `ada-${id}@example.com` });
+
+  // A preview with a refused row, so that every table of the upload's page is there.
+  const csv = `email,referral code,amount,order id\nalma-${id}@example.com,${referrer.code},10,a11y-${id}-1\nbad-${id}@example.com,${referrer.code},ten,a11y-${id}-2\n`;
+  await uploadCsv(page, campaign, `a11y-${id}.csv`, csv);
+  await expectNoSeriousA11yViolations(page, 'upload preview page');
+
+  await visit(page, '/admin/imports');
+  await expect(tableRow(page, `a11y-${id}.csv`).row).toHaveCount(1);
+  await expectNoSeriousA11yViolations(page, 'uploads page');
+
+  await visit(page, '/admin/integrations');
+  const form = formWith(page, 'Create source');
+  await form.getByLabel('Source name', { exact: true }).fill(`A11y ${id}`);
+  await form.getByRole('button', { name: 'Create source' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `A11y ${id}` })).toBeVisible();
+  await expectNoSeriousA11yViolations(page, 'integrations page');
+
+  await page.getByRole('link', { name: `A11y ${id}`, exact: true }).click();
+  await expect(page.getByRole('heading', { name: `A11y ${id}` })).toBeVisible();
+  await expectNoSeriousA11yViolations(page, 'inbound source page');
 });

@@ -15,8 +15,8 @@ import {
 
 test('the admin navigation links every screen and logs out', async ({ page, browser }) => {
   await loginAsOwner(page, browser);
-  const nav = page.getByRole('navigation');
-  for (const name of ['Campaigns', 'Referrers', 'Leads', 'Rewards', 'API reference']) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const name of ['Campaigns', 'Referrers', 'Leads', 'Rewards', 'Uploads', 'Integrations', 'API reference']) {
     await expect(nav.getByRole('link', { name, exact: true })).toBeVisible();
   }
   await nav.getByRole('link', { name: 'Referrers', exact: true }).click();
@@ -25,6 +25,12 @@ test('the admin navigation links every screen and logs out', async ({ page, brow
   await expect(page).toHaveURL(/\/admin\/leads/);
   await nav.getByRole('link', { name: 'Rewards', exact: true }).click();
   await expect(page).toHaveURL(/\/admin\/rewards/);
+  await nav.getByRole('link', { name: 'Uploads', exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/imports/);
+  await expect(page.getByRole('heading', { name: 'Uploads', exact: true })).toBeVisible();
+  await nav.getByRole('link', { name: 'Integrations', exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/integrations/);
+  await expect(page.getByRole('heading', { name: 'Integrations', exact: true })).toBeVisible();
   await nav.getByRole('link', { name: 'Campaigns', exact: true }).click();
   await expect(page).toHaveURL(/\/admin\/campaigns/);
 

@@ -380,3 +380,35 @@ export async function recordPurchase(
   expect(response.status(), await response.text()).toBe(201);
   return (await response.json()) as ConversionResult;
 }
+
+/**
+ * Uploads `csv` as a file named `filename` for `campaign` through the form on /admin/imports,
+ * then waits on the upload's page until its preview is shown (without JavaScript the page reloads
+ * itself while the preview runs). Returns the upload's id.
+ */
+export async function uploadCsv(page: Page, campaign: Campaign, filename: string, csv: string): Promise<number> {
+  await visit(page, '/admin/imports');
+  const form = formWith(page, 'Upload and preview');
+  await selectOptionByText(form.getByLabel('Campaign', { exact: true }), campaign.name);
+  await form.getByLabel('CSV file', { exact: true }).setInputFiles({
+    name: filename,
+    mimeType: 'text/csv',
+    buffer: Buffer.from(csv, 'utf8'),
+  });
+  await form.getByRole('button', { name: 'Upload and preview' }).click();
+  await expect(page).toHaveURL(/\/admin\/imports\/\d+(?:[?#]|$)/);
+  await expect(page.getByRole('heading', { name: 'Preview', exact: true })).toBeVisible({ timeout: 30_000 });
+  await settle(page);
+  const id = Number(new URL(page.url()).pathname.split('/').pop());
+  expect(id, `an upload id in ${page.url()}`).toBeGreaterThan(0);
+  return id;
+}
+
+/** The count in the row labelled `label` of an upload's preview or result table. */
+export function reportCount(page: Page, label: string): Locator {
+  return page
+    .getByRole('row')
+    .filter({ has: page.getByRole('rowheader', { name: label, exact: true }) })
+    .getByRole('cell')
+    .first();
+}

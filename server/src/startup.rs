@@ -194,6 +194,7 @@ fn build_router(
 
     let admin = Router::new()
         .merge(routes::admin_exports::router())
+        .merge(routes::admin_imports::router())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .layer(middleware::from_fn_with_state(
             AllowedOrigin { public_origin },

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod imports;
+pub mod integrations;
 pub mod keys;
 pub mod leads;
 pub mod referrers;

@@ -45,6 +45,8 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                 <A href="/admin/referrers">"Referrers"</A>
                 <A href="/admin/leads">"Leads"</A>
                 <A href="/admin/rewards">"Rewards"</A>
+                <A href="/admin/imports">"Uploads"</A>
+                <A href="/admin/integrations">"Integrations"</A>
                 {admin
                     .role
                     .allows(Permission::ManageApiKeys)

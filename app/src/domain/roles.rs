@@ -38,13 +38,15 @@ pub enum Permission {
     Print,
     /// Create and revoke API keys.
     ManageApiKeys,
+    /// Set up integrations: inbound webhook sources, Stripe, outbound webhook endpoints.
+    ManageIntegrations,
     /// Invite, change and remove admin accounts.
     ManageAdmins,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ManageCampaigns,
         Permission::ManageReferrers,
         Permission::ManageLeads,
@@ -52,6 +54,7 @@ impl Permission {
         Permission::ViewData,
         Permission::Print,
         Permission::ManageApiKeys,
+        Permission::ManageIntegrations,
         Permission::ManageAdmins,
     ];
 }
@@ -94,6 +97,7 @@ impl Role {
                 | Permission::ManageLeads
                 | Permission::IssueRewards
                 | Permission::ManageApiKeys
+                | Permission::ManageIntegrations
                 | Permission::ManageAdmins => false,
             },
             Role::Viewer => match permission {
@@ -104,6 +108,7 @@ impl Role {
                 | Permission::ManageLeads
                 | Permission::IssueRewards
                 | Permission::ManageApiKeys
+                | Permission::ManageIntegrations
                 | Permission::ManageAdmins => false,
             },
         }

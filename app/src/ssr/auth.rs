@@ -28,27 +28,43 @@ pub async fn session() -> Result<Session, AppError> {
 
 /// The signed-in admin, or `Unauthenticated`.
 pub async fn current_admin() -> Result<CurrentAdmin, AppError> {
-    let state = state()?;
-    let session = session().await?;
+    admin_of(&state()?, &session().await?).await
+}
+
+/// The admin signed in to `session`, for axum routes that have the session as an extractor.
+pub async fn admin_of(state: &AppState, session: &Session) -> Result<CurrentAdmin, AppError> {
     let id: Option<i64> = session
         .get(ADMIN_ID_KEY)
         .await
-        .map_err(|e| AppError::internal("auth::current_admin session read", e))?;
+        .map_err(|e| AppError::internal("auth::admin_of session read", e))?;
     let id = id.ok_or(AppError::Unauthenticated)?;
     admins::find(&state.db, id)
         .await?
         .ok_or(AppError::Unauthenticated)
 }
 
-/// The signed-in admin, if their role allows `permission`; otherwise `Unauthenticated` or
-/// `Forbidden`. Every server function starts with this.
-pub async fn require(permission: Permission) -> Result<CurrentAdmin, AppError> {
-    let admin = current_admin().await?;
+/// `admin`, if their role allows `permission`; otherwise `Forbidden`.
+pub fn allowed(admin: CurrentAdmin, permission: Permission) -> Result<CurrentAdmin, AppError> {
     if admin.role.allows(permission) {
         Ok(admin)
     } else {
         Err(AppError::Forbidden)
     }
+}
+
+/// The signed-in admin, if their role allows `permission`; otherwise `Unauthenticated` or
+/// `Forbidden`. Every server function starts with this.
+pub async fn require(permission: Permission) -> Result<CurrentAdmin, AppError> {
+    allowed(current_admin().await?, permission)
+}
+
+/// [`require`] for axum routes: the admin of `session`, if their role allows `permission`.
+pub async fn require_in(
+    state: &AppState,
+    session: &Session,
+    permission: Permission,
+) -> Result<CurrentAdmin, AppError> {
+    allowed(admin_of(state, session).await?, permission)
 }
 
 /// Starts an admin session: a new session id (against fixation), then the admin's id.

@@ -5,8 +5,8 @@
 use app::{
     domain::roles::Permission,
     error::AppError,
-    ssr::{auth::ADMIN_ID_KEY, services::admins, services::rewards, state::AppState},
-    types::{CurrentAdmin, RewardFilter},
+    ssr::{auth, services::rewards, state::AppState},
+    types::RewardFilter,
 };
 use axum::{
     Router,
@@ -50,7 +50,7 @@ pub async fn rewards_csv(
         campaign: nonempty(query.campaign),
         after: None,
     };
-    let result = match signed_in(&state, &session, Permission::ViewData).await {
+    let result = match auth::require_in(&state, &session, Permission::ViewData).await {
         Ok(_) => rewards::export_csv(&state, &filter).await,
         Err(e) => Err(e),
     };
@@ -78,27 +78,6 @@ pub async fn rewards_csv(
             pages::message(StatusCode::BAD_REQUEST, "Cannot export", &e.to_string())
         }
         Err(_) => pages::internal_error(),
-    }
-}
-
-/// The admin of `session`, if their role allows `permission` (what `auth::require` checks for
-/// server functions, here from an axum extractor instead of the Leptos context).
-async fn signed_in(
-    state: &AppState,
-    session: &Session,
-    permission: Permission,
-) -> Result<CurrentAdmin, AppError> {
-    let id: Option<i64> = session
-        .get(ADMIN_ID_KEY)
-        .await
-        .map_err(|e| AppError::internal("admin_exports session read", e))?;
-    let admin = admins::find(&state.db, id.ok_or(AppError::Unauthenticated)?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if admin.role.allows(permission) {
-        Ok(admin)
-    } else {
-        Err(AppError::Forbidden)
     }
 }
 

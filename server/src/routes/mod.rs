@@ -2,6 +2,7 @@
 //! API, health, and the cross-site request forgery guard.
 
 pub mod admin_exports;
+pub mod admin_imports;
 pub mod api;
 pub mod cookies;
 pub mod csrf;

@@ -28,6 +28,16 @@ impl Drop for Spooled {
 
 /// Streams `body` into a new file under `data_dir/uploads`.
 pub async fn spool(body: Body, data_dir: &Path) -> Result<Spooled, AppError> {
+    spool_stream(body.into_data_stream(), data_dir).await
+}
+
+/// Streams any byte stream (a request body, a multipart field) into a new file under
+/// `data_dir/uploads`.
+pub async fn spool_stream<S, E>(mut stream: S, data_dir: &Path) -> Result<Spooled, AppError>
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let dir = data_dir.join("uploads");
     tokio::fs::create_dir_all(&dir)
         .await
@@ -36,9 +46,7 @@ pub async fn spool(body: Body, data_dir: &Path) -> Result<Spooled, AppError> {
     let mut file = tokio::fs::File::create(&path)
         .await
         .map_err(|e| AppError::internal("uploads::spool create", e))?;
-    let spooled = Spooled { path, bytes: 0 };
-    let mut spooled = spooled;
-    let mut stream = body.into_data_stream();
+    let mut spooled = Spooled { path, bytes: 0 };
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             AppError::invalid(

@@ -1,6 +1,8 @@
 //! The admin dashboard's screens.
 
 pub mod campaigns;
+pub mod imports;
+pub mod integrations;
 pub mod keys;
 pub mod leads;
 pub mod login;

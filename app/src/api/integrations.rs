@@ -1,0 +1,755 @@
+//! Integration server functions: inbound webhook sources (Zapier, Make, n8n, HubSpot,
+//! Salesforce, custom JSON), Stripe, and outbound webhook endpoints.
+//!
+//! Secrets (a source's URL token and signing secret, an endpoint's signing secret) are shown
+//! once: the create functions return them, and also park them in the session so that a form
+//! posted without JavaScript (answered by a redirect) can show them once, as `keys.rs` does.
+
+// Server function arguments are flat (one per form field), and an `allow` on a `#[server]`
+// function does not reach the client function it generates.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::AppError,
+    types::{ConversionResult, InboundDelivery, InboundSource},
+};
+
+/// Session key holding a just-created inbound source until the page has shown it once.
+#[cfg(feature = "ssr")]
+const NEW_SOURCE: &str = "new_inbound_source";
+/// Session key holding a just-created endpoint until the page has shown it once.
+#[cfg(feature = "ssr")]
+const NEW_ENDPOINT: &str = "new_webhook_endpoint";
+
+/// The presets offered when creating a source, with their names for people. The service's
+/// `inbound::PRESETS` is the authority (a test keeps the two equal).
+pub const PRESET_CHOICES: [(&str, &str); 6] = [
+    ("zapier", "Zapier"),
+    ("make", "Make"),
+    ("n8n", "n8n"),
+    ("hubspot", "HubSpot workflow"),
+    ("salesforce", "Salesforce flow"),
+    ("custom", "Custom JSON"),
+];
+
+/// The event types an outbound endpoint can receive, with what each one means. The outbox's
+/// `EVENT_TYPES` is the authority (a test keeps the two equal).
+pub const EVENT_CHOICES: [(&str, &str); 7] = [
+    ("referrer.created", "a referrer joined"),
+    ("lead.created", "a friend signed up"),
+    ("lead.qualified", "a lead qualified"),
+    ("reward.created", "a reward was earned"),
+    ("reward.due", "a reward became due"),
+    ("reward.issued", "a reward was issued"),
+    ("reward.cancelled", "a reward was cancelled"),
+];
+
+/// The Stripe events Handoff handles, to select in Stripe's dashboard.
+pub const STRIPE_EVENTS: [&str; 3] = [
+    "checkout.session.completed",
+    "invoice.paid",
+    "charge.refunded",
+];
+
+/// The form field of an event type's checkbox (server function arguments are flat):
+/// `lead.qualified` -> `lead_qualified`.
+pub fn event_field(event_type: &str) -> String {
+    event_type.replace('.', "_")
+}
+
+/// A source just created, with what is shown only now: its URL (holding its token) and its
+/// signing secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSource {
+    /// Database id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The full URL to paste into Zapier, Make, n8n, HubSpot or Salesforce.
+    pub url: String,
+    /// The Standard Webhooks signing secret, when a signature is required.
+    pub secret: Option<String>,
+}
+
+/// An outbound endpoint just created, with its signing secret (shown only now).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEndpoint {
+    /// Database id.
+    pub id: i64,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The Standard Webhooks signing secret.
+    pub secret: String,
+}
+
+/// An outbound endpoint as listed (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointRow {
+    /// Database id.
+    pub id: i64,
+    /// Where events are POSTed.
+    pub url: String,
+    /// What it is for.
+    pub description: String,
+    /// The event types it receives (`*`: all).
+    pub events: Vec<String>,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Why Handoff disabled it, when it did.
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery has failed, if they do.
+    pub failing_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One delivery of an event to an outbound endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    /// Delivery id.
+    pub id: i64,
+    /// The event's stable id (`webhook-id`).
+    pub event_id: String,
+    /// Its type.
+    pub event_type: String,
+    /// pending, delivered or failed.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// The last HTTP status, if a response came.
+    pub last_status: Option<i32>,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending ones).
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A Stripe promotion code mapped to a referrer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionCodeRow {
+    /// Mapping id.
+    pub id: i64,
+    /// The referrer it credits.
+    pub referrer_id: i64,
+    /// The referrer's name and email, when the referrer still exists.
+    pub referrer: Option<String>,
+    /// Stripe's promotion code id (`promo_...`).
+    pub promotion_code_id: Option<String>,
+    /// The code customers type.
+    pub code: Option<String>,
+}
+
+/// How Stripe is set up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeSettings {
+    /// The endpoint URL to paste into Stripe.
+    pub endpoint_url: String,
+    /// The end of the stored signing secret (`…abcd`), when one is stored.
+    pub secret_hint: Option<String>,
+    /// True when `HANDOFF_STRIPE_WEBHOOK_SECRET` is set: it wins over the stored secret.
+    pub secret_from_env: bool,
+    /// The campaign Stripe events count for.
+    pub campaign: Option<String>,
+    /// Promotion codes mapped to referrers.
+    pub promotion_codes: Vec<PromotionCodeRow>,
+    /// The Stripe campaign's newest referrers (up to 50), to pick from when mapping a code:
+    /// id and "name (email)".
+    pub referrers: Vec<(i64, String)>,
+}
+
+/// Everything the integrations page lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationsOverview {
+    /// The base of every source's URL: `{public_url}/webhooks/in/`.
+    pub inbound_base: String,
+    /// Inbound sources, newest first.
+    pub sources: Vec<InboundSource>,
+    /// Stripe.
+    pub stripe: StripeSettings,
+    /// Outbound endpoints.
+    pub endpoints: Vec<EndpointRow>,
+}
+
+/// One inbound source and its delivery log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceDetail {
+    /// The source.
+    pub source: InboundSource,
+    /// The base of its URL: `{public_url}/webhooks/in/` (the token itself is never shown again).
+    pub inbound_base: String,
+    /// The last 100 deliveries, newest first.
+    pub deliveries: Vec<InboundDelivery>,
+}
+
+/// One outbound endpoint and its delivery log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointDetail {
+    /// The endpoint.
+    pub endpoint: EndpointRow,
+    /// The last 100 deliveries, newest first.
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// What replaying an inbound delivery gave, in a sentence (`None`: ignored by design).
+pub fn replay_message(result: &Option<Result<ConversionResult, AppError>>) -> String {
+    match result {
+        None => "Replayed: Handoff does not count this kind of event, so it was ignored.".into(),
+        Some(Ok(r)) if r.duplicate => {
+            "Replayed: this event was recorded before, so nothing changed.".into()
+        }
+        Some(Ok(r)) => format!(
+            "Replayed: recorded for {}; outcome {}.",
+            r.lead.email,
+            r.outcome.replace('_', " ")
+        ),
+        Some(Err(e)) => format!("Replayed, but not recorded: {e}"),
+    }
+}
+
+/// `…abcd`: enough of a secret to recognise it, never enough to use it. Short secrets show
+/// nothing of themselves.
+pub fn secret_hint(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 12 {
+        return "…".to_owned();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("…{tail}")
+}
+
+/// Checks a Stripe webhook signing secret as pasted: trimmed, `whsec_...`.
+pub fn check_stripe_secret(secret: &str) -> Result<String, AppError> {
+    let secret = secret.trim();
+    if !secret.starts_with("whsec_") || secret.len() < 12 || secret.len() > 255 {
+        return Err(AppError::invalid(
+            "invalid_stripe_secret",
+            "secret",
+            "Paste the endpoint's signing secret from Stripe: it starts with whsec_.",
+        ));
+    }
+    Ok(secret.to_owned())
+}
+
+/// The referrer a promotion-code form names: the typed id wins over the one picked from the list.
+pub fn chosen_referrer(typed: &str, picked: &str) -> Result<i64, AppError> {
+    let refuse = || {
+        AppError::invalid(
+            "invalid_referrer",
+            "referrer_id",
+            "Pick the referrer, or type their id (a number).",
+        )
+    };
+    match (typed.trim(), picked.trim()) {
+        ("", "") => Err(refuse()),
+        ("", picked) => picked.parse().map_err(|_| refuse()),
+        (typed, _) => typed.parse().map_err(|_| refuse()),
+    }
+}
+
+/// Overview of every integration.
+#[server(prefix = "/rpc", endpoint = "integrations")]
+pub async fn get_integrations() -> Result<IntegrationsOverview, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::{deliveries, inbound, referrers, settings},
+        },
+    };
+    auth::require(Permission::ViewData).await?;
+    let state = auth::state()?;
+    let sources = inbound::list_sources(&state).await?;
+    let endpoints = deliveries::endpoints(&state)
+        .await?
+        .into_iter()
+        .map(endpoint_row)
+        .collect();
+    let mut promotion_codes = Vec::new();
+    for (id, referrer_id, promotion_code_id, code) in inbound::promotion_codes(&state).await? {
+        let referrer = match referrers::get(&state, referrer_id).await {
+            Ok(r) => Some(format!("{} <{}>", r.referrer.name, r.referrer.email)),
+            Err(AppError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        promotion_codes.push(PromotionCodeRow {
+            id,
+            referrer_id,
+            referrer,
+            promotion_code_id,
+            code,
+        });
+    }
+    let campaign = settings::get(&state.db, settings::STRIPE_CAMPAIGN).await?;
+    let choices = match &campaign {
+        Some(slug) => {
+            let filter = crate::types::ReferrerFilter {
+                campaign: Some(slug.clone()),
+                ..Default::default()
+            };
+            match referrers::list(&state, &filter).await {
+                Ok(page) => page
+                    .items
+                    .into_iter()
+                    .map(|r| {
+                        let label = format!("{} ({})", r.referrer.name, r.referrer.email);
+                        (r.referrer.id, label)
+                    })
+                    .collect(),
+                // The campaign was deleted since it was chosen.
+                Err(AppError::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(e),
+            }
+        }
+        None => Vec::new(),
+    };
+    let stripe = StripeSettings {
+        endpoint_url: format!("{}/webhooks/stripe", state.settings.public_url),
+        secret_hint: settings::get(&state.db, settings::STRIPE_WEBHOOK_SECRET)
+            .await?
+            .map(|s| secret_hint(&s)),
+        secret_from_env: state.settings.stripe_webhook_secret.is_some(),
+        campaign,
+        promotion_codes,
+        referrers: choices,
+    };
+    Ok(IntegrationsOverview {
+        inbound_base: inbound_base(&state),
+        sources,
+        stripe,
+        endpoints,
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn inbound_base(state: &crate::ssr::state::AppState) -> String {
+    format!("{}/webhooks/in/", state.settings.public_url)
+}
+
+#[cfg(feature = "ssr")]
+fn endpoint_row(e: crate::ssr::services::deliveries::Endpoint) -> EndpointRow {
+    EndpointRow {
+        id: e.id,
+        url: e.url,
+        description: e.description,
+        events: e.events,
+        enabled: e.enabled,
+        disabled_reason: e.disabled_reason,
+        failing_since: e.failing_since,
+    }
+}
+
+/// Creates an inbound source from a preset. Returns its URL and secret: the only time they are
+/// shown. `signed` is the "require a signature" checkbox.
+#[server(prefix = "/rpc", endpoint = "inbound_source_create")]
+pub async fn create_inbound_source(
+    campaign: String,
+    name: String,
+    preset: String,
+    signed: Option<String>,
+) -> Result<NewSource, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let state = auth::state()?;
+    let created =
+        inbound::create_source(&state, &campaign, &name, &preset, signed.is_some()).await?;
+    let new = NewSource {
+        id: created.source.id,
+        name: created.source.name,
+        url: format!("{}{}", inbound_base(&state), created.token),
+        secret: created.secret,
+    };
+    auth::session()
+        .await?
+        .insert(NEW_SOURCE, new.clone())
+        .await
+        .map_err(|e| AppError::internal("create_inbound_source session", e))?;
+    Ok(new)
+}
+
+/// The source created last in this session, once: reading it forgets it.
+#[server(prefix = "/rpc", endpoint = "inbound_source_take_new")]
+pub async fn take_new_inbound_source() -> Result<Option<NewSource>, AppError> {
+    use crate::{domain::roles::Permission, ssr::auth};
+    auth::require(Permission::ManageIntegrations).await?;
+    auth::session()
+        .await?
+        .remove::<NewSource>(NEW_SOURCE)
+        .await
+        .map_err(|e| AppError::internal("take_new_inbound_source session", e))
+}
+
+/// Deletes a source and its log; its URL stops working at once.
+#[server(prefix = "/rpc", endpoint = "inbound_source_delete")]
+pub async fn delete_inbound_source(id: i64) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    inbound::delete_source(&auth::state()?, id).await?;
+    crate::api::redirect_back_with(&[("deleted", "source")]);
+    Ok(())
+}
+
+/// A source and its delivery log.
+#[server(prefix = "/rpc", endpoint = "inbound_source")]
+pub async fn get_inbound_source(id: i64) -> Result<SourceDetail, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ViewData).await?;
+    let state = auth::state()?;
+    let source = inbound::list_sources(&state)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| AppError::not_found("Source"))?;
+    Ok(SourceDetail {
+        source,
+        inbound_base: inbound_base(&state),
+        deliveries: inbound::deliveries(&state, "source", Some(id)).await?,
+    })
+}
+
+/// Replaces a source's field mapping (JSON pointers; empty: not sent) and default event.
+#[server(prefix = "/rpc", endpoint = "inbound_source_mapping")]
+pub async fn save_source_mapping(
+    id: i64,
+    event_id: String,
+    email: String,
+    referral_code: String,
+    promotion_code: String,
+    amount: String,
+    amount_unit: String,
+    currency: String,
+    event: String,
+    occurred_at: String,
+    default_event: String,
+) -> Result<InboundSource, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+        types::FieldMapping,
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let t = |s: String| s.trim().to_owned();
+    let mapping = FieldMapping {
+        event_id: t(event_id),
+        email: t(email),
+        referral_code: t(referral_code),
+        promotion_code: t(promotion_code),
+        amount: t(amount),
+        amount_unit: t(amount_unit),
+        currency: t(currency),
+        event: t(event),
+        occurred_at: t(occurred_at),
+    };
+    let source = inbound::set_mapping(&auth::state()?, id, &mapping, &default_event).await?;
+    crate::api::redirect_back_with(&[("saved", "mapping")]);
+    Ok(source)
+}
+
+/// Runs a logged inbound delivery (a source's or Stripe's) again; says what came of it.
+#[server(prefix = "/rpc", endpoint = "inbound_replay")]
+pub async fn replay_inbound_delivery(id: i64) -> Result<String, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let received = inbound::replay(&auth::state()?, id).await?;
+    crate::api::redirect_back_with(&[("replayed", &id.to_string())]);
+    Ok(replay_message(&received.result))
+}
+
+/// Stripe's delivery log: the last 100 events, newest first.
+#[server(prefix = "/rpc", endpoint = "stripe_deliveries")]
+pub async fn stripe_deliveries() -> Result<Vec<InboundDelivery>, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ViewData).await?;
+    inbound::deliveries(&auth::state()?, "stripe", None).await
+}
+
+/// Stores Stripe's webhook signing secret (never shown back, only its last characters).
+#[server(prefix = "/rpc", endpoint = "stripe_secret")]
+pub async fn save_stripe_secret(secret: String) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::settings},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let secret = check_stripe_secret(&secret)?;
+    settings::set(&auth::state()?.db, settings::STRIPE_WEBHOOK_SECRET, &secret).await?;
+    crate::api::redirect_back_with(&[("saved", "stripe_secret")]);
+    Ok(())
+}
+
+/// Sets the campaign Stripe events count for (unless an event's metadata names one).
+#[server(prefix = "/rpc", endpoint = "stripe_campaign")]
+pub async fn save_stripe_campaign(campaign: String) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::{campaigns, settings},
+        },
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let state = auth::state()?;
+    let campaign = campaign.trim();
+    if !campaign.is_empty() {
+        // Refuses a campaign that does not exist.
+        campaigns::find_row(&state.db, campaign).await?;
+    }
+    settings::set(&state.db, settings::STRIPE_CAMPAIGN, campaign).await?;
+    crate::api::redirect_back_with(&[("saved", "stripe_campaign")]);
+    Ok(())
+}
+
+/// Maps a Stripe promotion code to a referrer: `referrer_id` typed, or `referrer` picked from
+/// the list (the typed id wins).
+#[server(prefix = "/rpc", endpoint = "stripe_promotion_code")]
+pub async fn map_stripe_promotion_code(
+    referrer_id: String,
+    referrer: Option<String>,
+    promotion_code_id: String,
+    code: String,
+) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let referrer_id = chosen_referrer(&referrer_id, referrer.as_deref().unwrap_or_default())?;
+    inbound::map_promotion_code(
+        &auth::state()?,
+        referrer_id,
+        Some(promotion_code_id.as_str()),
+        Some(code.as_str()),
+    )
+    .await?;
+    crate::api::redirect_back_with(&[("saved", "promotion_code")]);
+    Ok(())
+}
+
+/// Creates an outbound endpoint for the ticked events (one checkbox argument per event type,
+/// named by [`event_field`]). Returns its signing secret: the only time it is shown.
+#[server(prefix = "/rpc", endpoint = "webhook_endpoint_create")]
+pub async fn create_webhook_endpoint(
+    url: String,
+    description: String,
+    referrer_created: Option<String>,
+    lead_created: Option<String>,
+    lead_qualified: Option<String>,
+    reward_created: Option<String>,
+    reward_due: Option<String>,
+    reward_issued: Option<String>,
+    reward_cancelled: Option<String>,
+) -> Result<NewEndpoint, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::deliveries},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let ticked = [
+        referrer_created,
+        lead_created,
+        lead_qualified,
+        reward_created,
+        reward_due,
+        reward_issued,
+        reward_cancelled,
+    ];
+    let events: Vec<String> = EVENT_CHOICES
+        .iter()
+        .zip(ticked)
+        .filter(|(_, on)| on.is_some())
+        .map(|((event, _), _)| (*event).to_owned())
+        .collect();
+    let (endpoint, secret) =
+        deliveries::create_endpoint(&auth::state()?, &url, &description, &events).await?;
+    let new = NewEndpoint {
+        id: endpoint.id,
+        url: endpoint.url,
+        secret,
+    };
+    auth::session()
+        .await?
+        .insert(NEW_ENDPOINT, new.clone())
+        .await
+        .map_err(|e| AppError::internal("create_webhook_endpoint session", e))?;
+    Ok(new)
+}
+
+/// The endpoint created last in this session, once: reading it forgets it.
+#[server(prefix = "/rpc", endpoint = "webhook_endpoint_take_new")]
+pub async fn take_new_webhook_endpoint() -> Result<Option<NewEndpoint>, AppError> {
+    use crate::{domain::roles::Permission, ssr::auth};
+    auth::require(Permission::ManageIntegrations).await?;
+    auth::session()
+        .await?
+        .remove::<NewEndpoint>(NEW_ENDPOINT)
+        .await
+        .map_err(|e| AppError::internal("take_new_webhook_endpoint session", e))
+}
+
+/// Enables (`enabled` = `true`) or disables an endpoint; enabling clears the failure notice.
+#[server(prefix = "/rpc", endpoint = "webhook_endpoint_enable")]
+pub async fn set_webhook_endpoint_enabled(
+    id: i64,
+    enabled: String,
+) -> Result<EndpointRow, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::deliveries},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    let on = enabled == "true";
+    let endpoint = deliveries::set_enabled(&auth::state()?, id, on).await?;
+    crate::api::redirect_back_with(&[("endpoint", if on { "enabled" } else { "disabled" })]);
+    Ok(endpoint_row(endpoint))
+}
+
+/// Deletes an endpoint and its log.
+#[server(prefix = "/rpc", endpoint = "webhook_endpoint_delete")]
+pub async fn delete_webhook_endpoint(id: i64) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::deliveries},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    deliveries::delete_endpoint(&auth::state()?, id).await?;
+    crate::api::redirect_back_with(&[("deleted", "endpoint")]);
+    Ok(())
+}
+
+/// An endpoint and its delivery log.
+#[server(prefix = "/rpc", endpoint = "webhook_endpoint")]
+pub async fn get_webhook_endpoint(id: i64) -> Result<EndpointDetail, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::deliveries},
+    };
+    auth::require(Permission::ViewData).await?;
+    let state = auth::state()?;
+    let endpoint = deliveries::endpoints(&state)
+        .await?
+        .into_iter()
+        .find(|e| e.id == id)
+        .map(endpoint_row)
+        .ok_or_else(|| AppError::not_found("Endpoint"))?;
+    let deliveries = deliveries::log(&state, id)
+        .await?
+        .into_iter()
+        .map(|d| DeliveryRow {
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            next_attempt_at: d.next_attempt_at,
+            delivered_at: d.delivered_at,
+        })
+        .collect();
+    Ok(EndpointDetail {
+        endpoint,
+        deliveries,
+    })
+}
+
+/// Sends an outbound delivery again as soon as the worker gets to it.
+#[server(prefix = "/rpc", endpoint = "webhook_replay")]
+pub async fn replay_webhook_delivery(id: i64) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::deliveries},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    deliveries::replay(&auth::state()?, id).await?;
+    crate::api::redirect_back_with(&[("replayed", &id.to_string())]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_shows_only_its_last_four_characters() {
+        assert_eq!(secret_hint("whsec_abcdefghijklmnop"), "…mnop");
+        assert_eq!(secret_hint("whsec_short"), "…");
+        assert_eq!(secret_hint(""), "…");
+    }
+
+    #[test]
+    fn a_stripe_secret_is_a_whsec() {
+        assert_eq!(
+            check_stripe_secret("  whsec_0123456789abcdef \n").as_deref(),
+            Ok("whsec_0123456789abcdef")
+        );
+        for bad in ["", "sk_live_0123456789", "whsec_", "0123456789abcdef"] {
+            let err = check_stripe_secret(bad).unwrap_err();
+            assert_eq!(err.field(), Some("secret"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_typed_referrer_id_wins_over_the_picked_one() {
+        assert_eq!(chosen_referrer("12", "7"), Ok(12));
+        assert_eq!(chosen_referrer(" ", "7"), Ok(7));
+        assert_eq!(
+            chosen_referrer("", "").unwrap_err().field(),
+            Some("referrer_id")
+        );
+        assert!(chosen_referrer("twelve", "7").is_err());
+    }
+
+    #[test]
+    fn event_checkboxes_are_named_like_the_server_function_arguments() {
+        let fields: Vec<String> = EVENT_CHOICES.iter().map(|(e, _)| event_field(e)).collect();
+        assert_eq!(
+            fields,
+            [
+                "referrer_created",
+                "lead_created",
+                "lead_qualified",
+                "reward_created",
+                "reward_due",
+                "reward_issued",
+                "reward_cancelled"
+            ]
+        );
+    }
+
+    #[test]
+    fn replays_read_as_sentences() {
+        assert!(replay_message(&None).contains("ignored"));
+        let err = AppError::invalid("unattributable", "email", "No lead has this email.");
+        assert_eq!(
+            replay_message(&Some(Err(err))),
+            "Replayed, but not recorded: No lead has this email."
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_choices_match_the_services() {
+        use crate::ssr::services::{inbound, outbox};
+        let presets: Vec<&str> = PRESET_CHOICES.iter().map(|(p, _)| *p).collect();
+        assert_eq!(presets, inbound::PRESETS);
+        let events: Vec<&str> = EVENT_CHOICES.iter().map(|(e, _)| *e).collect();
+        assert_eq!(events, outbox::EVENT_TYPES);
+    }
+}

@@ -1,0 +1,259 @@
+//! The admin's CSV uploads: plain routes beside the Leptos pages, behind the same session (they
+//! sit in the admin half of the router, inside the session layer and the CSRF guard), so they
+//! work with or without JavaScript.
+//!
+//! - `POST /admin/imports/upload`: the upload form (`multipart/form-data`: `campaign`, `file`).
+//!   The file is streamed to `<data dir>/uploads/` (never held in memory; no body size limit
+//!   but [`MAX_UPLOAD_BYTES`]), kept with `imports::stage`, its preview started, and the browser
+//!   sent to `/admin/imports/{id}`. A refused upload goes back to `/admin/imports` with its error
+//!   parked in the session for the page to show once.
+//! - `GET /admin/imports/{id}/errors.csv`: the rows the last preview or import refused.
+
+use app::{
+    api::imports::UPLOAD_ERROR_KEY,
+    domain::roles::Permission,
+    error::AppError,
+    ssr::{auth, services::imports, state::AppState},
+};
+use axum::{
+    Router,
+    extract::{
+        DefaultBodyLimit, Multipart, Path, State,
+        multipart::{Field, MultipartError, MultipartRejection},
+    },
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use tower_sessions::Session;
+
+use super::{
+    pages,
+    uploads::{self, Spooled},
+};
+
+/// The most bytes of a form field other than the file (a campaign slug).
+const MAX_FIELD_BYTES: usize = 1024;
+
+/// The upload routes. Merged into the admin half of the router, so they get its session layer
+/// and CSRF guard.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/imports/upload",
+            // Uploads may be hundreds of megabytes: they are streamed to disk, never buffered.
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/admin/imports/{id}/errors.csv", get(errors_csv))
+}
+
+/// `POST /admin/imports/upload`: keeps the file, starts its preview and goes to its page. Needs
+/// a session whose role may manage leads.
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    if let Err(e) = auth::require_in(&state, &session, Permission::ManageLeads).await {
+        return refused(e);
+    }
+    let mut form = UploadForm::default();
+    let outcome = receive(&state, multipart, &mut form).await;
+    match outcome {
+        Ok(id) => Redirect::to(&format!("/admin/imports/{id}")).into_response(),
+        Err(e @ (AppError::Unauthenticated | AppError::Forbidden)) => refused(e),
+        Err(error) => {
+            if let Err(e) = session.insert(UPLOAD_ERROR_KEY, &error).await {
+                tracing::warn!(error = %e, "could not keep the upload error in the session");
+            }
+            let back = match form.campaign.as_deref() {
+                Some(slug) => format!(
+                    "/admin/imports?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("campaign", slug)
+                        .finish()
+                ),
+                None => "/admin/imports".to_owned(),
+            };
+            Redirect::to(&back).into_response()
+        }
+    }
+}
+
+/// What the upload form sent, besides the file.
+#[derive(Debug, Default)]
+struct UploadForm {
+    campaign: Option<String>,
+}
+
+/// Reads the form, spools the file, stages it and starts its preview; returns the import's id.
+async fn receive(
+    state: &AppState,
+    multipart: Result<Multipart, MultipartRejection>,
+    form: &mut UploadForm,
+) -> Result<i64, AppError> {
+    let mut multipart = multipart.map_err(|_| no_file())?;
+    let mut file: Option<(Spooled, String)> = None;
+    while let Some(field) = multipart.next_field().await.map_err(interrupted)? {
+        match field.name() {
+            Some("campaign") => {
+                form.campaign =
+                    Some(small_text(field).await?.trim().to_owned()).filter(|s| !s.is_empty());
+            }
+            Some("file") => {
+                let Some(name) = upload_file_name(field.file_name()) else {
+                    // No file chosen: browsers still send the part, with an empty name.
+                    continue;
+                };
+                file = Some((
+                    uploads::spool_stream(field, &state.settings.data_dir).await?,
+                    name,
+                ));
+            }
+            // Anything else is skipped (the next field starts after it).
+            _ => {}
+        }
+    }
+    let campaign = form.campaign.clone().ok_or_else(|| {
+        AppError::invalid(
+            "missing_campaign",
+            "campaign",
+            "Choose the campaign the conversions count for.",
+        )
+    })?;
+    let (spooled, filename) = file.ok_or_else(no_file)?;
+    let id = imports::stage(state, &campaign, &filename, &spooled.path).await?;
+    // `stage` moved the file; dropping the spool removes what is left of it, if anything.
+    drop(spooled);
+    if let Err(e) = imports::start(state, id, true).await {
+        // The upload's page offers to start the preview again.
+        tracing::warn!(import = id, error = %e, "could not start the preview of an upload");
+    }
+    Ok(id)
+}
+
+fn no_file() -> AppError {
+    AppError::invalid("missing_file", "file", "Choose a CSV file to upload.")
+}
+
+fn interrupted(e: MultipartError) -> AppError {
+    AppError::invalid(
+        "upload_interrupted",
+        "file",
+        format!("The upload did not arrive in full: {}", e.body_text()),
+    )
+}
+
+/// A short text field, refused when it is longer than [`MAX_FIELD_BYTES`].
+async fn small_text(mut field: Field<'_>) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(interrupted)? {
+        if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(AppError::invalid(
+                "invalid_campaign",
+                "campaign",
+                "Choose the campaign from the list.",
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        AppError::invalid(
+            "invalid_campaign",
+            "campaign",
+            "Choose the campaign from the list.",
+        )
+    })
+}
+
+/// The name of an uploaded file as the history shows it: without any folder some browsers send,
+/// without control characters, at most 255 characters; `None` when no file was chosen.
+pub fn upload_file_name(raw: Option<&str>) -> Option<String> {
+    let raw = raw?;
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// `GET /admin/imports/{id}/errors.csv`: every row the upload's last run refused
+/// (`line,column,reason`), as an attachment. Needs a session whose role may view data.
+pub async fn errors_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = match auth::require_in(&state, &session, Permission::ViewData).await {
+        Ok(_) => imports::error_report(&state, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"upload-{id}-refused-rows.csv\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+/// The answer to a request that cannot go on.
+fn refused(error: AppError) -> Response {
+    match error {
+        AppError::Unauthenticated => Redirect::to("/admin/login").into_response(),
+        e @ AppError::Forbidden => {
+            pages::message(StatusCode::FORBIDDEN, "Not allowed", &e.to_string())
+        }
+        e @ AppError::NotFound { .. } => {
+            pages::message(StatusCode::NOT_FOUND, "Not found", &e.to_string())
+        }
+        e @ (AppError::Invalid { .. } | AppError::Conflict { .. }) => {
+            pages::message(StatusCode::BAD_REQUEST, "Cannot do that", &e.to_string())
+        }
+        _ => pages::internal_error(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uploaded_file_keeps_only_its_own_name() {
+        assert_eq!(
+            upload_file_name(Some("orders.csv")).as_deref(),
+            Some("orders.csv")
+        );
+        assert_eq!(
+            upload_file_name(Some(r"C:\Users\ann\orders march.csv")).as_deref(),
+            Some("orders march.csv")
+        );
+        assert_eq!(
+            upload_file_name(Some("../../etc/passwd")).as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            upload_file_name(Some("a\u{0}b\n.csv")).as_deref(),
+            Some("ab.csv")
+        );
+        assert_eq!(upload_file_name(Some("")), None);
+        assert_eq!(upload_file_name(Some("dir/")), None);
+        assert_eq!(upload_file_name(None), None);
+        assert_eq!(
+            upload_file_name(Some(&"x".repeat(300))).map(|n| n.len()),
+            Some(255)
+        );
+    }
+}
