@@ -615,13 +615,13 @@ async fn apply(
             && lead_row.referrer_id != Some(named.id)
         {
             ambiguous = true;
-            journal.extend(vec![(
+            journal.push((
                     "ambiguous",
                     format!(
                         "Event {} names {}'s code, but this lead was credited to another referrer first; the first referrer keeps it.",
                         event.event_id, named.name
                     ),
-                )]);
+                ));
         }
     }
     let facts = LeadFacts {
@@ -642,7 +642,7 @@ async fn apply(
     let mut created = Vec::new();
     let outcome = match verdict {
         Verdict::Qualifies => {
-            journal.extend(vec![("conversion", format!("{what}; the lead qualifies."))]);
+            journal.push(("conversion", format!("{what}; the lead qualifies.")));
             created = qualify(
                 txn,
                 campaign,
@@ -665,10 +665,10 @@ async fn apply(
                 "the lead is flagged"
             };
             set_status(txn, lead_id, LeadStatus::Review, Some(event_row), None, now).await?;
-            journal.extend(vec![(
+            journal.push((
                 "review",
                 format!("{what}; it qualifies, but {why}: held for review."),
-            )]);
+            ));
             "review"
         }
         Verdict::Recorded(reason) => {
@@ -689,21 +689,26 @@ async fn apply(
                     rules.qualification.window_days.unwrap_or(0)
                 ),
             };
-            journal.extend(vec![("conversion", format!("{what}; {why}."))]);
+            journal.push(("conversion", format!("{what}; {why}.")));
             "recorded"
         }
         Verdict::AlreadyDone => {
-            journal.extend(vec![(
+            let state = if facts.status == LeadStatus::Review {
+                "is already waiting for review"
+            } else {
+                "had already qualified"
+            };
+            journal.push((
                 "conversion",
-                format!("{what}; the lead had already qualified, so nothing changes."),
-            )]);
+                format!("{what}; the lead {state}, so nothing changes."),
+            ));
             "already_qualified"
         }
         Verdict::LeadRejected => {
-            journal.extend(vec![(
+            journal.push((
                 "conversion",
                 format!("{what}; the lead was rejected, so nothing changes."),
-            )]);
+            ));
             "lead_rejected"
         }
         Verdict::Refund => {
@@ -830,10 +835,10 @@ async fn qualify(
         lead_event_data(lead_row, &campaign.slug, "qualified"),
     );
     let Some(referrer_id) = lead_row.referrer_id else {
-        journal.extend(vec![(
+        journal.push((
             "qualified",
             "Qualified; no referrer is credited, so no rewards.".to_owned(),
-        )]);
+        ));
         return Ok(Vec::new());
     };
     lock_referrer(txn, referrer_id).await?;
@@ -1082,7 +1087,7 @@ async fn refund(
         } else {
             "the campaign keeps leads qualified after a refund"
         };
-        journal.extend(vec![("refund", format!("{what}; {why}."))]);
+        journal.push(("refund", format!("{what}; {why}.")));
         return Ok(());
     }
     set_status(
@@ -1107,7 +1112,7 @@ async fn refund(
         ));
     }
     detail.push('.');
-    journal.extend(vec![("refund", detail)]);
+    journal.push(("refund", detail));
     Ok(())
 }
 
@@ -1200,10 +1205,7 @@ pub async fn decide(
             } else {
                 "Qualified by hand"
             };
-            journal.extend(vec![(
-                "approved",
-                format!("{verb} by {admin_email}{because}."),
-            )]);
+            journal.push(("approved", format!("{verb} by {admin_email}{because}.")));
             created = qualify(
                 &txn,
                 &campaign,
@@ -1241,10 +1243,10 @@ pub async fn decide(
             } else {
                 String::new()
             };
-            journal.extend(vec![(
+            journal.push((
                 "rejected",
                 format!("Rejected by {admin_email}{because}.{tail}"),
-            )]);
+            ));
             "lead_rejected"
         }
     };
