@@ -27,6 +27,8 @@ const code = (await desktop.locator('code.code').first().textContent()).trim();
 const typo = code.slice(0, -2) + (code.at(-2) === '7' ? '8' : '7') + code.at(-1);
 await desktop.goto(`${base}/admin/leads`);
 await desktop.screenshot({ path: 'docs/screenshots/leads.png' });
+await desktop.goto(`${base}/admin/rewards`);
+await desktop.screenshot({ path: 'docs/screenshots/rewards.png' });
 const phone = await browser.newPage({ viewport: { width: 390, height: 760 } });
 await phone.goto(`${base}/f/demo-spring`);
 await phone.getByLabel('Your name').fill('Sam Friend');

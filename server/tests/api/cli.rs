@@ -113,6 +113,35 @@ fn demo_loads_a_living_data_set_once() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("50 referrers and 500 leads"));
+    // Purchases went through the engine: qualified leads have rewards, some of them issued.
+    let url = format!("sqlite://{}", dir.join("handoff.db").display());
+    let count = |sql: &'static str| {
+        let url = url.clone();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                use sea_orm::ConnectionTrait;
+                let db = sea_orm::Database::connect(&url).await.unwrap();
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Sqlite,
+                        sql,
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            })
+    };
+    assert_eq!(
+        count("select count(*) from leads where status = 'rejected'"),
+        50
+    );
+    assert!(count("select count(*) from rewards") > 200);
+    assert_eq!(
+        count("select count(*) from rewards where status = 'issued'"),
+        20
+    );
     let again = handoff(&dir).arg("demo").output().unwrap();
     assert!(
         !again.status.success(),

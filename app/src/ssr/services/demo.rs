@@ -5,14 +5,21 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySele
 
 use crate::{
     domain::email::Email,
+    domain::rules::CampaignRules,
     error::AppError,
     ssr::{
         db::begin_write,
         entities::{click, lead, lead_event},
-        services::{campaigns, fraud::SELF_REFERRAL, referrers, secrets::random_index},
+        services::{
+            campaigns,
+            conversions::{self, Decision},
+            fraud::SELF_REFERRAL,
+            referrers, rewards, rules,
+            secrets::random_index,
+        },
         state::AppState,
     },
-    types::CampaignInput,
+    types::{CampaignInput, ConversionInput, RewardFilter},
 };
 
 const FIRST: [&str; 25] = [
@@ -42,6 +49,77 @@ pub struct DemoSummary {
     pub referrers: usize,
     /// Leads created.
     pub leads: usize,
+}
+
+/// Three in ten leads buy (through `conversions::record`, so they qualify and earn rewards as a
+/// real purchase would; flagged ones wait for review), one in ten is rejected by an admin, and
+/// the oldest due rewards are issued.
+async fn qualify_some(state: &AppState, campaign: &str) -> Result<(), AppError> {
+    let book: CampaignRules = serde_json::from_value(serde_json::json!({
+        "qualification": {"events": ["purchase"]},
+        "rewards": [
+            {"recipient": "referrer", "kind": "fixed", "amount_minor": 2000, "currency": "USD",
+             "description": "Store credit"},
+            {"recipient": "friend", "kind": "percent", "percent_bp": 1000, "cap_minor": 1500,
+             "description": "10% back", "hold_days": 14}
+        ]
+    }))
+    .map_err(|e| AppError::internal("demo::qualify_some rules", e))?;
+    rules::replace(state, campaign, book).await?;
+    for i in 0..500usize {
+        let email = format!("friend{i}@example.org");
+        match i % 10 {
+            6..=8 => {
+                conversions::record(
+                    state,
+                    "demo",
+                    &ConversionInput {
+                        campaign: campaign.to_owned(),
+                        event_id: format!("demo-order-{i}"),
+                        event: "purchase".to_owned(),
+                        email: Some(email),
+                        amount: Some(i64::try_from(2900 + i * 37).unwrap_or(2900)),
+                        currency: Some("USD".to_owned()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            9 => {
+                let id = lead::Entity::find()
+                    .select_only()
+                    .column(lead::Column::Id)
+                    .filter(lead::Column::EmailNormalized.eq(email))
+                    .into_tuple::<i64>()
+                    .one(&state.db)
+                    .await
+                    .map_err(|e| AppError::internal("demo::qualify_some lead", e))?;
+                if let Some(id) = id {
+                    conversions::decide(
+                        state,
+                        id,
+                        Decision::Reject,
+                        "Demo: the same person signed up twice.",
+                        "demo@handoff.local",
+                    )
+                    .await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    let due = rewards::list(
+        state,
+        &RewardFilter {
+            campaign: Some(campaign.to_owned()),
+            status: Some("due".to_owned()),
+            after: None,
+        },
+    )
+    .await?;
+    let oldest: Vec<i64> = due.items.iter().rev().take(20).map(|r| r.id).collect();
+    rewards::issue(state, &oldest).await?;
+    Ok(())
 }
 
 /// Creates the demo campaign with 50 referrers and 500 leads in every status. Refuses to run
@@ -89,11 +167,6 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
                 ..Default::default()
             });
         }
-        let status = match i % 10 {
-            0..=5 => "pending",
-            6..=8 => "qualified",
-            _ => "rejected",
-        };
         let friend = format!(
             "{} {}",
             FIRST[(i * 3) % FIRST.len()],
@@ -108,7 +181,8 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
             email: Set(email.as_str().to_owned()),
             email_normalized: Set(email.normalized()),
             source: Set(if i % 3 == 0 { "code" } else { "link" }.to_owned()),
-            status: Set(status.to_owned()),
+            // Qualified and rejected leads get there through the engine, below.
+            status: Set("pending".to_owned()),
             flags: Set(if i % 47 == 0 { SELF_REFERRAL } else { "" }.to_owned()),
             ip_hash: Set(None),
             created_at: Set(at),
@@ -157,6 +231,7 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
     txn.commit()
         .await
         .map_err(|e| AppError::internal("demo::create commit", e))?;
+    qualify_some(state, &campaign.slug).await?;
     Ok(DemoSummary {
         campaign: campaign.slug,
         referrers: made.len(),
