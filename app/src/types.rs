@@ -447,3 +447,45 @@ pub struct ImportView {
     /// When the last run ended.
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// An outbound endpoint as the admin sees it (its secret only when created).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Database id.
+    pub id: i64,
+    /// Where events are POSTed.
+    pub url: String,
+    /// What it is for.
+    pub description: String,
+    /// The event types it receives.
+    pub events: Vec<String>,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Why it was disabled, when Handoff disabled it.
+    pub disabled_reason: Option<String>,
+    /// Since when every delivery has failed, if they do.
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+/// One delivery in an endpoint's log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryLine {
+    /// Delivery id.
+    pub id: i64,
+    /// The event's stable id (`webhook-id`).
+    pub event_id: String,
+    /// Its type.
+    pub event_type: String,
+    /// pending, delivered or failed.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// The last HTTP status, if a response came.
+    pub last_status: Option<i32>,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending ones).
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}

@@ -86,46 +86,10 @@ pub struct NewEndpoint {
 }
 
 /// An outbound endpoint as listed (never its secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndpointRow {
-    /// Database id.
-    pub id: i64,
-    /// Where events are POSTed.
-    pub url: String,
-    /// What it is for.
-    pub description: String,
-    /// The event types it receives (`*`: all).
-    pub events: Vec<String>,
-    /// Whether it is enabled.
-    pub enabled: bool,
-    /// Why Handoff disabled it, when it did.
-    pub disabled_reason: Option<String>,
-    /// Since when every delivery has failed, if they do.
-    pub failing_since: Option<chrono::DateTime<chrono::Utc>>,
-}
+pub type EndpointRow = crate::types::Endpoint;
 
 /// One delivery of an event to an outbound endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryRow {
-    /// Delivery id.
-    pub id: i64,
-    /// The event's stable id (`webhook-id`).
-    pub event_id: String,
-    /// Its type.
-    pub event_type: String,
-    /// pending, delivered or failed.
-    pub status: String,
-    /// Attempts so far.
-    pub attempts: i32,
-    /// The last HTTP status, if a response came.
-    pub last_status: Option<i32>,
-    /// The last error, if any.
-    pub last_error: Option<String>,
-    /// When the next attempt is due (pending ones).
-    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
-    /// When it was delivered.
-    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
-}
+pub type DeliveryRow = crate::types::DeliveryLine;
 
 /// A Stripe promotion code mapped to a referrer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,11 +226,7 @@ pub async fn get_integrations() -> Result<IntegrationsOverview, AppError> {
     auth::require(Permission::ViewData).await?;
     let state = auth::state()?;
     let sources = inbound::list_sources(&state).await?;
-    let endpoints = deliveries::endpoints(&state)
-        .await?
-        .into_iter()
-        .map(endpoint_row)
-        .collect();
+    let endpoints = deliveries::endpoints(&state).await?.into_iter().collect();
     let mut promotion_codes = Vec::new();
     for (id, referrer_id, promotion_code_id, code) in inbound::promotion_codes(&state).await? {
         let referrer = match referrers::get(&state, referrer_id).await {
@@ -326,19 +286,6 @@ pub async fn get_integrations() -> Result<IntegrationsOverview, AppError> {
 #[cfg(feature = "ssr")]
 fn inbound_base(state: &crate::ssr::state::AppState) -> String {
     format!("{}/webhooks/in/", state.settings.public_url)
-}
-
-#[cfg(feature = "ssr")]
-fn endpoint_row(e: crate::ssr::services::deliveries::Endpoint) -> EndpointRow {
-    EndpointRow {
-        id: e.id,
-        url: e.url,
-        description: e.description,
-        events: e.events,
-        enabled: e.enabled,
-        disabled_reason: e.disabled_reason,
-        failing_since: e.failing_since,
-    }
 }
 
 /// Creates an inbound source from a preset. Returns its URL and secret: the only time they are
@@ -617,7 +564,7 @@ pub async fn set_webhook_endpoint_enabled(
     let on = enabled == "true";
     let endpoint = deliveries::set_enabled(&auth::state()?, id, on).await?;
     crate::api::redirect_back_with(&[("endpoint", if on { "enabled" } else { "disabled" })]);
-    Ok(endpoint_row(endpoint))
+    Ok(endpoint)
 }
 
 /// Deletes an endpoint and its log.
@@ -646,23 +593,8 @@ pub async fn get_webhook_endpoint(id: i64) -> Result<EndpointDetail, AppError> {
         .await?
         .into_iter()
         .find(|e| e.id == id)
-        .map(endpoint_row)
         .ok_or_else(|| AppError::not_found("Endpoint"))?;
-    let deliveries = deliveries::log(&state, id)
-        .await?
-        .into_iter()
-        .map(|d| DeliveryRow {
-            id: d.id,
-            event_id: d.event_id,
-            event_type: d.event_type,
-            status: d.status,
-            attempts: d.attempts,
-            last_status: d.last_status,
-            last_error: d.last_error,
-            next_attempt_at: d.next_attempt_at,
-            delivered_at: d.delivered_at,
-        })
-        .collect();
+    let deliveries = deliveries::log(&state, id).await?.into_iter().collect();
     Ok(EndpointDetail {
         endpoint,
         deliveries,

@@ -15,7 +15,6 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement,
     sea_query::{Expr, ExprTrait},
 };
-use serde::{Deserialize, Serialize};
 
 use crate::{
     error::AppError,
@@ -25,6 +24,7 @@ use crate::{
         services::{outbox::EVENT_TYPES, signatures},
         state::AppState,
     },
+    types::{DeliveryLine, Endpoint},
 };
 
 /// Wait before attempt N+1 after N failed attempts: about a day in all, then the delivery fails.
@@ -33,25 +33,6 @@ pub const BACKOFF_SECS: [i64; 8] = [5, 60, 300, 1800, 7200, 18000, 36000, 36000]
 pub const LEASE_SECS: i64 = 60;
 /// An endpoint that has failed without a single success for this long is disabled.
 pub const DISABLE_AFTER_HOURS: i64 = 24;
-
-/// An outbound endpoint as the admin sees it (its secret only when created).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    /// Database id.
-    pub id: i64,
-    /// Where events are POSTed.
-    pub url: String,
-    /// What it is for.
-    pub description: String,
-    /// The event types it receives.
-    pub events: Vec<String>,
-    /// Whether it is enabled.
-    pub enabled: bool,
-    /// Why it was disabled, when Handoff disabled it.
-    pub disabled_reason: Option<String>,
-    /// Since when every delivery has failed, if they do.
-    pub failing_since: Option<DateTime<Utc>>,
-}
 
 fn to_wire(row: &webhook_endpoint::Model) -> Endpoint {
     Endpoint {
@@ -195,29 +176,6 @@ pub async fn delete_endpoint(state: &AppState, id: i64) -> Result<(), AppError> 
         return Err(AppError::not_found("Endpoint"));
     }
     Ok(())
-}
-
-/// One delivery in an endpoint's log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryLine {
-    /// Delivery id.
-    pub id: i64,
-    /// The event's stable id (`webhook-id`).
-    pub event_id: String,
-    /// Its type.
-    pub event_type: String,
-    /// pending, delivered or failed.
-    pub status: String,
-    /// Attempts so far.
-    pub attempts: i32,
-    /// The last HTTP status, if a response came.
-    pub last_status: Option<i32>,
-    /// The last error, if any.
-    pub last_error: Option<String>,
-    /// When the next attempt is due (pending ones).
-    pub next_attempt_at: DateTime<Utc>,
-    /// When it was delivered.
-    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// The last 100 deliveries to an endpoint, newest first.
