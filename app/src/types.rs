@@ -381,6 +381,49 @@ pub struct FieldMapping {
     pub occurred_at: String,
 }
 
+/// A Stripe promotion code mapped to a referrer: checkouts using it are credited to them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionCodeMapping {
+    /// Mapping id.
+    pub id: i64,
+    /// The slug of the referrer's campaign.
+    pub campaign: String,
+    /// The referrer it credits.
+    pub referrer_id: i64,
+    /// The referrer's name (`None` if the referrer is gone).
+    pub referrer_name: Option<String>,
+    /// The referrer's email.
+    pub referrer_email: Option<String>,
+    /// The referrer's referral code, when the campaign uses codes.
+    pub referrer_code: Option<String>,
+    /// Stripe's promotion code id (`promo_...`).
+    pub promotion_code_id: Option<String>,
+    /// The code customers type.
+    pub code: Option<String>,
+    /// When it was mapped.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What importing a file of promotion-code mappings did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PromotionCodeImportReport {
+    /// Data rows read (blank lines not counted).
+    pub rows: u64,
+    /// New mappings.
+    pub added: u64,
+    /// Mappings of the same referrer that got the id or the code they lacked.
+    pub completed: u64,
+    /// Rows mapped exactly so already: nothing changed.
+    pub unchanged: u64,
+    /// Rows not imported (listed in `errors`).
+    pub refused: u64,
+    /// Refused rows with their line, column and reason (the first 10,000).
+    pub errors: Vec<ImportError>,
+    /// True when more rows were refused than `errors` lists.
+    pub errors_truncated: bool,
+}
+
 /// An inbound webhook source as the admin sees it (never its token).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundSource {
@@ -442,6 +485,8 @@ pub struct ImportView {
     pub bytes_done: i64,
     /// The last preview's or import's report.
     pub report: Option<ImportReport>,
+    /// The event name for rows without one; `None`: the campaign's first qualifying event.
+    pub default_event: Option<String>,
     /// When it was uploaded.
     pub created_at: DateTime<Utc>,
     /// When the last run ended.

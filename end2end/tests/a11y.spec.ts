@@ -1,6 +1,7 @@
 // Accessibility (project chromium-js): no critical or serious axe violations on the pages that
 // strangers and admins see most: the login page, the hosted friend page, the leads page, the
-// rewards page, a lead's page and the rules editor, the uploads pages and the integrations page.
+// rewards page, a lead's page and the rules editor, the uploads pages and the integrations page
+// (with a promotion-code import's result and a search).
 import { expect, test } from '@playwright/test';
 import {
   addReferrer,
@@ -13,6 +14,8 @@ import {
   loginAsOwner,
   newCampaign,
   recordPurchase,
+  selectOptionByText,
+  settle,
   submitFriendForm,
   tableRow,
   unique,
@@ -105,6 +108,24 @@ test('the uploads pages and the integrations page have no serious accessibility 
   await form.getByRole('button', { name: 'Create source' }).click();
   await expect(page.getByRole('status').filter({ hasText: `A11y ${id}` })).toBeVisible();
   await expectNoSeriousA11yViolations(page, 'integrations page');
+
+  // A promotion-code file with a refused row, so that the import's result, its refused rows and
+  // the mapping list with its Delete buttons are there; then a search, for the search box.
+  const codes = `promotion code id,referral code\npromo_a11y${id},${referrer.code}\npromo_bad${id},ZZZZ-ZZZZ\n`;
+  const importForm = formWith(page, 'Import mappings');
+  await selectOptionByText(importForm.getByLabel('Campaign of the referrers', { exact: true }), campaign.name);
+  await importForm.getByLabel('Mapping file', { exact: true }).setInputFiles({
+    name: `a11y-codes-${id}.csv`,
+    mimeType: 'text/csv',
+    buffer: Buffer.from(codes, 'utf8'),
+  });
+  await importForm.getByRole('button', { name: 'Import mappings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `a11y-codes-${id}.csv` })).toBeVisible();
+  await settle(page);
+  await expectNoSeriousA11yViolations(page, 'integrations page after a promotion-code import');
+  await visit(page, `/admin/integrations?promo=promo_a11y${id}`);
+  await expect(tableRow(page, `promo_a11y${id}`).row).toHaveCount(1);
+  await expectNoSeriousA11yViolations(page, 'integrations page with a promotion-code search');
 
   await page.getByRole('link', { name: `A11y ${id}`, exact: true }).click();
   await expect(page.getByRole('heading', { name: `A11y ${id}` })).toBeVisible();

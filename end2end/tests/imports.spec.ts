@@ -1,7 +1,7 @@
 // Conversions uploaded as a CSV file in the admin: the preview (counts and refused rows), the
-// import, and what it did in the Leads and Rewards tabs. Runs in both projects: chromium-js and
-// chromium-nojs (the upload is a plain form post, and without JavaScript the upload's page reloads
-// itself while a run goes on).
+// import, and what it did in the Leads and Rewards tabs; the event for rows without one. Runs in
+// both projects: chromium-js and chromium-nojs (the upload is a plain form post, and without
+// JavaScript the upload's page reloads itself while a run goes on).
 import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
 import {
@@ -14,6 +14,7 @@ import {
   reportCount,
   rowValues,
   selectOptionByText,
+  settle,
   tableRow,
   unique,
   uploadCsv,
@@ -123,5 +124,63 @@ test('an uploaded CSV is previewed, then imported: its leads qualify and their r
     expect(column(values, 'Status')).toBe('done');
     expect(column(values, 'Imported')).toBe('2');
     expect(column(values, 'Refused')).toBe('1');
+  });
+});
+
+test('rows without an event count as the event named on the upload form, from preview to import', async ({
+  page,
+  browser,
+}, testInfo) => {
+  test.setTimeout(180_000);
+  const js = testInfo.project.use.javaScriptEnabled !== false ? 'js' : 'nojs';
+  await loginAsOwner(page, browser);
+  const campaign = newCampaign(`Upload event ${js}`);
+  await createCampaign(page, campaign);
+  const id = unique();
+  const referrer = await addReferrer(page, campaign, { name: `Eve ${id}`, email: `eve-${id}@example.com` });
+  const filename = `signups-${id}.csv`;
+  // No event column: each row counts as the event named on the form.
+  const csv = ['email,referral code', `sia-${id}@example.com,${referrer.code}`].join('\n');
+
+  const upload = async (event: string) => {
+    await visit(page, '/admin/imports');
+    const form = formWith(page, 'Upload and preview');
+    await selectOptionByText(form.getByLabel('Campaign', { exact: true }), campaign.name);
+    await form.getByLabel('Event name for rows without one', { exact: true }).fill(event);
+    await form.getByLabel('CSV file', { exact: true }).setInputFiles({
+      name: filename,
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv, 'utf8'),
+    });
+    await form.getByRole('button', { name: 'Upload and preview' }).click();
+  };
+
+  await test.step('a name that is no event name is refused on the form, which keeps what was typed', async () => {
+    await upload('buy now!');
+    await expect(page).toHaveURL(/\/admin\/imports\?/);
+    await expect(page.getByRole('alert')).toContainText('event name');
+    await expect(
+      formWith(page, 'Upload and preview').getByLabel('Event name for rows without one', { exact: true }),
+    ).toHaveValue('buy now!');
+    await visit(page, '/admin/imports');
+    await expect(page.getByRole('row').filter({ hasText: filename })).toHaveCount(0);
+  });
+
+  await test.step('the event named is kept from the preview to the import', async () => {
+    await upload('Sign Up');
+    await expect(page).toHaveURL(/\/admin\/imports\/\d+(?:[?#]|$)/);
+    await expect(page.getByRole('heading', { name: 'Preview', exact: true })).toBeVisible({ timeout: 30_000 });
+    await settle(page);
+    const fact = page.locator('dt', { hasText: 'Event for rows without one' }).locator('xpath=following-sibling::dd[1]');
+    await expect(fact).toHaveText('sign_up');
+    await expect(reportCount(page, 'Will import')).toHaveText('1');
+    // sign_up is not the campaign's qualifying event (purchase).
+    await expect(reportCount(page, 'Will qualify')).toHaveText('0');
+
+    await page.getByRole('button', { name: 'Import 1 row' }).click();
+    await expect(page.getByRole('heading', { name: 'Result', exact: true })).toBeVisible({ timeout: 30_000 });
+    await expect(reportCount(page, 'Imported')).toHaveText('1');
+    await expect(reportCount(page, 'Qualified')).toHaveText('0');
+    await expect(fact).toHaveText('sign_up');
   });
 });

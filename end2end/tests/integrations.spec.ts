@@ -1,6 +1,7 @@
 // The Integrations tab: an inbound webhook source (its URL shown once, a delivery in its log,
 // replay), an outbound endpoint (its secret shown once, disable, delete), and Stripe (the signing
-// secret, the campaign, a promotion code). Runs in both projects: chromium-js and chromium-nojs.
+// secret, the campaign, promotion codes mapped by hand and from a CSV file, deleted). Runs in both
+// projects: chromium-js and chromium-nojs (the file import is a plain form post in both).
 import { expect, test, type Page } from '@playwright/test';
 import {
   addReferrer,
@@ -11,6 +12,7 @@ import {
   newCampaign,
   rowValues,
   selectOptionByText,
+  settle,
   tableRow,
   unique,
   visit,
@@ -157,7 +159,74 @@ test('inbound sources, outbound endpoints and Stripe are set up on the integrati
     await expect(row).toHaveCount(1);
     expect(column(await rowValues(table, row), 'Referrer')).toContain(referrer.email);
 
+    await row.getByRole('button', { name: `Delete promotion code promo_e2e${id}` }).click();
+    await expectStatus(page, 'Promotion code mapping deleted.');
+    await expect(page.getByRole('row').filter({ hasText: `promo_e2e${id}` })).toHaveCount(0);
+
     await page.getByRole('link', { name: 'Stripe delivery log' }).click();
     await expect(page.getByRole('heading', { name: 'Stripe delivery log' })).toBeVisible();
+  });
+
+  await test.step('promotion codes are imported from a CSV file; bad rows are listed, a second import changes nothing', async () => {
+    const filename = `codes-${id}.csv`;
+    const good = `promo_file${id}`;
+    const csv = [
+      'Promotion code ID,Code,Referral code',
+      `${good},${`FILE${id}`.toUpperCase()},${referrer.code}`,
+      // Line 3: nobody has this referral code.
+      `promo_bad${id},,ZZZZ-ZZZZ`,
+    ].join('\n');
+    const importFile = async () => {
+      await visit(page, '/admin/integrations');
+      const form = formWith(page, 'Import mappings');
+      await selectOptionByText(form.getByLabel('Campaign of the referrers', { exact: true }), campaign.name);
+      await form.getByLabel('Mapping file', { exact: true }).setInputFiles({
+        name: filename,
+        mimeType: 'text/csv',
+        buffer: Buffer.from(csv, 'utf8'),
+      });
+      await form.getByRole('button', { name: 'Import mappings' }).click();
+      await expect(page).toHaveURL(/\/admin\/integrations(?:[?#]|$)/);
+      await settle(page);
+    };
+
+    await importFile();
+    await expectStatus(page, `Imported ${filename} (2 rows): 1 new, 0 already mapped, 1 refused.`);
+    const refused = page.getByRole('region', { name: 'Refused rows' }).getByRole('table');
+    const line = refused.getByRole('row').filter({ has: page.getByRole('cell', { name: '3', exact: true }) });
+    await expect(line).toHaveCount(1);
+    const values = await rowValues(refused, line);
+    expect(column(values, 'Column')).toBe('Referral code');
+    expect(column(values, 'Reason').length).toBeGreaterThan(5);
+    const { table, row } = tableRow(page, good);
+    await expect(row).toHaveCount(1);
+    expect(column(await rowValues(table, row), 'Referrer')).toContain(referrer.email);
+    expect(column(await rowValues(table, row), 'Campaign')).toBe(campaign.slug);
+
+    await importFile();
+    await expectStatus(page, `Imported ${filename} (2 rows): 0 new, 1 already mapped, 1 refused.`);
+    await expect(tableRow(page, good).row).toHaveCount(1);
+
+    // Shown once: a fresh look at the page no longer has it.
+    await visit(page, '/admin/integrations');
+    await expect(page.getByRole('status').filter({ hasText: filename })).toHaveCount(0);
+
+    // A search finds the mapping by the start of its id.
+    await visit(page, `/admin/integrations?promo=${good}`);
+    await expect(page.getByText('1 mapping matches', { exact: false })).toBeVisible();
+    await expect(tableRow(page, good).row).toHaveCount(1);
+  });
+
+  await test.step('a file that is not a mapping file is refused whole, with the reason', async () => {
+    await visit(page, '/admin/integrations');
+    const form = formWith(page, 'Import mappings');
+    await selectOptionByText(form.getByLabel('Campaign of the referrers', { exact: true }), campaign.name);
+    await form.getByLabel('Mapping file', { exact: true }).setInputFiles({
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('just some notes\nnothing else\n'),
+    });
+    await form.getByRole('button', { name: 'Import mappings' }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'was not imported' })).toBeVisible();
   });
 });

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial;
 mod m20261125_000002_rewards;
+mod m20261126_000003_import_default_event;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_rewards::Migration),
+            Box::new(m20261126_000003_import_default_event::Migration),
         ]
     }
 }

@@ -4,6 +4,11 @@
 //! Secrets (a source's URL token and signing secret, an endpoint's signing secret) are shown
 //! once: the create functions return them, and also park them in the session so that a form
 //! posted without JavaScript (answered by a redirect) can show them once, as `keys.rs` does.
+//!
+//! A file of promotion-code mappings arrives by a plain form post to
+//! `POST /admin/integrations/promotion-codes/import` (an axum route of the `server` crate, like
+//! the conversion uploads), which parks what came of it in the session for
+//! [`take_promotion_code_import`].
 
 // Server function arguments are flat (one per form field), and an `allow` on a `#[server]`
 // function does not reach the client function it generates.
@@ -14,8 +19,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::AppError,
-    types::{ConversionResult, InboundDelivery, InboundSource},
+    types::{ConversionResult, InboundDelivery, InboundSource, PromotionCodeImportReport},
 };
+
+/// Where the promotion-code file form posts: an axum route of the `server` crate.
+pub const PROMOTION_CODE_IMPORT_ACTION: &str = "/admin/integrations/promotion-codes/import";
+
+/// Session key holding what the last promotion-code file import came to, until the
+/// integrations page has shown it once.
+pub const PROMOTION_CODE_IMPORT_KEY: &str = "promotion_code_import";
+
+/// Promotion-code mappings listed on the integrations page (the newest, or those found).
+pub const PROMOTION_CODES_SHOWN: u64 = 100;
+
+/// Refused rows of a promotion-code file kept for the page; the REST API answers all of them.
+pub const SHOWN_MAPPING_ERRORS: usize = 200;
 
 /// Session key holding a just-created inbound source until the page has shown it once.
 #[cfg(feature = "ssr")]
@@ -91,19 +109,72 @@ pub type EndpointRow = crate::types::Endpoint;
 /// One delivery of an event to an outbound endpoint.
 pub type DeliveryRow = crate::types::DeliveryLine;
 
-/// A Stripe promotion code mapped to a referrer.
+/// A Stripe promotion code mapped to a referrer, with the referrer's name, email and code.
+pub type PromotionCodeRow = crate::types::PromotionCodeMapping;
+
+/// What the last file of promotion-code mappings posted in this session came to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromotionCodeRow {
-    /// Mapping id.
-    pub id: i64,
-    /// The referrer it credits.
-    pub referrer_id: i64,
-    /// The referrer's name and email, when the referrer still exists.
-    pub referrer: Option<String>,
-    /// Stripe's promotion code id (`promo_...`).
-    pub promotion_code_id: Option<String>,
-    /// The code customers type.
-    pub code: Option<String>,
+pub struct PromotionCodeImport {
+    /// The file's name as uploaded (empty when no file came).
+    pub filename: String,
+    /// The campaign chosen.
+    pub campaign: String,
+    /// What the import did, or why the file was refused as a whole.
+    pub result: Result<PromotionCodeImportReport, AppError>,
+}
+
+impl PromotionCodeImport {
+    /// The outcome as the page keeps it: at most [`SHOWN_MAPPING_ERRORS`] refused rows listed
+    /// (the rest counted), so the session stays small.
+    pub fn for_page(
+        filename: String,
+        campaign: String,
+        result: Result<PromotionCodeImportReport, AppError>,
+    ) -> Self {
+        let result = result.map(|mut report| {
+            if report.errors.len() > SHOWN_MAPPING_ERRORS {
+                report.errors.truncate(SHOWN_MAPPING_ERRORS);
+                report.errors_truncated = true;
+            }
+            report
+        });
+        PromotionCodeImport {
+            filename,
+            campaign,
+            result,
+        }
+    }
+
+    /// What the import did, in a sentence (`None` when the file was refused as a whole).
+    pub fn summary(&self) -> Option<String> {
+        let report = self.result.as_ref().ok()?;
+        let rows = |n: u64| {
+            if n == 1 {
+                "1 row".to_owned()
+            } else {
+                format!("{n} rows")
+            }
+        };
+        let mut parts = vec![format!("{} new", report.added)];
+        if report.completed > 0 {
+            parts.push(format!(
+                "{} completed with the id or code they lacked",
+                report.completed
+            ));
+        }
+        parts.push(format!("{} already mapped", report.unchanged));
+        parts.push(format!("{} refused", report.refused));
+        Some(format!(
+            "Imported {} ({}): {}.",
+            if self.filename.is_empty() {
+                "the file"
+            } else {
+                &self.filename
+            },
+            rows(report.rows),
+            parts.join(", "),
+        ))
+    }
 }
 
 /// How Stripe is set up.
@@ -117,8 +188,11 @@ pub struct StripeSettings {
     pub secret_from_env: bool,
     /// The campaign Stripe events count for.
     pub campaign: Option<String>,
-    /// Promotion codes mapped to referrers.
+    /// Promotion codes mapped to referrers: the newest (or those the search found), at most
+    /// [`PROMOTION_CODES_SHOWN`].
     pub promotion_codes: Vec<PromotionCodeRow>,
+    /// How many mappings there are (or match the search) in all.
+    pub promotion_codes_total: u64,
     /// The Stripe campaign's newest referrers (up to 50), to pick from when mapping a code:
     /// id and "name (email)".
     pub referrers: Vec<(i64, String)>,
@@ -213,9 +287,12 @@ pub fn chosen_referrer(typed: &str, picked: &str) -> Result<i64, AppError> {
     }
 }
 
-/// Overview of every integration.
+/// Overview of every integration. `promotion_code_search` narrows the promotion codes listed to
+/// those whose id, code or referrer's email starts with it.
 #[server(prefix = "/rpc", endpoint = "integrations")]
-pub async fn get_integrations() -> Result<IntegrationsOverview, AppError> {
+pub async fn get_integrations(
+    promotion_code_search: Option<String>,
+) -> Result<IntegrationsOverview, AppError> {
     use crate::{
         domain::roles::Permission,
         ssr::{
@@ -227,21 +304,12 @@ pub async fn get_integrations() -> Result<IntegrationsOverview, AppError> {
     let state = auth::state()?;
     let sources = inbound::list_sources(&state).await?;
     let endpoints = deliveries::endpoints(&state).await?.into_iter().collect();
-    let mut promotion_codes = Vec::new();
-    for (id, referrer_id, promotion_code_id, code) in inbound::promotion_codes(&state).await? {
-        let referrer = match referrers::get(&state, referrer_id).await {
-            Ok(r) => Some(format!("{} <{}>", r.referrer.name, r.referrer.email)),
-            Err(AppError::NotFound { .. }) => None,
-            Err(e) => return Err(e),
-        };
-        promotion_codes.push(PromotionCodeRow {
-            id,
-            referrer_id,
-            referrer,
-            promotion_code_id,
-            code,
-        });
-    }
+    let (promotion_codes, promotion_codes_total) = inbound::promotion_codes(
+        &state,
+        promotion_code_search.as_deref(),
+        PROMOTION_CODES_SHOWN,
+    )
+    .await?;
     let campaign = settings::get(&state.db, settings::STRIPE_CAMPAIGN).await?;
     let choices = match &campaign {
         Some(slug) => {
@@ -273,6 +341,7 @@ pub async fn get_integrations() -> Result<IntegrationsOverview, AppError> {
         secret_from_env: state.settings.stripe_webhook_secret.is_some(),
         campaign,
         promotion_codes,
+        promotion_codes_total,
         referrers: choices,
     };
     Ok(IntegrationsOverview {
@@ -353,13 +422,8 @@ pub async fn get_inbound_source(id: i64) -> Result<SourceDetail, AppError> {
     };
     auth::require(Permission::ViewData).await?;
     let state = auth::state()?;
-    let source = inbound::list_sources(&state)
-        .await?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| AppError::not_found("Source"))?;
     Ok(SourceDetail {
-        source,
+        source: inbound::source(&state, id).await?,
         inbound_base: inbound_base(&state),
         deliveries: inbound::deliveries(&state, "source", Some(id)).await?,
     })
@@ -489,6 +553,31 @@ pub async fn map_stripe_promotion_code(
     Ok(())
 }
 
+/// Deletes a promotion-code mapping: checkouts using the code are no longer credited by it.
+#[server(prefix = "/rpc", endpoint = "stripe_promotion_code_delete")]
+pub async fn delete_promotion_code(id: i64) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::inbound},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    inbound::delete_promotion_code(&auth::state()?, id).await?;
+    crate::api::redirect_back_with(&[("deleted", "promotion_code")]);
+    Ok(())
+}
+
+/// What the last promotion-code file posted in this session came to, once: reading it forgets it.
+#[server(prefix = "/rpc", endpoint = "promotion_code_import_take")]
+pub async fn take_promotion_code_import() -> Result<Option<PromotionCodeImport>, AppError> {
+    use crate::{domain::roles::Permission, ssr::auth};
+    auth::require(Permission::ManageIntegrations).await?;
+    auth::session()
+        .await?
+        .remove::<PromotionCodeImport>(PROMOTION_CODE_IMPORT_KEY)
+        .await
+        .map_err(|e| AppError::internal("take_promotion_code_import session", e))
+}
+
 /// Creates an outbound endpoint for the ticked events (one checkbox argument per event type,
 /// named by [`event_field`]). Returns its signing secret: the only time it is shown.
 #[server(prefix = "/rpc", endpoint = "webhook_endpoint_create")]
@@ -589,11 +678,7 @@ pub async fn get_webhook_endpoint(id: i64) -> Result<EndpointDetail, AppError> {
     };
     auth::require(Permission::ViewData).await?;
     let state = auth::state()?;
-    let endpoint = deliveries::endpoints(&state)
-        .await?
-        .into_iter()
-        .find(|e| e.id == id)
-        .ok_or_else(|| AppError::not_found("Endpoint"))?;
+    let endpoint = deliveries::endpoint(&state, id).await?;
     let deliveries = deliveries::log(&state, id).await?.into_iter().collect();
     Ok(EndpointDetail {
         endpoint,
@@ -646,6 +731,43 @@ mod tests {
             Some("referrer_id")
         );
         assert!(chosen_referrer("twelve", "7").is_err());
+    }
+
+    #[test]
+    fn a_mapping_import_is_summed_up_in_a_sentence_and_kept_small() {
+        let report = PromotionCodeImportReport {
+            rows: 300,
+            added: 2,
+            unchanged: 1,
+            refused: 297,
+            errors: vec![
+                crate::types::ImportError {
+                    line: 2,
+                    column: "code".into(),
+                    reason: "Too long.".into(),
+                };
+                297
+            ],
+            ..Default::default()
+        };
+        let kept = PromotionCodeImport::for_page("codes.csv".into(), "spring".into(), Ok(report));
+        assert_eq!(
+            kept.summary().as_deref(),
+            Some("Imported codes.csv (300 rows): 2 new, 1 already mapped, 297 refused.")
+        );
+        let kept = kept.result.unwrap();
+        assert_eq!(kept.errors.len(), SHOWN_MAPPING_ERRORS);
+        assert!(kept.errors_truncated);
+        let refused = PromotionCodeImport::for_page(
+            String::new(),
+            "spring".into(),
+            Err(AppError::invalid(
+                "invalid_csv",
+                "file",
+                "The file is empty.",
+            )),
+        );
+        assert_eq!(refused.summary(), None);
     }
 
     #[test]

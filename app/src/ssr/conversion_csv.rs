@@ -271,10 +271,8 @@ pub enum RowOutcome {
 /// Memory stays constant however long the file is: the CSV buffers are
 /// reused and only the strings of the returned row are allocated.
 pub struct ConversionCsvReader<R: Read> {
-    /// The CSV parser, over the peeked header bytes followed by the rest.
-    csv: csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>,
-    /// The reused record buffer.
-    record: ByteRecord,
+    /// The records, with their lines.
+    records: Records<R>,
     /// The header names, trimmed.
     headers: Vec<String>,
     /// The column roles.
@@ -283,10 +281,75 @@ pub struct ConversionCsvReader<R: Read> {
     skipped: u64,
     /// Dates after this are in the future.
     latest_date: DateTime<Utc>,
+}
+
+/// The record loop every CSV reader here shares: physical line numbers, blank rows skipped, a
+/// row the CSV parser rejects reported (and the rest of the file given up after an I/O error or
+/// [`MAX_CONSECUTIVE_CSV_ERRORS`] bad rows in a row).
+pub(crate) struct Records<R: Read> {
+    /// The CSV parser, over the peeked header bytes followed by the rest.
+    pub(crate) csv: csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>,
+    /// The current record (reused).
+    pub(crate) record: ByteRecord,
     /// Whether the stream has ended (end of file or an unrecoverable error).
     finished: bool,
     /// CSV-level errors since the last good record.
     consecutive_errors: u32,
+}
+
+impl<R: Read> Records<R> {
+    /// Records read by `csv`.
+    pub(crate) fn new(csv: csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>) -> Self {
+        Self {
+            csv,
+            record: ByteRecord::new(),
+            finished: false,
+            consecutive_errors: 0,
+        }
+    }
+
+    /// The next record that is not blank, in `self.record`, as the line it starts on; or the line
+    /// and reason of a row that could not be read; `None` at the end.
+    pub(crate) fn next(&mut self) -> Option<Result<u64, (u64, String)>> {
+        while !self.finished {
+            match self.read_record() {
+                Ok(None) => self.finished = true,
+                Ok(Some(line)) => {
+                    self.consecutive_errors = 0;
+                    if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
+                        continue;
+                    }
+                    return Some(Ok(line));
+                }
+                Err(error) => {
+                    self.consecutive_errors += 1;
+                    let line = error
+                        .position()
+                        .map_or_else(|| self.csv.get_ref().line, |p| p.line());
+                    let fatal = error.is_io_error()
+                        || self.consecutive_errors >= MAX_CONSECUTIVE_CSV_ERRORS;
+                    let reason = if fatal {
+                        self.finished = true;
+                        format!("The rest of the file could not be read: {error}.")
+                    } else {
+                        format!("This row could not be read: {error}.")
+                    };
+                    return Some(Err((line, reason)));
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads the next record into `self.record`, returning the line it starts on, or `None` at the
+    /// end of the file.
+    pub(crate) fn read_record(&mut self) -> Result<Option<u64>, csv::Error> {
+        let start = self.csv.position().byte();
+        let result = self.csv.read_byte_record(&mut self.record);
+        let end = self.csv.position().byte();
+        let line = self.csv.get_mut().record_span(start, end);
+        result.map(|more| more.then_some(line))
+    }
 }
 
 impl<R: Read> ConversionCsvReader<R> {
@@ -309,22 +372,19 @@ impl<R: Read> ConversionCsvReader<R> {
             .buffer_capacity(CSV_BUFFER_CAPACITY)
             .from_reader(source);
         let mut this = Self {
-            csv,
-            record: ByteRecord::new(),
+            records: Records::new(csv),
             headers: Vec::new(),
             columns: ColumnMap::default(),
             skipped,
             latest_date: Utc::now() + TimeDelta::days(1),
-            finished: false,
-            consecutive_errors: 0,
         };
-        match this.read_record() {
+        match this.records.read_record() {
             Ok(Some(_)) => {}
             Ok(None) => return Err(HeaderError::Empty),
             Err(e) => return Err(HeaderError::Unreadable(e.to_string())),
         }
-        let mut headers = Vec::with_capacity(this.record.len());
-        for (i, field) in this.record.iter().enumerate() {
+        let mut headers = Vec::with_capacity(this.records.record.len());
+        for (i, field) in this.records.record.iter().enumerate() {
             let field = if i == 0 {
                 field.strip_prefix(BOM).unwrap_or(field)
             } else {
@@ -363,7 +423,7 @@ impl<R: Read> ConversionCsvReader<R> {
     /// Bytes of the file consumed so far (for a progress bar against the
     /// file size). Reaches the file size at the end of the stream.
     pub fn bytes_read(&self) -> u64 {
-        self.skipped + self.csv.position().byte()
+        self.skipped + self.records.csv.position().byte()
     }
 
     /// The next row, or `None` at the end of the file.
@@ -372,63 +432,29 @@ impl<R: Read> ConversionCsvReader<R> {
     /// CSV-level error becomes a [`RowError`]; if the file cannot be read any
     /// further it is the last item.
     pub fn next_row(&mut self) -> Option<RowOutcome> {
-        while !self.finished {
-            match self.read_record() {
-                Ok(None) => self.finished = true,
-                Ok(Some(line)) => {
-                    self.consecutive_errors = 0;
-                    if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
-                        continue;
-                    }
-                    return Some(match self.build_row(line) {
-                        Ok(row) => RowOutcome::Row(row),
-                        Err(error) => RowOutcome::Invalid(error),
-                    });
-                }
-                Err(error) => {
-                    self.consecutive_errors += 1;
-                    let line = error
-                        .position()
-                        .map_or_else(|| self.csv.get_ref().line, |p| p.line());
-                    let fatal = error.is_io_error()
-                        || self.consecutive_errors >= MAX_CONSECUTIVE_CSV_ERRORS;
-                    let reason = if fatal {
-                        self.finished = true;
-                        format!("The rest of the file could not be read: {error}.")
-                    } else {
-                        format!("This row could not be read: {error}.")
-                    };
-                    return Some(RowOutcome::Invalid(RowError {
-                        line,
-                        column: String::new(),
-                        reason,
-                    }));
-                }
-            }
-        }
-        None
+        Some(match self.records.next()? {
+            Ok(line) => match self.build_row(line) {
+                Ok(row) => RowOutcome::Row(row),
+                Err(error) => RowOutcome::Invalid(error),
+            },
+            Err((line, reason)) => RowOutcome::Invalid(RowError {
+                line,
+                column: String::new(),
+                reason,
+            }),
+        })
     }
 
-    /// Reads the next record into `self.record`, returning the line it
-    /// starts on, or `None` at the end of the file.
-    fn read_record(&mut self) -> Result<Option<u64>, csv::Error> {
-        let start = self.csv.position().byte();
-        let result = self.csv.read_byte_record(&mut self.record);
-        let end = self.csv.position().byte();
-        let line = self.csv.get_mut().record_span(start, end);
-        result.map(|more| more.then_some(line))
-    }
-
-    /// Validates the record in `self.record`, which starts on `line`.
+    /// Validates the record in `self.records.record`, which starts on `line`.
     fn build_row(&self, line: u64) -> Result<ConversionRow, RowError> {
-        if self.record.len() != self.headers.len() {
+        if self.records.record.len() != self.headers.len() {
             return Err(RowError {
                 line,
                 column: String::new(),
                 reason: format!(
                     "Expected {} fields, found {}.",
                     self.headers.len(),
-                    self.record.len()
+                    self.records.record.len()
                 ),
             });
         }
@@ -526,7 +552,7 @@ impl<R: Read> ConversionCsvReader<R> {
     /// The trimmed text of column `index` of the record, `None` when the
     /// column is absent or the field empty.
     fn field(&self, line: u64, index: Option<usize>) -> Result<Option<&str>, RowError> {
-        let Some(bytes) = index.and_then(|i| self.record.get(i)) else {
+        let Some(bytes) = index.and_then(|i| self.records.record.get(i)) else {
             return Ok(None);
         };
         let bytes = bytes.trim_ascii();
@@ -560,7 +586,7 @@ impl<R: Read> ConversionCsvReader<R> {
     /// the unit separator.
     fn row_hash(&self) -> String {
         let mut hasher = Sha256::new();
-        for (i, field) in self.record.iter().enumerate() {
+        for (i, field) in self.records.record.iter().enumerate() {
             if i > 0 {
                 hasher.update([0x1f]);
             }
@@ -589,7 +615,7 @@ impl<R: Read> Iterator for ConversionCsvReader<R> {
 ///
 /// Returns the bytes read with any UTF-8 BOM removed, the length of the BOM
 /// removed, and the delimiter.
-fn peek_header<R: Read>(reader: &mut R) -> io::Result<(Vec<u8>, u64, u8)> {
+pub(crate) fn peek_header<R: Read>(reader: &mut R) -> io::Result<(Vec<u8>, u64, u8)> {
     let mut buf = Vec::with_capacity(8 * 1024);
     let mut chunk = [0u8; 8 * 1024];
     let mut eof = false;
@@ -669,7 +695,7 @@ fn peek_header<R: Read>(reader: &mut R) -> io::Result<(Vec<u8>, u64, u8)> {
 /// Passes bytes through while noting where line breaks are, so the line a
 /// record starts on is known exactly (the CSV parser only counts `\n`, and
 /// counts the blank lines it skips as part of the next record).
-struct LineTracker<R> {
+pub(crate) struct LineTracker<R> {
     /// The source.
     inner: R,
     /// Bytes read from the source so far.
@@ -678,14 +704,14 @@ struct LineTracker<R> {
     /// and whether each is a `\r`.
     breaks: VecDeque<(u64, bool)>,
     /// The line of the next byte the parser will consume.
-    line: u64,
+    pub(crate) line: u64,
     /// The offset of the last `\r` passed, so `\r\n` counts once.
     last_cr: Option<u64>,
 }
 
 impl<R> LineTracker<R> {
     /// Tracks lines of `inner`, starting at line 1.
-    fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
             offset: 0,
@@ -710,7 +736,7 @@ impl<R> LineTracker<R> {
     /// The parser consumed bytes `start..end` for one record (after skipping
     /// any blank lines, as the parser does): returns the line where the
     /// record itself starts and moves past the record.
-    fn record_span(&mut self, start: u64, end: u64) -> u64 {
+    pub(crate) fn record_span(&mut self, start: u64, end: u64) -> u64 {
         while self.breaks.front().is_some_and(|&(at, _)| at < start) {
             self.pass_break();
         }
@@ -746,7 +772,7 @@ impl<R: Read> Read for LineTracker<R> {
 }
 
 /// A header name reduced to lowercase words separated by single spaces.
-fn normalize_header(name: &str) -> String {
+pub(crate) fn normalize_header(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let words = name
         .split(|c: char| matches!(c, '_' | '-' | '.') || c.is_whitespace())
@@ -802,8 +828,8 @@ fn map_columns(headers: &[String]) -> ColumnMap {
     map
 }
 
-/// `"a", "b"` for the header error; blank headers show as `(blank)`.
-fn quoted_list(items: &[String]) -> String {
+/// `"a", "b"` for a header error; blank headers show as `(blank)`.
+pub(crate) fn quoted_list(items: &[String]) -> String {
     let shown: Vec<String> = items
         .iter()
         .map(|h| {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod conversion_csv;
 pub mod db;
 pub mod entities;
+pub mod promotion_code_csv;
 pub mod services;
 pub mod session_store;
 pub mod state;

@@ -9,7 +9,8 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
 use crate::ssr::services::{
-    clicks::NewClick, links::LinkCache, rules::RulesCache, throttle::LoginThrottle,
+    clicks::NewClick, conversions::ConversionQueue, links::LinkCache, rules::RulesCache,
+    throttle::LoginThrottle,
 };
 
 /// Settings the application logic needs at run time (the full configuration lives in `server`).
@@ -59,6 +60,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Campaigns and their rules, for the conversion path.
     pub rules_cache: Arc<RulesCache>,
+    /// Conversion events waiting to be written together (group commit).
+    pub conversion_queue: Arc<ConversionQueue>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,6 +88,7 @@ impl AppState {
             clicks,
             login_throttle: Arc::new(LoginThrottle::default()),
             rules_cache: Arc::new(RulesCache::default()),
+            conversion_queue: Arc::new(ConversionQueue::default()),
         }
     }
 }

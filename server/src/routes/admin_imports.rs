@@ -2,18 +2,31 @@
 //! sit in the admin half of the router, inside the session layer and the CSRF guard), so they
 //! work with or without JavaScript.
 //!
-//! - `POST /admin/imports/upload`: the upload form (`multipart/form-data`: `campaign`, `file`).
-//!   The file is streamed to `<data dir>/uploads/` (never held in memory; no body size limit
-//!   but [`MAX_UPLOAD_BYTES`]), kept with `imports::stage`, its preview started, and the browser
-//!   sent to `/admin/imports/{id}`. A refused upload goes back to `/admin/imports` with its error
-//!   parked in the session for the page to show once.
+//! - `POST /admin/imports/upload`: the upload form (`multipart/form-data`: `campaign`, optional
+//!   `default_event`, `file`). The file is streamed to `<data dir>/uploads/` (never held in
+//!   memory; no body size limit but [`MAX_UPLOAD_BYTES`]), kept with `imports::stage`, its
+//!   preview started, and the browser sent to `/admin/imports/{id}`. A refused upload goes back
+//!   to `/admin/imports` with its error parked in the session for the page to show once.
 //! - `GET /admin/imports/{id}/errors.csv`: the rows the last preview or import refused.
+//! - `POST /admin/integrations/promotion-codes/import`: a file of promotion-code mappings
+//!   (`campaign`, `file`), spooled the same way and imported at once by
+//!   `inbound::import_promotion_codes`; what it did (or why the file was refused) is parked in the
+//!   session and the browser sent back to the integrations page, which shows it once.
 
 use app::{
-    api::imports::UPLOAD_ERROR_KEY,
+    api::{
+        imports::UPLOAD_ERROR_KEY,
+        integrations::{
+            PROMOTION_CODE_IMPORT_ACTION, PROMOTION_CODE_IMPORT_KEY, PromotionCodeImport,
+        },
+    },
     domain::roles::Permission,
     error::AppError,
-    ssr::{auth, services::imports, state::AppState},
+    ssr::{
+        auth,
+        services::{imports, inbound},
+        state::AppState,
+    },
 };
 use axum::{
     Router,
@@ -32,7 +45,7 @@ use super::{
     uploads::{self, Spooled},
 };
 
-/// The most bytes of a form field other than the file (a campaign slug).
+/// The most bytes of a form field other than the file (a campaign slug, an event name).
 const MAX_FIELD_BYTES: usize = 1024;
 
 /// The upload routes. Merged into the admin half of the router, so they get its session layer
@@ -45,6 +58,11 @@ pub fn router() -> Router<AppState> {
             post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/admin/imports/{id}/errors.csv", get(errors_csv))
+        .route(
+            PROMOTION_CODE_IMPORT_ACTION,
+            // Spooled to disk like conversion uploads; the service refuses files over its limit.
+            post(import_promotion_codes).layer(DefaultBodyLimit::disable()),
+        )
 }
 
 /// `POST /admin/imports/upload`: keeps the file, starts its preview and goes to its page. Needs
@@ -66,24 +84,81 @@ pub async fn upload(
             if let Err(e) = session.insert(UPLOAD_ERROR_KEY, &error).await {
                 tracing::warn!(error = %e, "could not keep the upload error in the session");
             }
-            let back = match form.campaign.as_deref() {
-                Some(slug) => format!(
-                    "/admin/imports?{}",
-                    url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("campaign", slug)
-                        .finish()
-                ),
-                None => "/admin/imports".to_owned(),
+            // Back to the form with what was chosen and typed, so only the mistake needs fixing.
+            let mut back = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(slug) = form.campaign.as_deref() {
+                back.append_pair("campaign", slug);
+            }
+            if let Some(event) = form.default_event.as_deref() {
+                back.append_pair("event", event);
+            }
+            let query = back.finish();
+            let back = if query.is_empty() {
+                "/admin/imports".to_owned()
+            } else {
+                format!("/admin/imports?{query}")
             };
             Redirect::to(&back).into_response()
         }
     }
 }
 
-/// What the upload form sent, besides the file.
+/// What an upload form sent, besides the file.
 #[derive(Debug, Default)]
 struct UploadForm {
     campaign: Option<String>,
+    /// The event name for rows without one (the conversions upload).
+    default_event: Option<String>,
+    /// The file's name, when one was chosen.
+    filename: Option<String>,
+}
+
+/// Reads an upload form: its text fields into `form`, its file spooled to disk (`None` when no
+/// file was chosen).
+async fn read_form(
+    state: &AppState,
+    multipart: Result<Multipart, MultipartRejection>,
+    form: &mut UploadForm,
+) -> Result<Option<Spooled>, AppError> {
+    let mut multipart = multipart.map_err(|_| no_file())?;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(interrupted)? {
+        match field.name() {
+            Some("campaign") => {
+                let text = small_text(field, || {
+                    AppError::invalid(
+                        "invalid_campaign",
+                        "campaign",
+                        "Choose the campaign from the list.",
+                    )
+                })
+                .await?;
+                form.campaign = Some(text.trim().to_owned()).filter(|s| !s.is_empty());
+            }
+            Some("default_event") => {
+                let text = small_text(field, || {
+                    AppError::invalid(
+                        "invalid_event",
+                        "default_event",
+                        "An event name is at most 80 characters, like purchase.",
+                    )
+                })
+                .await?;
+                form.default_event = Some(text.trim().to_owned()).filter(|s| !s.is_empty());
+            }
+            Some("file") => {
+                let Some(name) = upload_file_name(field.file_name()) else {
+                    // No file chosen: browsers still send the part, with an empty name.
+                    continue;
+                };
+                form.filename = Some(name);
+                file = Some(uploads::spool_stream(field, &state.settings.data_dir).await?);
+            }
+            // Anything else is skipped (the next field starts after it).
+            _ => {}
+        }
+    }
+    Ok(file)
 }
 
 /// Reads the form, spools the file, stages it and starts its preview; returns the import's id.
@@ -92,28 +167,7 @@ async fn receive(
     multipart: Result<Multipart, MultipartRejection>,
     form: &mut UploadForm,
 ) -> Result<i64, AppError> {
-    let mut multipart = multipart.map_err(|_| no_file())?;
-    let mut file: Option<(Spooled, String)> = None;
-    while let Some(field) = multipart.next_field().await.map_err(interrupted)? {
-        match field.name() {
-            Some("campaign") => {
-                form.campaign =
-                    Some(small_text(field).await?.trim().to_owned()).filter(|s| !s.is_empty());
-            }
-            Some("file") => {
-                let Some(name) = upload_file_name(field.file_name()) else {
-                    // No file chosen: browsers still send the part, with an empty name.
-                    continue;
-                };
-                file = Some((
-                    uploads::spool_stream(field, &state.settings.data_dir).await?,
-                    name,
-                ));
-            }
-            // Anything else is skipped (the next field starts after it).
-            _ => {}
-        }
-    }
+    let file = read_form(state, multipart, form).await?;
     let campaign = form.campaign.clone().ok_or_else(|| {
         AppError::invalid(
             "missing_campaign",
@@ -121,8 +175,16 @@ async fn receive(
             "Choose the campaign the conversions count for.",
         )
     })?;
-    let (spooled, filename) = file.ok_or_else(no_file)?;
-    let id = imports::stage(state, &campaign, &filename, &spooled.path).await?;
+    let spooled = file.ok_or_else(no_file)?;
+    let filename = form.filename.clone().unwrap_or_default();
+    let id = imports::stage(
+        state,
+        &campaign,
+        &filename,
+        &spooled.path,
+        form.default_event.as_deref(),
+    )
+    .await?;
     // `stage` moved the file; dropping the spool removes what is left of it, if anything.
     drop(spooled);
     if let Err(e) = imports::start(state, id, true).await {
@@ -130,6 +192,47 @@ async fn receive(
         tracing::warn!(import = id, error = %e, "could not start the preview of an upload");
     }
     Ok(id)
+}
+
+/// `POST /admin/integrations/promotion-codes/import`: imports a file of promotion-code mappings
+/// and goes back to the integrations page, which shows what came of it once. Needs a session
+/// whose role may manage integrations.
+pub async fn import_promotion_codes(
+    State(state): State<AppState>,
+    session: Session,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    if let Err(e) = auth::require_in(&state, &session, Permission::ManageIntegrations).await {
+        return refused(e);
+    }
+    let mut form = UploadForm::default();
+    let result = async {
+        let file = read_form(&state, multipart, &mut form).await?;
+        let campaign = form.campaign.clone().ok_or_else(|| {
+            AppError::invalid(
+                "missing_campaign",
+                "campaign",
+                "Choose the campaign of the referrers.",
+            )
+        })?;
+        let spooled = file.ok_or_else(no_file)?;
+        // The spooled file is removed when `spooled` is dropped, after the import.
+        inbound::import_promotion_codes(&state, &campaign, &spooled.path).await
+    }
+    .await;
+    let result = match result {
+        Err(e @ (AppError::Unauthenticated | AppError::Forbidden)) => return refused(e),
+        other => other,
+    };
+    let outcome = PromotionCodeImport::for_page(
+        form.filename.unwrap_or_default(),
+        form.campaign.unwrap_or_default(),
+        result,
+    );
+    if let Err(e) = session.insert(PROMOTION_CODE_IMPORT_KEY, &outcome).await {
+        tracing::warn!(error = %e, "could not keep the promotion-code import in the session");
+    }
+    Redirect::to("/admin/integrations#promo-import-heading").into_response()
 }
 
 fn no_file() -> AppError {
@@ -144,26 +247,19 @@ fn interrupted(e: MultipartError) -> AppError {
     )
 }
 
-/// A short text field, refused when it is longer than [`MAX_FIELD_BYTES`].
-async fn small_text(mut field: Field<'_>) -> Result<String, AppError> {
+/// A short text field; `refusal` when it is longer than [`MAX_FIELD_BYTES`] or not UTF-8.
+async fn small_text(
+    mut field: Field<'_>,
+    refusal: impl Fn() -> AppError,
+) -> Result<String, AppError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(interrupted)? {
         if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
-            return Err(AppError::invalid(
-                "invalid_campaign",
-                "campaign",
-                "Choose the campaign from the list.",
-            ));
+            return Err(refusal());
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes).map_err(|_| {
-        AppError::invalid(
-            "invalid_campaign",
-            "campaign",
-            "Choose the campaign from the list.",
-        )
-    })
+    String::from_utf8(bytes).map_err(|_| refusal())
 }
 
 /// The name of an uploaded file as the history shows it: without any folder some browsers send,

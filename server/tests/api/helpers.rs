@@ -252,6 +252,63 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A browser's `multipart/form-data` post of `fields` and one file (`field`, file name, bytes),
+    /// with the app's own Origin, as a plain form with a file input sends it.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Response {
+        const BOUNDARY: &str = "----handoff-test-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (field, filename, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("Origin", &self.address)
+            .header("Accept", "text/html")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates an admin account with `role` and logs this client in with it.
+    pub async fn log_in_as(&self, email: &str, role: app::domain::roles::Role) {
+        const PASSWORD: &str = "correct horse battery staple";
+        app::ssr::services::admins::create(&self.db, email, PASSWORD, role)
+            .await
+            .expect("admin account");
+        let response = self
+            .post_form("/rpc/login", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert!(
+            response.status().is_redirection() || response.status().is_success(),
+            "login: {}",
+            response.status()
+        );
+    }
+
     /// `GET` a page, as a browser navigation does.
     pub async fn get(&self, path: &str) -> Response {
         self.client

@@ -333,7 +333,7 @@ async fn an_upload_is_previewed_then_imported_in_the_background(app: TestApp) {
     std::fs::create_dir_all(&dir).unwrap();
     let upload = dir.join("upload.csv");
     std::fs::write(&upload, &file.bytes).unwrap();
-    let id = imports::stage(&app.state, "spring", "orders.csv", &upload)
+    let id = imports::stage(&app.state, "spring", "orders.csv", &upload, None)
         .await
         .unwrap();
     assert!(
@@ -379,7 +379,7 @@ async fn an_upload_is_previewed_then_imported_in_the_background(app: TestApp) {
     // be started again.
     let upload = dir.join("again.csv");
     std::fs::write(&upload, &file.bytes).unwrap();
-    let stuck = imports::stage(&app.state, "spring", "again.csv", &upload)
+    let stuck = imports::stage(&app.state, "spring", "again.csv", &upload, None)
         .await
         .unwrap();
     import::Entity::update_many()
@@ -397,12 +397,159 @@ async fn an_upload_is_previewed_then_imported_in_the_background(app: TestApp) {
 
     let not_csv = dir.join("photo.csv");
     std::fs::write(&not_csv, b"name,phone\nJo,1\n").unwrap();
-    let refused = imports::stage(&app.state, "spring", "photo.csv", &not_csv).await;
+    let refused = imports::stage(&app.state, "spring", "photo.csv", &not_csv, None).await;
     assert!(matches!(refused, Err(app::error::AppError::Invalid { .. })));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+async fn a_staged_upload_keeps_its_event_for_rows_without_one(app: TestApp) {
+    let codes = setup(&app).await;
+    let dir = std::env::temp_dir().join(format!(
+        "handoff-event-{}",
+        app::ssr::services::secrets::random_token(6)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    // No event column: every row counts as the event chosen when the file was staged.
+    let file = |name: &str, who: &str| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "email,referral code,amount,currency
+{who}1@example.com,{},10.00,USD
+{who}2@example.com,{},12.00,USD
+",
+                codes[0], codes[1]
+            ),
+        )
+        .unwrap();
+        path
+    };
+
+    let id = imports::stage(
+        &app.state,
+        "spring",
+        "signups.csv",
+        &file("signups.csv", "s"),
+        Some(" Sign Up "),
+    )
+    .await
+    .unwrap();
+    let staged = imports::view(&app.state, id).await.unwrap();
+    assert_eq!(
+        staged.default_event.as_deref(),
+        Some("sign_up"),
+        "normalized"
+    );
+    imports::start(&app.state, id, true).await.unwrap();
+    let preview = wait_for(&app, id, "previewed").await.report.unwrap();
+    assert_eq!(preview.imported, 2);
+    assert_eq!(
+        preview.qualified, 0,
+        "sign_up is not the campaign's qualifying event"
+    );
+    imports::start(&app.state, id, false).await.unwrap();
+    let done = wait_for(&app, id, "done").await;
+    assert_eq!(done.default_event.as_deref(), Some("sign_up"));
+    assert_eq!(done.report.unwrap().qualified, 0);
+    let events = conversion_event::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.name == "sign_up"), "{events:?}");
+
+    // Without one: the campaign's first qualifying event, as before.
+    let id = imports::stage(
+        &app.state,
+        "spring",
+        "orders.csv",
+        &file("orders.csv", "o"),
+        Some("  "),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        imports::view(&app.state, id).await.unwrap().default_event,
+        None
+    );
+    imports::start(&app.state, id, true).await.unwrap();
+    assert_eq!(
+        wait_for(&app, id, "previewed")
+            .await
+            .report
+            .unwrap()
+            .qualified,
+        2
+    );
+
+    // A name that is no event name is refused and nothing is staged.
+    let before = import::Entity::find().count(&app.db).await.unwrap();
+    let bad = file("bad.csv", "b");
+    let refused = imports::stage(&app.state, "spring", "bad.csv", &bad, Some("buy now!")).await;
+    match refused {
+        Err(app::error::AppError::Invalid { field, message, .. }) => {
+            assert_eq!(field.as_deref(), Some("default_event"));
+            assert!(message.contains("event name"), "{message}");
+        }
+        other => panic!("refused: {other:?}"),
+    }
+    assert_eq!(import::Entity::find().count(&app.db).await.unwrap(), before);
+    assert!(bad.exists(), "the upload was left where it was");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn the_upload_form_takes_the_event_for_rows_without_one(app: TestApp) {
+    let codes = setup(&app).await;
+    app.log_in_as("admin@example.com", app::domain::roles::Role::Admin)
+        .await;
+    let csv = format!(
+        "email,referral code
+f1@example.com,{}
+",
+        codes[0]
+    );
+
+    let posted = app
+        .post_multipart(
+            "/admin/imports/upload",
+            &[("campaign", "spring"), ("default_event", "contract signed")],
+            ("file", "deals.csv", csv.as_bytes()),
+        )
+        .await;
+    let to = posted.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = to
+        .strip_prefix("/admin/imports/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("to the upload's page, not {to}"));
+    let view = wait_for(&app, id, "previewed").await;
+    assert_eq!(view.default_event.as_deref(), Some("contract_signed"));
+    let page = app.get(&to).await.text().await.unwrap();
+    assert!(page.contains("Event for rows without one") && page.contains("contract_signed"));
+
+    // A bad name: back to the form with what was typed, the reason shown once, nothing staged.
+    let before = import::Entity::find().count(&app.db).await.unwrap();
+    let refused = app
+        .post_multipart(
+            "/admin/imports/upload",
+            &[("campaign", "spring"), ("default_event", "buy now!")],
+            ("file", "deals.csv", csv.as_bytes()),
+        )
+        .await;
+    let back = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(back, "/admin/imports?campaign=spring&event=buy+now%21");
+    let page = app.get(&back).await.text().await.unwrap();
+    assert!(
+        page.contains("An event name is letters"),
+        "the reason is on the form"
+    );
+    assert!(
+        page.contains("value=\"buy now!\""),
+        "what was typed is kept"
+    );
+    assert_eq!(import::Entity::find().count(&app.db).await.unwrap(), before);
+}
+
 on_both_databases!(
+    a_staged_upload_keeps_its_event_for_rows_without_one,
+    the_upload_form_takes_the_event_for_rows_without_one,
     an_upload_is_previewed_then_imported_in_the_background,
     a_file_with_faulty_rows_imports_exactly_the_good_ones,
     awkward_files_are_read_and_bad_ones_refused,

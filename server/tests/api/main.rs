@@ -11,5 +11,6 @@ mod leads;
 mod links;
 mod model;
 mod outbound;
+mod promotion_codes;
 mod referrers;
 mod webhooks;

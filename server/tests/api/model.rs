@@ -257,7 +257,43 @@ fn email(friend: usize) -> String {
     }
 }
 
-async fn run_case(app: &TestApp, case: usize, setup: &Setup, ops: &[Op]) -> Result<(), String> {
+/// Writes the events gathered for one batch through `conversions::record_many`, in one
+/// transaction, as a CSV chunk is written.
+async fn flush_batch(
+    app: &TestApp,
+    campaign: &std::sync::Arc<app::ssr::entities::campaign::Model>,
+    batch: &mut Vec<ConversionInput>,
+) -> Result<(), String> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let rules = std::sync::Arc::new(
+        rules::load(&app.db, campaign.id)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    let events = batch
+        .drain(..)
+        .map(|input| conversions::check(&input).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let txn = app::ssr::db::begin_write(&app.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    conversions::record_many(&txn, conversions::source::API, campaign, &rules, events)
+        .await
+        .map_err(|e| e.to_string())?;
+    txn.commit().await.map_err(|e| e.to_string())
+}
+
+/// Runs `ops` through the service and compares with the model. With `batched`, consecutive
+/// events are written as one batch (the CSV path) instead of one by one (the API path).
+async fn run_case(
+    app: &TestApp,
+    case: usize,
+    setup: &Setup,
+    ops: &[Op],
+    batched: bool,
+) -> Result<(), String> {
     let slug = format!("case{case}");
     campaigns::create(
         &app.state,
@@ -302,10 +338,15 @@ async fn run_case(app: &TestApp, case: usize, setup: &Setup, ops: &[Op]) -> Resu
         .await
         .map_err(|e| e.to_string())?;
 
+    let shared_campaign = std::sync::Arc::new(campaign.clone());
+    let mut batch: Vec<ConversionInput> = Vec::new();
     let mut model = Model::default();
     let mut ids: Vec<String> = Vec::new();
     let mut later = Utc::now();
     for (i, op) in ops.iter().enumerate() {
+        if !matches!(op, Op::Event { .. }) {
+            flush_batch(app, &shared_campaign, &mut batch).await?;
+        }
         match op {
             Op::Event {
                 friend,
@@ -320,21 +361,21 @@ async fn run_case(app: &TestApp, case: usize, setup: &Setup, ops: &[Op]) -> Resu
                 };
                 ids.push(id.clone());
                 model.event(setup, *friend, name, *amount, *with_code, &id);
-                let _ = conversions::record(
-                    &app.state,
-                    conversions::source::API,
-                    &ConversionInput {
-                        campaign: slug.clone(),
-                        event_id: id,
-                        event: (*name).to_owned(),
-                        referral_code: with_code.then(|| code.clone()),
-                        email: Some(email(*friend)),
-                        amount: Some(*amount),
-                        currency: Some("USD".to_owned()),
-                        ..Default::default()
-                    },
-                )
-                .await;
+                let input = ConversionInput {
+                    campaign: slug.clone(),
+                    event_id: id,
+                    event: (*name).to_owned(),
+                    referral_code: with_code.then(|| code.clone()),
+                    email: Some(email(*friend)),
+                    amount: Some(*amount),
+                    currency: Some("USD".to_owned()),
+                    ..Default::default()
+                };
+                if batched {
+                    batch.push(input);
+                } else {
+                    let _ = conversions::record(&app.state, conversions::source::API, &input).await;
+                }
             }
             Op::Decide { friend, approve } => {
                 model.decide(setup, *friend, *approve);
@@ -374,6 +415,8 @@ async fn run_case(app: &TestApp, case: usize, setup: &Setup, ops: &[Op]) -> Resu
             }
         }
     }
+
+    flush_batch(app, &shared_campaign, &mut batch).await?;
 
     // Compare leads.
     let rows = lead::Entity::find()
@@ -466,14 +509,20 @@ async fn the_service_agrees_with_the_reference_model(app: TestApp) {
     let strategy = (
         setup_strategy(),
         prop::collection::vec(op_strategy(), 1..30),
+        any::<bool>(),
     );
     let handle = tokio::runtime::Handle::current();
     let counter = std::sync::atomic::AtomicUsize::new(0);
-    let result = runner.run(&strategy, |(setup, ops)| {
+    let result = runner.run(&strategy, |(setup, ops, batched)| {
         let case = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let outcome =
-            tokio::task::block_in_place(|| handle.block_on(run_case(&app, case, &setup, &ops)));
-        outcome.map_err(|e| TestCaseError::fail(format!("{e}\nsetup {setup:?}\nops {ops:?}")))
+        let outcome = tokio::task::block_in_place(|| {
+            handle.block_on(run_case(&app, case, &setup, &ops, batched))
+        });
+        outcome.map_err(|e| {
+            TestCaseError::fail(format!(
+                "{e}\nsetup {setup:?}\nbatched {batched}\nops {ops:?}"
+            ))
+        })
     });
     if let Err(e) = result {
         panic!("{e}");

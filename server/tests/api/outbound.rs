@@ -144,10 +144,20 @@ async fn events_arrive_signed_and_failures_are_retried(app: TestApp) {
         )
         .expect("a valid Standard Webhooks signature");
     }
-    let log = deliveries::log(&app.state, endpoint.id).await.unwrap();
+    // The receiver has the requests before the worker records the answers: wait for the log.
+    let mut log = Vec::new();
+    for _ in 0..200 {
+        log = deliveries::log(&app.state, endpoint.id).await.unwrap();
+        if log.len() == 2 && log.iter().all(|d| d.status == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log.len(), 2, "{log:?}");
     assert!(
         log.iter()
-            .all(|d| d.status == "delivered" && d.attempts == 1)
+            .all(|d| d.status == "delivered" && d.attempts == 1),
+        "{log:?}"
     );
 
     // The receiver fails: the delivery stays pending with a later retry and the error logged.

@@ -64,6 +64,14 @@ pub fn file_size(bytes: i64) -> String {
     }
 }
 
+/// The event that rows without one count as, in words.
+pub fn event_text(default_event: Option<&str>) -> String {
+    match default_event {
+        Some(event) => event.to_owned(),
+        None => "the campaign's first qualifying event".to_owned(),
+    }
+}
+
 /// The label of the button that imports `n` rows.
 pub fn import_button_text(n: u64) -> String {
     match n {
@@ -121,11 +129,13 @@ pub fn report_counts(r: &ImportReport) -> Vec<(&'static str, u64, &'static str)>
     ]
 }
 
-/// `/admin/imports`: the upload form and the history. `?campaign=` preselects a campaign.
+/// `/admin/imports`: the upload form and the history. `?campaign=` preselects a campaign and
+/// `?event=` fills in the event for rows without one (a refused upload comes back with both).
 #[component]
 pub fn ImportsPage() -> impl IntoView {
     let query = use_query_map();
     let chosen = move || query.with(|q| q.get("campaign").filter(|s| !s.is_empty()));
+    let typed_event = move || query.with(|q| q.get("event")).unwrap_or_default();
     let imports = Resource::new(|| (), |_| list_imports());
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     let upload_error = Resource::new(|| (), |_| take_upload_error());
@@ -146,6 +156,7 @@ pub fn ImportsPage() -> impl IntoView {
                         Err(error) => return load_error(error),
                     };
                     let chosen = chosen();
+                    let typed_event = typed_event();
                     let names: Vec<(String, String)> = campaigns.iter().map(|c| (c.slug.clone(), c.name.clone())).collect();
                     let no_campaigns = campaigns.is_empty();
                     view! {
@@ -168,7 +179,13 @@ pub fn ImportsPage() -> impl IntoView {
                                         <label for="upload-file">"CSV file"</label>
                                         <input id="upload-file" name="file" type="file" accept=".csv,text/csv,text/plain" required aria-describedby="upload-file-hint" />
                                         <p id="upload-file-hint" class="hint">
-                                            "A header row, then one row per conversion: the email or the referral code (or both), and optionally amount, currency, event, date and order id. Rows without an event column count as the campaign's first qualifying event. Any size."
+                                            "A header row, then one row per conversion: the email or the referral code (or both), and optionally amount, currency, event, date and order id. Any size."
+                                        </p>
+                                        <label for="upload-event">"Event name for rows without one"</label>
+                                        <input id="upload-event" name="default_event" maxlength="80" value=typed_event
+                                            placeholder="purchase" spellcheck="false" aria-describedby="upload-event-hint" />
+                                        <p id="upload-event-hint" class="hint">
+                                            "Optional. Rows without an event column, or with it empty, count as this event (like purchase or contract_signed). Empty: the campaign's first qualifying event."
                                         </p>
                                         {error.map(|error| view! { <ErrorNote error /> })}
                                         <button type="submit" aria-busy=move || uploading.get().then_some("true")>
@@ -340,6 +357,7 @@ fn ImportDetail(
             <dt>"Campaign"</dt><dd><a href=format!("/admin/campaigns/{}", upload.campaign)>{upload.campaign.clone()}</a></dd>
             <dt>"Status"</dt><dd><span class=format!("badge {}", upload.status)>{upload.status.clone()}</span> " " {status_text(&upload.status)}</dd>
             <dt>"Size"</dt><dd>{file_size(upload.bytes_total)}</dd>
+            <dt>"Event for rows without one"</dt><dd>{event_text(upload.default_event.as_deref())}</dd>
             <dt>"Uploaded"</dt><dd>{short_time(&upload.created_at)}</dd>
             {upload.finished_at.map(|at| view! { <dt>"Last run ended"</dt><dd>{short_time(&at)}</dd> })}
         </dl>
@@ -473,6 +491,8 @@ mod tests {
         assert_eq!(file_size(4_500_000), "4.5 MB");
         assert_eq!(import_button_text(1), "Import 1 row");
         assert_eq!(import_button_text(1234), "Import 1234 rows");
+        assert_eq!(event_text(Some("signup")), "signup");
+        assert_eq!(event_text(None), "the campaign's first qualifying event");
     }
 
     #[test]

@@ -9,18 +9,55 @@ use crate::{
     api::{
         campaigns::list_campaigns,
         integrations::{
-            CreateInboundSource, CreateWebhookEndpoint, DeleteInboundSource, DeleteWebhookEndpoint,
-            EVENT_CHOICES, EndpointRow, IntegrationsOverview, MapStripePromotionCode, NewEndpoint,
-            NewSource, PRESET_CHOICES, ReplayInboundDelivery, ReplayWebhookDelivery, STRIPE_EVENTS,
+            CreateInboundSource, CreateWebhookEndpoint, DeleteInboundSource, DeletePromotionCode,
+            DeleteWebhookEndpoint, EVENT_CHOICES, EndpointRow, IntegrationsOverview,
+            MapStripePromotionCode, NewEndpoint, NewSource, PRESET_CHOICES,
+            PROMOTION_CODE_IMPORT_ACTION, PROMOTION_CODES_SHOWN, PromotionCodeImport,
+            PromotionCodeRow, ReplayInboundDelivery, ReplayWebhookDelivery, STRIPE_EVENTS,
             SaveSourceMapping, SaveStripeCampaign, SaveStripeSecret, SetWebhookEndpointEnabled,
             event_field, get_inbound_source, get_integrations, get_webhook_endpoint,
             stripe_deliveries, take_new_inbound_source, take_new_webhook_endpoint,
+            take_promotion_code_import,
         },
     },
     components::{AdminPage, CopyText, action_error, load_error, short_time},
     error::AppError,
     types::{Campaign, InboundDelivery, InboundSource},
 };
+
+/// A mapping's name for people and for its Delete button: its id, else its code.
+pub fn promotion_code_label(p: &PromotionCodeRow) -> String {
+    p.promotion_code_id
+        .clone()
+        .or_else(|| p.code.clone())
+        .unwrap_or_default()
+}
+
+/// The referrer a mapping credits, for people: `Name <email>`.
+pub fn referrer_text(p: &PromotionCodeRow) -> String {
+    match (&p.referrer_name, &p.referrer_email) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        _ => format!("Referrer {} (deleted)", p.referrer_id),
+    }
+}
+
+/// What the promotion-code list shows: all of them, or how many of how many.
+pub fn promotion_codes_caption(shown: usize, total: u64, search: Option<&str>) -> String {
+    match search {
+        Some(search) if total == 1 => format!("1 mapping matches “{search}”."),
+        Some(search) if total as usize == shown => format!("{total} mappings match “{search}”."),
+        Some(search) => {
+            format!("Showing the newest {shown} of the {total} mappings that match “{search}”.")
+        }
+        None if total as usize == shown => match total {
+            1 => "1 mapping.".to_owned(),
+            n => format!("{n} mappings."),
+        },
+        None => format!(
+            "Showing the newest {shown} of {total} mappings; find others by their id, code or referrer's email."
+        ),
+    }
+}
 
 /// A preset's name for people.
 pub fn preset_label(preset: &str) -> &str {
@@ -138,23 +175,36 @@ pub fn IntegrationsPage() -> impl IntoView {
     let secret = ServerAction::<SaveStripeSecret>::new();
     let stripe_campaign = ServerAction::<SaveStripeCampaign>::new();
     let promo = ServerAction::<MapStripePromotionCode>::new();
+    let delete_promo = ServerAction::<DeletePromotionCode>::new();
     let create_endpoint = ServerAction::<CreateWebhookEndpoint>::new();
     let enable = ServerAction::<SetWebhookEndpointEnabled>::new();
     let delete_endpoint = ServerAction::<DeleteWebhookEndpoint>::new();
+    let query = use_query_map();
+    let promo_search = move || {
+        query.with(|q| {
+            q.get("promo")
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        })
+    };
     let overview = Resource::new(
         move || {
             (
-                create_source.version().get(),
-                delete_source.version().get(),
-                secret.version().get(),
-                stripe_campaign.version().get(),
-                promo.version().get(),
-                create_endpoint.version().get(),
-                enable.version().get(),
-                delete_endpoint.version().get(),
+                promo_search(),
+                (
+                    create_source.version().get(),
+                    delete_source.version().get(),
+                    secret.version().get(),
+                    stripe_campaign.version().get(),
+                    promo.version().get(),
+                    delete_promo.version().get(),
+                    create_endpoint.version().get(),
+                    enable.version().get(),
+                    delete_endpoint.version().get(),
+                ),
             )
         },
-        |_| get_integrations(),
+        |(search, _)| get_integrations(search),
     );
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     // A new source's URL and an endpoint's secret, once (see `InboundSection`).
@@ -166,17 +216,21 @@ pub fn IntegrationsPage() -> impl IntoView {
         move || create_endpoint.version().get(),
         |_| take_new_webhook_endpoint(),
     );
+    // What a promotion-code file posted just before came to, once.
+    let promo_import = Resource::new(|| (), |_| take_promotion_code_import());
     let actions = Actions {
         create_source,
         delete_source,
         secret,
         stripe_campaign,
         promo,
+        delete_promo,
         create_endpoint,
         enable,
         delete_endpoint,
         fresh_source,
         fresh_endpoint,
+        promo_import,
     };
     view! {
         <AdminPage title="Integrations">
@@ -192,16 +246,19 @@ pub fn IntegrationsPage() -> impl IntoView {
                 <a href="/admin/api-keys">"API keys"</a>
             </nav>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let campaigns = match campaigns.await {
-                        Ok(list) => list,
-                        Err(error) => return load_error(error),
-                    };
-                    match overview.await {
-                        Ok(overview) => view! { <Sections overview campaigns actions /> }.into_any(),
-                        Err(error) => load_error(error),
-                    }
-                })}
+                {move || {
+                    let search = promo_search();
+                    Suspend::new(async move {
+                        let campaigns = match campaigns.await {
+                            Ok(list) => list,
+                            Err(error) => return load_error(error),
+                        };
+                        match overview.await {
+                            Ok(overview) => view! { <Sections overview campaigns actions search /> }.into_any(),
+                            Err(error) => load_error(error),
+                        }
+                    })
+                }}
             </Suspense>
         </AdminPage>
     }
@@ -215,11 +272,13 @@ struct Actions {
     secret: ServerAction<SaveStripeSecret>,
     stripe_campaign: ServerAction<SaveStripeCampaign>,
     promo: ServerAction<MapStripePromotionCode>,
+    delete_promo: ServerAction<DeletePromotionCode>,
     create_endpoint: ServerAction<CreateWebhookEndpoint>,
     enable: ServerAction<SetWebhookEndpointEnabled>,
     delete_endpoint: ServerAction<DeleteWebhookEndpoint>,
     fresh_source: Resource<Result<Option<NewSource>, AppError>>,
     fresh_endpoint: Resource<Result<Option<NewEndpoint>, AppError>>,
+    promo_import: Resource<Result<Option<PromotionCodeImport>, AppError>>,
 }
 
 #[component]
@@ -227,6 +286,8 @@ fn Sections(
     overview: IntegrationsOverview,
     campaigns: Vec<Campaign>,
     actions: Actions,
+    /// The promotion-code search of the query (`?promo=`).
+    search: Option<String>,
 ) -> impl IntoView {
     let IntegrationsOverview {
         inbound_base,
@@ -236,7 +297,7 @@ fn Sections(
     } = overview;
     view! {
         <InboundSection sources inbound_base campaigns=campaigns.clone() actions />
-        <StripeSection stripe campaigns actions />
+        <StripeSection stripe campaigns actions search />
         <OutboundSection endpoints actions />
     }
 }
@@ -351,6 +412,7 @@ fn StripeSection(
     stripe: crate::api::integrations::StripeSettings,
     campaigns: Vec<Campaign>,
     actions: Actions,
+    search: Option<String>,
 ) -> impl IntoView {
     let secret = actions.secret;
     let campaign = actions.stripe_campaign;
@@ -360,6 +422,9 @@ fn StripeSection(
     let promo_saved = succeeded(promo.value(), "saved", "promotion_code");
     let choices = stripe.referrers.clone();
     let has_choices = !choices.is_empty();
+    // The import form's own copies: the campaign form's children are closures that take theirs.
+    let import_campaigns = campaigns.clone();
+    let import_chosen = stripe.campaign.clone();
     let secret_state = match &stripe.secret_hint {
         Some(hint) => format!("Set, ending in {hint}."),
         None => "Not set: Stripe events are refused until it is.".to_owned(),
@@ -400,7 +465,7 @@ fn StripeSection(
                 <button type="submit">"Save campaign"</button>
             </ActionForm>
 
-            <h3>"Promotion codes"</h3>
+            <h3 id="promotion-codes">"Promotion codes"</h3>
             <p>"A customer who uses a referrer's Stripe promotion code is credited to that referrer."</p>
             <ActionForm action=promo>
                 <div class="fields">
@@ -437,28 +502,186 @@ fn StripeSection(
                 {ok_note("Promotion code mapped.", promo_saved)}
                 <button type="submit">"Map promotion code"</button>
             </ActionForm>
-            {if stripe.promotion_codes.is_empty() {
-                view! { <p class="empty">"No promotion codes mapped yet."</p> }.into_any()
+            <PromotionCodeImportForm campaigns=import_campaigns chosen=import_chosen outcome=actions.promo_import />
+            <PromotionCodeList
+                rows=stripe.promotion_codes
+                total=stripe.promotion_codes_total
+                search
+                delete=actions.delete_promo
+            />
+            <p><a href="/admin/integrations/stripe">"Stripe delivery log"</a>": every event Stripe sent, what came of it, and replay."</p>
+        </section>
+    }
+}
+
+/// The form that imports a CSV file of promotion-code mappings, and what the last one came to.
+/// A plain multipart form post, with or without JavaScript: the route answers with a redirect
+/// back here, and the outcome comes from the session, once.
+#[component]
+fn PromotionCodeImportForm(
+    campaigns: Vec<Campaign>,
+    chosen: Option<String>,
+    outcome: Resource<Result<Option<PromotionCodeImport>, AppError>>,
+) -> impl IntoView {
+    let importing = RwSignal::new(false);
+    view! {
+        <h4 id="promo-import-heading">"Import mappings from a CSV file"</h4>
+        <form method="post" action=PROMOTION_CODE_IMPORT_ACTION enctype="multipart/form-data"
+            aria-labelledby="promo-import-heading" on:submit=move |_| importing.set(true)>
+            <div class="fields">
+                <div class="field">
+                    <label for="promo-import-campaign">"Campaign of the referrers"</label>
+                    <select id="promo-import-campaign" name="campaign" required>
+                        {campaign_options(&campaigns, chosen.as_deref())}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="promo-import-file">"Mapping file"</label>
+                    <input id="promo-import-file" name="file" type="file" accept=".csv,text/csv,text/plain" required aria-describedby="promo-import-file-hint" />
+                </div>
+            </div>
+            <p id="promo-import-file-hint" class="hint">
+                "A header row, then one row per promotion code: its id (promo_…) or the code customers type, or both, and the referrer's referral code or email. Stripe's promotion code export works once a referral code column is added. Rows mapped before are skipped, so importing the file again changes nothing."
+            </p>
+            <button type="submit" aria-busy=move || importing.get().then_some("true")>
+                {move || if importing.get() { "Importing…" } else { "Import mappings" }}
+            </button>
+        </form>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                outcome.await.ok().flatten().map(|outcome| view! { <PromotionCodeImportResult outcome /> })
+            })}
+        </Suspense>
+    }
+}
+
+/// What a promotion-code file import did: its counts, and every refused row with its line,
+/// column and reason; or why the file was refused as a whole.
+#[component]
+fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
+    let summary = outcome.summary();
+    let report = match outcome.result {
+        Ok(report) => report,
+        Err(error) => {
+            let file = if outcome.filename.is_empty() {
+                "The file".to_owned()
             } else {
-                view! {
-                    <div class="table-wrap">
-                        <table>
-                            <thead><tr><th scope="col">"Promotion code id"</th><th scope="col">"Code"</th><th scope="col">"Referrer"</th></tr></thead>
-                            <tbody>
-                                {stripe.promotion_codes.into_iter().map(|p| view! {
+                format!("“{}”", outcome.filename)
+            };
+            return view! {
+                <p class="error" role="alert">{format!("{file} was not imported: {error}")}</p>
+            }
+            .into_any();
+        }
+    };
+    let more = report.errors_truncated;
+    let listed = report.errors.len();
+    view! {
+        <p class="ok" role="status">{summary}</p>
+        {(!report.errors.is_empty()).then(|| view! {
+            <section aria-labelledby="promo-refused-heading">
+                <h4 id="promo-refused-heading">"Refused rows"</h4>
+                <p>
+                    {if more {
+                        format!("The first {listed} of {} refused rows. ", report.refused)
+                    } else {
+                        String::new()
+                    }}
+                    "Nothing was written for them. Fix them and import the file again: the rows mapped already are skipped."
+                </p>
+                <div class="table-wrap">
+                    <table>
+                        <thead><tr><th scope="col">"Line"</th><th scope="col">"Column"</th><th scope="col">"Reason"</th></tr></thead>
+                        <tbody>
+                            {report.errors.into_iter().map(|e| view! {
+                                <tr>
+                                    <td class="num">{e.line.to_string()}</td>
+                                    <td>{if e.column.is_empty() { "(whole row)".to_owned() } else { e.column }}</td>
+                                    <td>{e.reason}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        })}
+    }
+    .into_any()
+}
+
+/// The promotion-code mappings (the newest, or those searched for), each with a Delete button.
+#[component]
+fn PromotionCodeList(
+    rows: Vec<PromotionCodeRow>,
+    total: u64,
+    search: Option<String>,
+    delete: ServerAction<DeletePromotionCode>,
+) -> impl IntoView {
+    let deleted = succeeded(delete.value(), "deleted", "promotion_code");
+    let caption = promotion_codes_caption(rows.len(), total, search.as_deref());
+    let searching = search.is_some();
+    // Worth a search box once the list is cut short (or while searching).
+    let search_box = (searching || total > PROMOTION_CODES_SHOWN).then(|| {
+        view! {
+            <form method="get" action="/admin/integrations#promo-list-heading" role="search" aria-label="Promotion codes">
+                <label for="promo-search">"Find a promotion code"</label>
+                <input id="promo-search" name="promo" type="search" value=search.clone().unwrap_or_default()
+                    placeholder="promo_…, a code or a referrer's email" aria-describedby="promo-search-hint" />
+                <p id="promo-search-hint" class="hint">"By the start of its id, its code or its referrer's email."</p>
+                <button type="submit" class="secondary">"Find"</button>
+                {searching.then(|| view! { " " <a href="/admin/integrations#promo-list-heading">"Show all"</a> })}
+            </form>
+        }
+    });
+    view! {
+        <h4 id="promo-list-heading">"Mapped promotion codes"</h4>
+        {ok_note("Promotion code mapping deleted.", deleted)}
+        {action_error(delete.value())}
+        {search_box}
+        {if rows.is_empty() {
+            let empty = if searching { "No promotion code matches." } else { "No promotion codes mapped yet." };
+            view! { <p class="empty">{empty}</p> }.into_any()
+        } else {
+            view! {
+                <p>{caption}</p>
+                <div class="table-wrap">
+                    <table>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Promotion code id"</th>
+                                <th scope="col">"Code"</th>
+                                <th scope="col">"Referrer"</th>
+                                <th scope="col">"Campaign"</th>
+                                <th scope="col">"Action"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {rows.into_iter().map(|p| {
+                                let label = format!("Delete promotion code {}", promotion_code_label(&p));
+                                let referrer = referrer_text(&p);
+                                view! {
                                     <tr>
                                         <td>{p.promotion_code_id.map(|i| view! { <code>{i}</code> })}</td>
                                         <td>{p.code.map(|c| view! { <code>{c}</code> })}</td>
-                                        <td>{p.referrer.unwrap_or_else(|| format!("Referrer {} (deleted)", p.referrer_id))}</td>
+                                        <td>
+                                            {referrer}
+                                            {p.referrer_code.map(|c| view! { <br /><small>"Code " <code>{c}</code></small> })}
+                                        </td>
+                                        <td>{p.campaign}</td>
+                                        <td>
+                                            <ActionForm action=delete>
+                                                <input type="hidden" name="id" value=p.id.to_string() />
+                                                <button type="submit" class="danger" aria-label=label>"Delete"</button>
+                                            </ActionForm>
+                                        </td>
                                     </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
-            <p><a href="/admin/integrations/stripe">"Stripe delivery log"</a>": every event Stripe sent, what came of it, and replay."</p>
-        </section>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
     }
 }
 
@@ -880,6 +1103,42 @@ mod tests {
             events_text(&["lead.created".into(), "reward.due".into()]),
             "lead.created, reward.due"
         );
+    }
+
+    #[test]
+    fn promotion_codes_read_as_words() {
+        let mut p = PromotionCodeRow {
+            id: 3,
+            campaign: "spring".into(),
+            referrer_id: 9,
+            referrer_name: Some("Ann".into()),
+            referrer_email: Some("ann@example.com".into()),
+            referrer_code: Some("ANN-7K4Q".into()),
+            promotion_code_id: Some("promo_1".into()),
+            code: Some("ANN10".into()),
+            created_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        };
+        assert_eq!(promotion_code_label(&p), "promo_1");
+        assert_eq!(referrer_text(&p), "Ann <ann@example.com>");
+        p.promotion_code_id = None;
+        p.referrer_name = None;
+        assert_eq!(promotion_code_label(&p), "ANN10");
+        assert_eq!(referrer_text(&p), "Referrer 9 (deleted)");
+
+        assert_eq!(promotion_codes_caption(1, 1, None), "1 mapping.");
+        assert_eq!(promotion_codes_caption(4, 4, None), "4 mappings.");
+        assert!(
+            promotion_codes_caption(100, 250, None).starts_with("Showing the newest 100 of 250")
+        );
+        assert_eq!(
+            promotion_codes_caption(1, 1, Some("promo")),
+            "1 mapping matches “promo”."
+        );
+        assert_eq!(
+            promotion_codes_caption(3, 3, Some("ann")),
+            "3 mappings match “ann”."
+        );
+        assert!(promotion_codes_caption(100, 120, Some("a")).contains("100 of the 120"));
     }
 
     #[test]

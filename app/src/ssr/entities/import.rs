@@ -25,6 +25,9 @@ pub struct Model {
     pub report: String,
     pub created_at: ChronoDateTimeUtc,
     pub finished_at: Option<ChronoDateTimeUtc>,
+    /// The event name for rows without one; `None`: the campaign's first qualifying event.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub default_event: Option<String>,
 }
 
 /// Relations are spelled out in queries rather than derived.

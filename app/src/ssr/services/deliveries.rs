@@ -145,6 +145,16 @@ pub async fn endpoints(state: &AppState) -> Result<Vec<Endpoint>, AppError> {
         .collect())
 }
 
+/// One endpoint.
+pub async fn endpoint(state: &AppState, id: i64) -> Result<Endpoint, AppError> {
+    webhook_endpoint::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("deliveries::endpoint", e))?
+        .map(|row| to_wire(&row))
+        .ok_or_else(|| AppError::not_found("Endpoint"))
+}
+
 /// Enables or disables an endpoint. Enabling clears the failure notice.
 pub async fn set_enabled(state: &AppState, id: i64, enabled: bool) -> Result<Endpoint, AppError> {
     let row = webhook_endpoint::Entity::find_by_id(id)

@@ -3,7 +3,7 @@
 //!
 //! The file is read on a blocking thread by [`ConversionCsvReader`] and handed over in chunks
 //! through a bounded channel, so a file of any size is processed in constant memory. Each row
-//! goes through `conversions::record_in` with source `csv` and the row's order id (or content
+//! goes through `conversions::record_many` (one batch per chunk) with source `csv` and the row's order id (or content
 //! hash) as its event id: re-importing a file, or re-running one that was killed half way, adds
 //! nothing twice. A real import commits chunk by chunk (with the import's counters in the same
 //! transaction); a preview runs the very same code in one transaction that is rolled back.
@@ -12,6 +12,7 @@ use std::{
     fs::File,
     io::{BufReader, Read},
     path::Path,
+    sync::Arc,
 };
 
 use chrono::Utc;
@@ -23,6 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::{
+    domain::rules::normalize_event_name,
     error::AppError,
     ssr::{
         conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
@@ -39,7 +41,7 @@ use crate::{
 };
 
 /// Rows per transaction (and per chunk handed over by the reader thread).
-pub const CHUNK_ROWS: usize = 500;
+pub const CHUNK_ROWS: usize = 1_000;
 /// Failed rows listed in a report; the rest are counted.
 pub const MAX_REPORTED_ERRORS: usize = 10_000;
 
@@ -146,18 +148,31 @@ pub async fn run(
             .map_err(|e| AppError::internal("imports::open join", e))??;
         None
     } else {
-        Some(create_row(state, &campaign, &options.filename, path, "running").await?)
+        Some(
+            create_row(
+                state,
+                &campaign,
+                &options.filename,
+                path,
+                "running",
+                options.default_event.as_deref(),
+            )
+            .await?,
+        )
     };
     execute(state, path, options, &campaign, import_id).await
 }
 
 /// Adds an import to the history; the file must already be readable as a conversions CSV.
+/// `default_event` is the event name for rows without one (`None`: the campaign's first
+/// qualifying event).
 async fn create_row(
     state: &AppState,
     campaign: &campaign::Model,
     filename: &str,
     path: &Path,
     status: &str,
+    default_event: Option<&str>,
 ) -> Result<i64, AppError> {
     let owned = path.to_owned();
     let (sha, size) = tokio::task::spawn_blocking(move || {
@@ -182,6 +197,10 @@ async fn create_row(
         report: Set(String::new()),
         created_at: Set(Utc::now()),
         finished_at: Set(None),
+        default_event: Set(default_event
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)),
         ..Default::default()
     }
     .insert(&state.db)
@@ -243,8 +262,8 @@ async fn execute(
         ..Default::default()
     };
     let context = Context {
-        campaign,
-        rules: &rules,
+        campaign: Arc::new(campaign.clone()),
+        rules: Arc::new(rules),
         default_event: &default_event,
         columns: &columns,
     };
@@ -285,15 +304,36 @@ fn staged_path(state: &AppState, id: i64) -> std::path::PathBuf {
 }
 
 /// Keeps an uploaded file for a preview and an import started from the admin. Returns the import's
-/// id; its status is `uploaded`.
+/// id; its status is `uploaded`. `default_event` is the event name for rows without one, kept
+/// with the upload so its preview and its import count them alike (`None` or empty: the
+/// campaign's first qualifying event); a name that is not one is refused and nothing is staged.
 pub async fn stage(
     state: &AppState,
     campaign: &str,
     filename: &str,
     upload: &Path,
+    default_event: Option<&str>,
 ) -> Result<i64, AppError> {
+    let default_event = match default_event.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(name) => Some(normalize_event_name(name).ok_or_else(|| {
+            AppError::invalid(
+                "invalid_event",
+                "default_event",
+                "An event name is letters, digits, spaces, _ . or -, at most 80 characters, like purchase.",
+            )
+        })?),
+        None => None,
+    };
     let campaign = campaigns::find_row(&state.db, campaign).await?;
-    let id = create_row(state, &campaign, filename, upload, "uploaded").await?;
+    let id = create_row(
+        state,
+        &campaign,
+        filename,
+        upload,
+        "uploaded",
+        default_event.as_deref(),
+    )
+    .await?;
     let target = staged_path(state, id);
     let moved = async {
         tokio::fs::create_dir_all(target.parent().unwrap_or(Path::new("."))).await?;
@@ -369,7 +409,7 @@ pub async fn start(state: &AppState, id: i64, dry_run: bool) -> Result<(), AppEr
         campaign: campaign.slug.clone(),
         filename: row.filename.clone(),
         dry_run,
-        default_event: None,
+        default_event: row.default_event.clone(),
     };
     let state = state.clone();
     tokio::spawn(async move {
@@ -411,6 +451,7 @@ async fn to_view(state: &AppState, row: &import::Model) -> Result<ImportView, Ap
             _ => row.bytes_done,
         },
         report: serde_json::from_str(&row.report).ok(),
+        default_event: row.default_event.clone(),
         created_at: row.created_at,
         finished_at: row.finished_at,
     })
@@ -442,8 +483,8 @@ pub async fn error_report(state: &AppState, id: i64) -> Result<String, AppError>
 }
 
 struct Context<'a> {
-    campaign: &'a campaign::Model,
-    rules: &'a LoadedRules,
+    campaign: Arc<campaign::Model>,
+    rules: Arc<LoadedRules>,
     default_event: &'a str,
     columns: &'a ColumnNames,
 }
@@ -535,20 +576,24 @@ async fn process_chunk(
     rows: Vec<RowOutcome>,
     report: &mut ImportReport,
 ) -> Result<(), AppError> {
+    // Rows that pass the checks go to the engine as one batch; the rest are reported. Errors are
+    // reported in line order.
+    let mut errors: Vec<(ImportError, bool)> = Vec::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut events = Vec::with_capacity(rows.len());
     for outcome in rows {
         report.rows += 1;
         let row = match outcome {
             RowOutcome::Row(row) => row,
             RowOutcome::Invalid(e) => {
-                report.invalid += 1;
-                push_error(
-                    report,
+                errors.push((
                     ImportError {
                         line: e.line,
                         column: e.column,
                         reason: e.reason,
                     },
-                );
+                    false,
+                ));
                 continue;
             }
         };
@@ -565,14 +610,19 @@ async fn process_chunk(
             currency: row.currency,
             occurred_at: row.occurred_at,
         };
-        let recorded = match conversions::check(&input) {
+        match conversions::check(&input) {
             Ok(event) => {
-                conversions::record_in(txn, source::CSV, context.campaign, context.rules, &event)
-                    .await
+                lines.push(row.line);
+                events.push(event);
             }
-            Err(e) => Err(e),
-        };
-        match recorded {
+            Err(e) => errors.push(refusal(context, row.line, e)?),
+        }
+    }
+    let outcomes =
+        conversions::record_many(txn, source::CSV, &context.campaign, &context.rules, events)
+            .await?;
+    for (line, outcome) in lines.into_iter().zip(outcomes) {
+        match outcome {
             Ok(result) if result.duplicate => report.duplicates += 1,
             Ok(result) => {
                 report.imported += 1;
@@ -586,34 +636,50 @@ async fn process_chunk(
                     report.ambiguous += 1;
                 }
             }
-            Err(AppError::Invalid {
-                code,
-                field,
-                message,
-                ..
-            }) => {
-                let unmatched = matches!(
-                    code.as_str(),
-                    "unattributable" | "unknown_referral_code" | "unknown_promotion_code"
-                );
-                if unmatched {
-                    report.unmatched += 1;
-                } else {
-                    report.invalid += 1;
-                }
-                push_error(
-                    report,
-                    ImportError {
-                        line: row.line,
-                        column: context.columns.for_field(field.as_deref()),
-                        reason: message,
-                    },
-                );
-            }
-            Err(e) => return Err(e),
+            Err(e) => errors.push(refusal(context, line, e)?),
         }
     }
+    errors.sort_by_key(|(e, _)| e.line);
+    for (error, unmatched) in errors {
+        if unmatched {
+            report.unmatched += 1;
+        } else {
+            report.invalid += 1;
+        }
+        push_error(report, error);
+    }
     Ok(())
+}
+
+/// A row the engine refused, as a report line; `true` when it is unmatched (names nobody known)
+/// rather than invalid. Anything but a refusal is an error of the whole import.
+fn refusal(
+    context: &Context<'_>,
+    line: u64,
+    error: AppError,
+) -> Result<(ImportError, bool), AppError> {
+    match error {
+        AppError::Invalid {
+            code,
+            field,
+            message,
+            ..
+        } => {
+            let unmatched = matches!(
+                code.as_str(),
+                "unattributable" | "unknown_referral_code" | "unknown_promotion_code"
+            );
+            Ok((
+                ImportError {
+                    line,
+                    column: context.columns.for_field(field.as_deref()),
+                    reason: message,
+                },
+                unmatched,
+            ))
+        }
+        other => Err(other),
+    }
 }
 
 /// The error report as CSV: `line,column,reason`.

@@ -6,28 +6,38 @@
 //! An authenticated request is logged with its payload and outcome, so it can be inspected and
 //! replayed, and its fields become a conversion event for `services::conversions`.
 
+use std::{collections::HashMap, path::Path};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use crate::{
+    domain::email::Email,
     error::AppError,
     ssr::{
         conversion_csv::parse_amount,
+        db::{begin_write, is_unique_violation},
         entities::{campaign, inbound_delivery, inbound_source, promotion_code, referrer},
+        promotion_code_csv::{MappingHeaders, MappingOutcome, MappingRow, PromotionCodeCsvReader},
         services::{
-            campaigns,
+            campaigns, codes,
             conversions::{self, source},
+            referrers,
             secrets::{random_token, sha256_hex},
             settings,
             signatures::{self, SignatureError},
         },
         state::AppState,
     },
-    types::{ConversionInput, ConversionResult, FieldMapping, InboundDelivery, InboundSource},
+    types::{
+        ConversionInput, ConversionResult, FieldMapping, ImportError, InboundDelivery,
+        InboundSource, PromotionCodeImportReport, PromotionCodeMapping,
+    },
 };
 
 /// The presets offered when creating a source.
@@ -244,6 +254,13 @@ pub async fn delete_source(state: &AppState, id: i64) -> Result<(), AppError> {
         return Err(AppError::not_found("Source"));
     }
     Ok(())
+}
+
+/// One source, as the admin sees it.
+pub async fn source(state: &AppState, id: i64) -> Result<InboundSource, AppError> {
+    let row = find_source(state, id).await?;
+    let campaign_slug = campaign_slug(state, row.campaign_id).await?;
+    Ok(to_wire(&row, &campaign_slug))
 }
 
 async fn find_source(state: &AppState, id: i64) -> Result<inbound_source::Model, AppError> {
@@ -690,15 +707,34 @@ async fn process_stripe(state: &AppState, body: &[u8], replay_of: Option<i64>) -
     }
 }
 
-/// Maps a Stripe promotion code (its id `promo_...` and/or the code customers type) to a
-/// referrer, so checkouts using it are credited to them.
-pub async fn map_promotion_code(
-    state: &AppState,
-    referrer_id: i64,
-    promotion_code_id: Option<&str>,
+/// The largest promotion-code mapping file imported at once (some 400,000 rows).
+pub const MAX_MAPPING_FILE_BYTES: u64 = 20 << 20;
+/// Refused rows listed in a mapping import's report; the rest are counted.
+pub const MAX_REPORTED_MAPPING_ERRORS: usize = 10_000;
+/// Rows of a mapping file per transaction.
+const MAPPING_CHUNK_ROWS: usize = 500;
+/// The error of a write that lost a race with another one mapping the same code (PostgreSQL; on
+/// SQLite writers take turns). An import runs the chunk again.
+const MAPPING_RACE: &str = "promotion_code_race";
+
+/// What mapping a promotion code changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapped {
+    /// A new mapping.
+    Added,
+    /// The referrer's mapping got the id or the code it lacked.
+    Completed,
+    /// It was mapped so already: nothing changed.
+    Unchanged,
+}
+
+/// A promotion code as given: trimmed, empty as none, checked. Errors name the field at fault
+/// (`promotion_code_id` or `code`).
+fn check_promotion_code(
+    id: Option<&str>,
     code: Option<&str>,
-) -> Result<(), AppError> {
-    let id = promotion_code_id.map(str::trim).filter(|s| !s.is_empty());
+) -> Result<(Option<String>, Option<String>), AppError> {
+    let id = id.map(str::trim).filter(|s| !s.is_empty());
     let code = code.map(str::trim).filter(|s| !s.is_empty());
     if id.is_none() && code.is_none() {
         return Err(AppError::invalid(
@@ -707,57 +743,664 @@ pub async fn map_promotion_code(
             "Give the promotion code's id (promo_...) or the code customers type, or both.",
         ));
     }
-    if id.is_some_and(|i| !i.starts_with("promo_") || i.len() > 255) {
+    if id.is_some_and(|i| {
+        !i.starts_with("promo_") || i.len() > 255 || i.contains(char::is_whitespace)
+    }) {
         return Err(AppError::invalid(
             "invalid_promotion_code",
             "promotion_code_id",
-            "Stripe promotion code ids start with promo_.",
+            "Stripe promotion code ids start with promo_ (like promo_1MxYzAbC).",
         ));
     }
-    if code.is_some_and(|c| c.len() > 255) {
+    if code.is_some_and(|c| c.len() > 255 || c.contains(char::is_control)) {
         return Err(AppError::invalid(
             "invalid_promotion_code",
             "code",
-            "That code is too long.",
+            "A code is at most 255 characters, on one line.",
         ));
     }
+    Ok((id.map(str::to_owned), code.map(str::to_owned)))
+}
+
+/// What mapping a promotion code to a referrer takes, given the mappings holding its id or code.
+#[derive(Debug, PartialEq, Eq)]
+enum Plan {
+    /// Every key given is mapped to this referrer already.
+    Unchanged,
+    /// Neither key is mapped: a new mapping.
+    Insert,
+    /// This referrer's mapping with this id lacks a code (or with this code, an id): fill it in.
+    Complete(i64),
+    /// The key of `field` is mapped to another referrer.
+    Taken {
+        field: &'static str,
+        referrer_id: i64,
+    },
+    /// This referrer's mapping of one key has another value for the other (`mapped`), which
+    /// `field` contradicts. Stripe gives each promotion code one id.
+    Mismatch { field: &'static str, mapped: String },
+}
+
+fn plan(
+    existing: &[promotion_code::Model],
+    referrer_id: i64,
+    id: Option<&str>,
+    code_key: Option<&str>,
+) -> Plan {
+    let by_id = id.and_then(|i| {
+        existing
+            .iter()
+            .find(|m| m.promotion_code_id.as_deref() == Some(i))
+    });
+    let by_code = code_key.and_then(|k| existing.iter().find(|m| m.code_key.as_deref() == Some(k)));
+    for (found, field) in [(by_id, "promotion_code_id"), (by_code, "code")] {
+        if let Some(m) = found
+            && m.referrer_id != referrer_id
+        {
+            return Plan::Taken {
+                field,
+                referrer_id: m.referrer_id,
+            };
+        }
+    }
+    match (by_id, by_code) {
+        (None, None) => Plan::Insert,
+        (Some(_), Some(_)) => Plan::Unchanged,
+        (Some(m), None) => match (code_key, &m.code) {
+            (None, _) => Plan::Unchanged,
+            (Some(_), None) => Plan::Complete(m.id),
+            (Some(_), Some(mapped)) => Plan::Mismatch {
+                field: "code",
+                mapped: mapped.clone(),
+            },
+        },
+        (None, Some(m)) => match (id, &m.promotion_code_id) {
+            (None, _) => Plan::Unchanged,
+            (Some(_), None) => Plan::Complete(m.id),
+            (Some(_), Some(mapped)) => Plan::Mismatch {
+                field: "promotion_code_id",
+                mapped: mapped.clone(),
+            },
+        },
+    }
+}
+
+/// The mappings holding any of these promotion code ids or code keys.
+async fn mappings_holding(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+    keys: &[String],
+) -> Result<Vec<promotion_code::Model>, AppError> {
+    if ids.is_empty() && keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Condition::any();
+    if !ids.is_empty() {
+        any = any.add(promotion_code::Column::PromotionCodeId.is_in(ids.iter().cloned()));
+    }
+    if !keys.is_empty() {
+        any = any.add(promotion_code::Column::CodeKey.is_in(keys.iter().cloned()));
+    }
+    promotion_code::Entity::find()
+        .filter(any)
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("inbound::mappings_holding", e))
+}
+
+/// "Name <email>" of a referrer, for a message.
+async fn referrer_label(db: &impl ConnectionTrait, id: i64) -> Result<String, AppError> {
+    Ok(referrer::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("inbound::referrer_label", e))?
+        .map_or_else(
+            || format!("referrer {id}"),
+            |r| format!("{} <{}>", r.name, r.email),
+        ))
+}
+
+/// Maps the checked `id` and/or `code` to `referrer`, given `existing` (the mappings holding
+/// either key), which gets the row written. The one rule of the form and the import: a key
+/// mapped to somebody else is refused, never moved.
+async fn apply_mapping(
+    db: &impl ConnectionTrait,
+    existing: &mut Vec<promotion_code::Model>,
+    referrer: &referrer::Model,
+    id: Option<&str>,
+    code: Option<&str>,
+) -> Result<Mapped, AppError> {
+    let code_key = code.map(conversions::promotion_code_key);
+    let (mapped, written) = match plan(existing, referrer.id, id, code_key.as_deref()) {
+        Plan::Unchanged => return Ok(Mapped::Unchanged),
+        Plan::Taken { field, referrer_id } => {
+            let what = match field {
+                "code" => format!("The code {}", code.unwrap_or_default()),
+                _ => id.unwrap_or_default().to_owned(),
+            };
+            let owner = referrer_label(db, referrer_id).await?;
+            return Err(AppError::invalid(
+                "promotion_code_taken",
+                field,
+                format!(
+                    "{what} is already mapped to {owner}. Delete that mapping first to map it to someone else."
+                ),
+            ));
+        }
+        Plan::Mismatch { field, mapped } => {
+            let message = if field == "code" {
+                format!(
+                    "{} is mapped with the code {mapped}. Delete that mapping first to map it with another code.",
+                    id.unwrap_or_default()
+                )
+            } else {
+                format!(
+                    "The code {} is mapped with {mapped}. Delete that mapping first to map it with another id.",
+                    code.unwrap_or_default()
+                )
+            };
+            return Err(AppError::invalid("promotion_code_mismatch", field, message));
+        }
+        Plan::Insert => (
+            Mapped::Added,
+            promotion_code::ActiveModel {
+                campaign_id: Set(referrer.campaign_id),
+                referrer_id: Set(referrer.id),
+                promotion_code_id: Set(id.map(str::to_owned)),
+                code_key: Set(code_key.clone()),
+                code: Set(code.map(str::to_owned)),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await,
+        ),
+        Plan::Complete(row) => {
+            let Some(model) = existing.iter().find(|m| m.id == row).cloned() else {
+                return Err(AppError::internal(
+                    "inbound::apply_mapping",
+                    "planned row vanished",
+                ));
+            };
+            let mut active = model.clone().into_active_model();
+            if model.promotion_code_id.is_none() && id.is_some() {
+                active.promotion_code_id = Set(id.map(str::to_owned));
+            }
+            if model.code_key.is_none() && code.is_some() {
+                active.code_key = Set(code_key.clone());
+                active.code = Set(code.map(str::to_owned));
+            }
+            (Mapped::Completed, active.update(db).await)
+        }
+    };
+    let written = match written {
+        Ok(row) => row,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                MAPPING_RACE,
+                "This promotion code was mapped by someone else at the same moment; try again.",
+            ));
+        }
+        Err(e) => return Err(AppError::internal("inbound::apply_mapping write", e)),
+    };
+    existing.retain(|m| m.id != written.id);
+    existing.push(written);
+    Ok(mapped)
+}
+
+/// Maps a Stripe promotion code (its id `promo_...` and/or the code customers type) to a
+/// referrer, so checkouts using it are credited to them. Mapping it again to the same referrer
+/// changes nothing; a code mapped to somebody else is refused (delete that mapping first).
+pub async fn map_promotion_code(
+    state: &AppState,
+    referrer_id: i64,
+    promotion_code_id: Option<&str>,
+    code: Option<&str>,
+) -> Result<Mapped, AppError> {
+    let (id, code) = check_promotion_code(promotion_code_id, code)?;
     let referrer = referrer::Entity::find_by_id(referrer_id)
         .one(&state.db)
         .await
         .map_err(|e| AppError::internal("inbound::map_promotion_code", e))?
         .ok_or_else(|| AppError::not_found("Referrer"))?;
-    let inserted = promotion_code::ActiveModel {
-        campaign_id: Set(referrer.campaign_id),
-        referrer_id: Set(referrer.id),
-        promotion_code_id: Set(id.map(str::to_owned)),
-        code_key: Set(code.map(conversions::promotion_code_key)),
-        code: Set(code.map(str::to_owned)),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&state.db)
-    .await;
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(e) if crate::ssr::db::is_unique_violation(&e) => Err(AppError::invalid(
-            "promotion_code_taken",
-            "promotion_code_id",
-            "That promotion code is already mapped to a referrer.",
-        )),
-        Err(e) => Err(AppError::internal("inbound::map_promotion_code insert", e)),
-    }
+    let keys: Vec<String> = code
+        .as_deref()
+        .map(conversions::promotion_code_key)
+        .into_iter()
+        .collect();
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::map_promotion_code begin", e))?;
+    let mut existing = mappings_holding(&txn, id.as_slice(), &keys).await?;
+    let mapped = apply_mapping(
+        &txn,
+        &mut existing,
+        &referrer,
+        id.as_deref(),
+        code.as_deref(),
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("inbound::map_promotion_code commit", e))?;
+    Ok(mapped)
 }
 
-/// Every promotion-code mapping: (id, referrer id, promotion code id, code).
+/// Deletes a promotion-code mapping: checkouts using the code are no longer credited by it.
+pub async fn delete_promotion_code(state: &AppState, id: i64) -> Result<(), AppError> {
+    let result = promotion_code::Entity::delete_by_id(id)
+        .exec(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::delete_promotion_code", e))?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found("Promotion code mapping"));
+    }
+    Ok(())
+}
+
+/// Promotion-code mappings with their referrer's name, email and code, newest first: at most
+/// `limit` of them, and how many there are in all. `search` keeps those whose promotion code id,
+/// code or referrer's email starts with it. Three queries, whatever the number of rows.
 pub async fn promotion_codes(
     state: &AppState,
-) -> Result<Vec<(i64, i64, Option<String>, Option<String>)>, AppError> {
-    Ok(promotion_code::Entity::find()
+    search: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<PromotionCodeMapping>, u64), AppError> {
+    let mut query = promotion_code::Entity::find();
+    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let by_email = referrer::Entity::find()
+            .select_only()
+            .column(referrer::Column::Id)
+            .filter(referrer::Column::EmailNormalized.starts_with(search.to_lowercase()))
+            .into_query();
+        query = query.filter(
+            Condition::any()
+                .add(promotion_code::Column::PromotionCodeId.starts_with(search))
+                .add(
+                    promotion_code::Column::CodeKey
+                        .starts_with(conversions::promotion_code_key(search)),
+                )
+                .add(promotion_code::Column::ReferrerId.in_subquery(by_email)),
+        );
+    }
+    let total = query
+        .clone()
+        .count(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::promotion_codes count", e))?;
+    let rows = query
         .order_by_desc(promotion_code::Column::Id)
+        .limit(limit)
         .all(&state.db)
         .await
-        .map_err(|e| AppError::internal("inbound::promotion_codes", e))?
+        .map_err(|e| AppError::internal("inbound::promotion_codes", e))?;
+    let referrers: HashMap<i64, referrer::Model> = if rows.is_empty() {
+        HashMap::new()
+    } else {
+        referrer::Entity::find()
+            .filter(referrer::Column::Id.is_in(rows.iter().map(|p| p.referrer_id)))
+            .all(&state.db)
+            .await
+            .map_err(|e| AppError::internal("inbound::promotion_codes referrers", e))?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect()
+    };
+    let slugs: HashMap<i64, String> = if rows.is_empty() {
+        HashMap::new()
+    } else {
+        campaign::Entity::find()
+            .filter(campaign::Column::Id.is_in(rows.iter().map(|p| p.campaign_id)))
+            .all(&state.db)
+            .await
+            .map_err(|e| AppError::internal("inbound::promotion_codes campaigns", e))?
+            .into_iter()
+            .map(|c| (c.id, c.slug))
+            .collect()
+    };
+    let items = rows
         .into_iter()
-        .map(|p| (p.id, p.referrer_id, p.promotion_code_id, p.code))
-        .collect())
+        .map(|p| {
+            let referrer = referrers.get(&p.referrer_id);
+            PromotionCodeMapping {
+                id: p.id,
+                campaign: slugs.get(&p.campaign_id).cloned().unwrap_or_default(),
+                referrer_id: p.referrer_id,
+                referrer_name: referrer.map(|r| r.name.clone()),
+                referrer_email: referrer.map(|r| r.email.clone()),
+                referrer_code: referrer.and_then(|r| r.code.clone()),
+                promotion_code_id: p.promotion_code_id,
+                code: p.code,
+                created_at: p.created_at,
+            }
+        })
+        .collect();
+    Ok((items, total))
+}
+
+/// Imports promotion-code mappings for `campaign` from the CSV file at `path` (columns: see
+/// `promotion_code_csv`). Each row is mapped as [`map_promotion_code`] maps, to the referrer of
+/// the campaign its referral code or email names. A row that cannot be mapped is reported with its
+/// line, column and reason, and nothing is written for it; importing the same file again changes
+/// nothing. The file is read in constant memory and written in transactions of 500 rows.
+pub async fn import_promotion_codes(
+    state: &AppState,
+    campaign: &str,
+    path: &Path,
+) -> Result<PromotionCodeImportReport, AppError> {
+    let campaign = campaigns::find_row(&state.db, campaign).await?;
+    let size = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| AppError::internal("inbound::import_promotion_codes size", e))?
+        .len();
+    if size > MAX_MAPPING_FILE_BYTES {
+        return Err(AppError::invalid(
+            "file_too_large",
+            "file",
+            "A mapping file is at most 20 MB; split it into smaller files.",
+        ));
+    }
+    let owned = path.to_owned();
+    let reader = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&owned)
+            .map_err(|e| AppError::internal("inbound::import_promotion_codes open", e))?;
+        PromotionCodeCsvReader::new(std::io::BufReader::new(file))
+            .map_err(|e| AppError::invalid("invalid_csv", "file", e.to_string()))
+    })
+    .await
+    .map_err(|e| AppError::internal("inbound::import_promotion_codes join", e))??;
+    let headers = reader.headers().clone();
+    let (sender, mut chunks) = mpsc::channel::<Vec<MappingOutcome>>(2);
+    let reader_thread = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        loop {
+            let chunk: Vec<MappingOutcome> = reader.by_ref().take(MAPPING_CHUNK_ROWS).collect();
+            if chunk.is_empty() || sender.blocking_send(chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let mut report = PromotionCodeImportReport::default();
+    let mut outcome = Ok(());
+    while let Some(chunk) = chunks.recv().await {
+        if let Err(e) = import_mapping_chunk(state, &campaign, &headers, &chunk, &mut report).await
+        {
+            outcome = Err(e);
+            break;
+        }
+    }
+    drop(chunks);
+    let _ = reader_thread.await;
+    outcome.map(|()| report)
+}
+
+/// Maps one chunk of a file in one transaction and adds what it did to `report`; a chunk that
+/// lost a race with another writer runs again.
+async fn import_mapping_chunk(
+    state: &AppState,
+    campaign: &campaign::Model,
+    headers: &MappingHeaders,
+    rows: &[MappingOutcome],
+    report: &mut PromotionCodeImportReport,
+) -> Result<(), AppError> {
+    let mut attempts = 0;
+    let part = loop {
+        attempts += 1;
+        match map_chunk(state, campaign, headers, rows).await {
+            Ok(part) => break part,
+            Err(AppError::Conflict { code, .. }) if code == MAPPING_RACE && attempts < 3 => {}
+            Err(e) => return Err(e),
+        }
+    };
+    report.rows += part.rows;
+    report.added += part.added;
+    report.completed += part.completed;
+    report.unchanged += part.unchanged;
+    report.refused += part.refused;
+    for error in part.errors {
+        if report.errors.len() < MAX_REPORTED_MAPPING_ERRORS {
+            report.errors.push(error);
+        } else {
+            report.errors_truncated = true;
+        }
+    }
+    Ok(())
+}
+
+async fn map_chunk(
+    state: &AppState,
+    campaign: &campaign::Model,
+    headers: &MappingHeaders,
+    rows: &[MappingOutcome],
+) -> Result<PromotionCodeImportReport, AppError> {
+    // A refusal becomes a report line naming the column; anything else stops the import.
+    let refuse = |row: &MappingRow, error: AppError| match error {
+        AppError::Invalid { field, message, .. } => Ok(ImportError {
+            line: row.line,
+            column: headers.column(row, field.as_deref()),
+            reason: message,
+        }),
+        other => Err(other),
+    };
+    let mut part = PromotionCodeImportReport::default();
+    let mut errors = Vec::new();
+    let mut ready = Vec::with_capacity(rows.len());
+    for outcome in rows {
+        part.rows += 1;
+        match outcome {
+            MappingOutcome::Invalid(error) => errors.push(error.clone()),
+            MappingOutcome::Row(row) => {
+                match check_promotion_code(row.promotion_code_id.as_deref(), row.code.as_deref()) {
+                    Ok((id, code)) => ready.push((row, id, code)),
+                    Err(e) => errors.push(refuse(row, e)?),
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = ready.iter().filter_map(|(_, id, _)| id.clone()).collect();
+    let keys: Vec<String> = ready
+        .iter()
+        .filter_map(|(_, _, code)| code.as_deref().map(conversions::promotion_code_key))
+        .collect();
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::map_chunk begin", e))?;
+    let mut existing = mappings_holding(&txn, &ids, &keys).await?;
+    // Several codes of one referrer are common: look each referrer up once.
+    let mut found: HashMap<(Option<String>, Option<String>), referrer::Model> = HashMap::new();
+    for (row, id, code) in ready {
+        let key = (row.referral_code.clone(), row.email.clone());
+        let referrer = match found.get(&key) {
+            Some(referrer) => referrer.clone(),
+            None => match mapping_referrer(&txn, campaign, row).await {
+                Ok(referrer) => found.entry(key).or_insert(referrer).clone(),
+                Err(e) => {
+                    errors.push(refuse(row, e)?);
+                    continue;
+                }
+            },
+        };
+        match apply_mapping(
+            &txn,
+            &mut existing,
+            &referrer,
+            id.as_deref(),
+            code.as_deref(),
+        )
+        .await
+        {
+            Ok(Mapped::Added) => part.added += 1,
+            Ok(Mapped::Completed) => part.completed += 1,
+            Ok(Mapped::Unchanged) => part.unchanged += 1,
+            Err(e) => errors.push(refuse(row, e)?),
+        }
+    }
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("inbound::map_chunk commit", e))?;
+    errors.sort_by_key(|e| e.line);
+    part.refused = errors.len() as u64;
+    part.errors = errors;
+    Ok(part)
+}
+
+/// The referrer of `campaign` a mapping row names: by referral code (or link slug), else by
+/// email. When both are given they must name the same person.
+async fn mapping_referrer(
+    db: &impl ConnectionTrait,
+    campaign: &campaign::Model,
+    row: &MappingRow,
+) -> Result<referrer::Model, AppError> {
+    let email = match &row.email {
+        Some(text) => Some(
+            Email::parse(text)
+                .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?,
+        ),
+        None => None,
+    };
+    if let Some(code) = &row.referral_code {
+        let referrer = codes::resolve_reference(db, campaign.id, code).await?;
+        if let Some(email) = &email
+            && referrer.email_normalized != email.normalized()
+        {
+            return Err(AppError::invalid(
+                "referrer_mismatch",
+                "email",
+                format!(
+                    "The referral code {code} belongs to {}, not to {}.",
+                    referrer.email,
+                    email.as_str()
+                ),
+            ));
+        }
+        return Ok(referrer);
+    }
+    let Some(email) = email else {
+        return Err(AppError::invalid(
+            "missing_referrer",
+            "referral_code",
+            "Needs the referrer's referral code or email.",
+        ));
+    };
+    referrers::find_by_email(db, campaign.id, &email.normalized())
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown_referrer",
+                "email",
+                format!(
+                    "No referrer of {} has the email {}.",
+                    campaign.name,
+                    email.as_str()
+                ),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(
+        id: i64,
+        referrer_id: i64,
+        promo: Option<&str>,
+        code: Option<&str>,
+    ) -> promotion_code::Model {
+        promotion_code::Model {
+            id,
+            campaign_id: 1,
+            referrer_id,
+            promotion_code_id: promo.map(str::to_owned),
+            code_key: code.map(conversions::promotion_code_key),
+            code: code.map(str::to_owned),
+            created_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn a_promotion_code_is_mapped_once_and_never_moved() {
+        let existing = [
+            mapping(1, 7, Some("promo_a"), Some("ANN10")),
+            mapping(2, 7, Some("promo_b"), None),
+            mapping(3, 7, None, Some("CAT10")),
+            mapping(4, 8, Some("promo_d"), Some("DAN10")),
+        ];
+        let key = |c: &str| Some(conversions::promotion_code_key(c));
+        assert_eq!(plan(&existing, 7, Some("promo_new"), None), Plan::Insert);
+        assert_eq!(plan(&[], 7, None, key("new").as_deref()), Plan::Insert);
+        assert_eq!(
+            plan(&existing, 7, Some("promo_a"), key(" ann10 ").as_deref()),
+            Plan::Unchanged
+        );
+        assert_eq!(plan(&existing, 7, Some("promo_a"), None), Plan::Unchanged);
+        assert_eq!(
+            plan(&existing, 7, Some("promo_b"), key("BOB10").as_deref()),
+            Plan::Complete(2)
+        );
+        assert_eq!(
+            plan(&existing, 7, Some("promo_c"), key("CAT10").as_deref()),
+            Plan::Complete(3)
+        );
+        assert_eq!(
+            plan(&existing, 7, Some("promo_a"), key("OTHER").as_deref()),
+            Plan::Mismatch {
+                field: "code",
+                mapped: "ANN10".into()
+            }
+        );
+        assert_eq!(
+            plan(&existing, 7, Some("promo_x"), key("ANN10").as_deref()),
+            Plan::Mismatch {
+                field: "promotion_code_id",
+                mapped: "promo_a".into()
+            }
+        );
+        assert_eq!(
+            plan(&existing, 7, Some("promo_d"), None),
+            Plan::Taken {
+                field: "promotion_code_id",
+                referrer_id: 8
+            }
+        );
+        assert_eq!(
+            plan(&existing, 7, Some("promo_new"), key("dan10").as_deref()),
+            Plan::Taken {
+                field: "code",
+                referrer_id: 8
+            }
+        );
+        // Both keys mapped to this referrer, in two mappings.
+        assert_eq!(
+            plan(&existing, 7, Some("promo_b"), key("CAT10").as_deref()),
+            Plan::Unchanged
+        );
+    }
+
+    #[test]
+    fn promotion_codes_are_checked_and_trimmed() {
+        assert_eq!(
+            check_promotion_code(Some(" promo_1 "), Some(" ann10 ")),
+            Ok((Some("promo_1".into()), Some("ann10".into())))
+        );
+        assert_eq!(
+            check_promotion_code(Some(""), Some("ANN10")),
+            Ok((None, Some("ANN10".into())))
+        );
+        for (id, code, field) in [
+            (None, None, "promotion_code_id"),
+            (Some(" "), Some(""), "promotion_code_id"),
+            (Some("coupon_1"), None, "promotion_code_id"),
+            (Some("promo_1 2"), None, "promotion_code_id"),
+            (None, Some("A\nB"), "code"),
+        ] {
+            let err = check_promotion_code(id, code).unwrap_err();
+            assert_eq!(err.field(), Some(field), "{id:?} {code:?}");
+        }
+        let long = "X".repeat(256);
+        assert_eq!(
+            check_promotion_code(None, Some(&long)).unwrap_err().field(),
+            Some("code")
+        );
+    }
 }

@@ -5,15 +5,18 @@
 //! that subscribes to it; the delivery worker sends them later. If the transaction rolls back,
 //! so do its effects; if the process dies after the commit, the rows are still there.
 
+use std::collections::HashSet;
+
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::{Value, json};
 
 use crate::{
     error::AppError,
     ssr::{
+        db::{OnConflict, insert_all, reserve_ids},
         entities::{outbox_event, webhook_delivery, webhook_endpoint},
         services::secrets::random_token,
     },
@@ -31,16 +34,47 @@ pub const EVENT_TYPES: [&str; 7] = [
 ];
 
 /// Side effects collected during one transaction.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Effects {
     events: Vec<(&'static str, Value)>,
+    /// The event types some enabled endpoint subscribes to, when looked up beforehand
+    /// ([`Effects::for_subscribers`]); `None` keeps every event until [`Effects::write`].
+    wanted: Option<HashSet<&'static str>>,
 }
 
 impl Effects {
+    /// Effects that keep only the event types some enabled endpoint subscribes to, so a batch
+    /// of thousands of events builds no payload nobody will receive.
+    pub async fn for_subscribers(db: &impl ConnectionTrait) -> Result<Self, AppError> {
+        let subscriptions: Vec<String> = webhook_endpoint::Entity::find()
+            .select_only()
+            .column(webhook_endpoint::Column::Events)
+            .filter(webhook_endpoint::Column::Enabled.eq(true))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| AppError::internal("outbox::for_subscribers", e))?;
+        let wanted = EVENT_TYPES
+            .into_iter()
+            .filter(|t| subscriptions.iter().any(|events| subscribes(events, t)))
+            .collect();
+        Ok(Self {
+            events: Vec::new(),
+            wanted: Some(wanted),
+        })
+    }
+
     /// Queues an event of `event_type` (one of [`EVENT_TYPES`]) with `data` as its payload.
     pub fn push(&mut self, event_type: &'static str, data: Value) {
+        self.push_with(event_type, || data);
+    }
+
+    /// Queues an event whose payload is built only if somebody subscribes to its type.
+    pub fn push_with(&mut self, event_type: &'static str, data: impl FnOnce() -> Value) {
         debug_assert!(EVENT_TYPES.contains(&event_type));
-        self.events.push((event_type, data));
+        if self.wanted.as_ref().is_none_or(|w| w.contains(event_type)) {
+            self.events.push((event_type, data()));
+        }
     }
 
     /// True when nothing was queued.
@@ -53,8 +87,10 @@ impl Effects {
         self.events.iter().map(|(t, _)| *t).collect()
     }
 
-    /// Writes the queued events into the outbox, in the caller's transaction. Events no enabled
-    /// endpoint subscribes to are not stored: there is nobody to deliver them to.
+    /// Writes the queued events into the outbox, in the caller's transaction (a write
+    /// transaction: ids are reserved with `db::reserve_ids`). Events no enabled endpoint
+    /// subscribes to are not stored: there is nobody to deliver them to. Two statements in all,
+    /// however many events.
     pub async fn write(self, db: &impl ConnectionTrait) -> Result<(), AppError> {
         if self.events.is_empty() {
             return Ok(());
@@ -70,57 +106,62 @@ impl Effects {
         if endpoints.is_empty() {
             return Ok(());
         }
+        let wanted: Vec<(&'static str, Value, Vec<i64>)> = self
+            .events
+            .into_iter()
+            .filter_map(|(event_type, data)| {
+                let subscribers: Vec<i64> = endpoints
+                    .iter()
+                    .filter(|(_, events)| subscribes(events, event_type))
+                    .map(|(id, _)| *id)
+                    .collect();
+                (!subscribers.is_empty()).then_some((event_type, data, subscribers))
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ids = reserve_ids(db, "outbox", wanted.len())
+            .await
+            .map_err(|e| AppError::internal("outbox::write ids", e))?;
         let now = Utc::now();
-        for (event_type, data) in self.events {
-            let subscribers: Vec<i64> = endpoints
-                .iter()
-                .filter(|(_, events)| subscribes(events, event_type))
-                .map(|(id, _)| *id)
-                .collect();
-            if subscribers.is_empty() {
-                continue;
-            }
-            let event_id = format!("msg_{}", random_token(18));
+        let mut events = Vec::with_capacity(wanted.len());
+        let mut deliveries = Vec::new();
+        for ((event_type, data, subscribers), id) in wanted.into_iter().zip(ids) {
             let payload = json!({
                 "type": event_type,
                 "timestamp": now.to_rfc3339(),
                 "data": data,
             });
-            let row = outbox_event::Entity::insert(outbox_event::ActiveModel {
-                event_id: Set(event_id),
+            events.push(outbox_event::ActiveModel {
+                id: Set(id),
+                event_id: Set(format!("msg_{}", random_token(18))),
                 event_type: Set(event_type.to_owned()),
                 payload: Set(payload.to_string()),
                 created_at: Set(now),
-                ..Default::default()
-            })
-            .exec(db)
-            .await
-            .map_err(|e| AppError::internal("outbox::write event", e))?;
-            let deliveries =
-                subscribers
-                    .into_iter()
-                    .map(|endpoint_id| webhook_delivery::ActiveModel {
-                        outbox_id: Set(row.last_insert_id),
-                        endpoint_id: Set(endpoint_id),
-                        status: Set("pending".to_owned()),
-                        attempts: Set(0),
-                        next_attempt_at: Set(now),
-                        created_at: Set(now),
-                        ..Default::default()
-                    });
-            webhook_delivery::Entity::insert_many(deliveries)
-                .on_conflict(
-                    OnConflict::columns([
-                        webhook_delivery::Column::OutboxId,
-                        webhook_delivery::Column::EndpointId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await
-                .map_err(|e| AppError::internal("outbox::write deliveries", e))?;
+            });
+            deliveries.extend(subscribers.into_iter().map(|endpoint_id| {
+                webhook_delivery::ActiveModel {
+                    outbox_id: Set(id),
+                    endpoint_id: Set(endpoint_id),
+                    status: Set("pending".to_owned()),
+                    attempts: Set(0),
+                    next_attempt_at: Set(now),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+            }));
         }
+        insert_all(db, events, OnConflict::Fail)
+            .await
+            .map_err(|e| AppError::internal("outbox::write events", e))?;
+        insert_all(
+            db,
+            deliveries,
+            OnConflict::Skip(&["outbox_id", "endpoint_id"]),
+        )
+        .await
+        .map_err(|e| AppError::internal("outbox::write deliveries", e))?;
         Ok(())
     }
 }

@@ -77,7 +77,8 @@ fn parse_name(value: &str) -> Result<String, AppError> {
     Ok(v.to_owned())
 }
 
-async fn find_by_email(
+/// The referrer of `campaign_id` with this normalized email (`Email::normalized`), if any.
+pub async fn find_by_email(
     db: &impl ConnectionTrait,
     campaign_id: i64,
     normalized: &str,

@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use super::{campaigns, conversions, error, leads, referrers};
+use super::{campaigns, conversions, error, leads, promotion_codes, referrers};
 use crate::routes::pages;
 
 /// Registers the bearer API-key scheme.
@@ -50,6 +50,7 @@ impl Modify for BearerAuth {
         conversions::record, conversions::import_csv, conversions::get_rules, conversions::put_rules,
         conversions::list_rewards, conversions::issue_reward,
         conversions::qualify_lead, conversions::reject_lead,
+        promotion_codes::import_csv,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -58,6 +59,7 @@ impl Modify for BearerAuth {
         (name = "referrers", description = "People who refer, with their link and code"),
         (name = "leads", description = "Referred people"),
         (name = "conversions", description = "Conversion events, qualification rules and rewards"),
+        (name = "promotion codes", description = "Stripe promotion codes mapped to referrers"),
     )
 )]
 pub struct ApiDoc;

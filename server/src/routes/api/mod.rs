@@ -7,6 +7,7 @@ pub mod conversions;
 pub mod docs;
 pub mod error;
 pub mod leads;
+pub mod promotion_codes;
 pub mod referrers;
 
 use app::ssr::state::AppState;
@@ -43,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/conversions/import",
             post(conversions::import_csv).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/promotion-codes/import",
+            post(promotion_codes::import_csv).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/rewards", get(conversions::list_rewards))
         .route(
