@@ -297,15 +297,57 @@ pub(crate) struct Records<R: Read> {
     consecutive_errors: u32,
 }
 
+/// Why a file's header row could not be read (each reader words it for its own file).
+#[derive(Debug)]
+pub(crate) enum HeaderProblem {
+    /// Nothing in the file.
+    Empty,
+    /// Reading failed.
+    Unreadable(String),
+    /// The header row is not UTF-8.
+    NotUtf8,
+    /// The header row has no names.
+    NoHeader,
+}
+
 impl<R: Read> Records<R> {
-    /// Records read by `csv`.
-    pub(crate) fn new(csv: csv::Reader<LineTracker<Chain<Cursor<Vec<u8>>, R>>>) -> Self {
-        Self {
+    /// Opens `reader`: strips a UTF-8 BOM, sniffs the delimiter, reads the header row. Returns the
+    /// records after it, the trimmed header names and the BOM bytes skipped.
+    pub(crate) fn open(mut reader: R) -> Result<(Self, Vec<String>, u64), HeaderProblem> {
+        let (peeked, skipped, delimiter) =
+            peek_header(&mut reader).map_err(|e| HeaderProblem::Unreadable(e.to_string()))?;
+        let source = LineTracker::new(Cursor::new(peeked).chain(reader));
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(CSV_BUFFER_CAPACITY)
+            .from_reader(source);
+        let mut records = Self {
             csv,
             record: ByteRecord::new(),
             finished: false,
             consecutive_errors: 0,
+        };
+        match records.read_record() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(HeaderProblem::Empty),
+            Err(e) => return Err(HeaderProblem::Unreadable(e.to_string())),
         }
+        let mut names = Vec::with_capacity(records.record.len());
+        for (i, field) in records.record.iter().enumerate() {
+            let field = if i == 0 {
+                field.strip_prefix(BOM).unwrap_or(field)
+            } else {
+                field
+            };
+            let text = std::str::from_utf8(field).map_err(|_| HeaderProblem::NotUtf8)?;
+            names.push(text.trim().to_owned());
+        }
+        if names.iter().all(String::is_empty) {
+            return Err(HeaderProblem::NoHeader);
+        }
+        Ok((records, names, skipped))
     }
 
     /// The next record that is not blank, in `self.record`, as the line it starts on; or the line
@@ -361,41 +403,14 @@ impl<R: Read> ConversionCsvReader<R> {
     ///
     /// A [`HeaderError`] when the file is empty, unreadable, has no usable
     /// header row, or has no email, referral code or promo code column.
-    pub fn new(mut reader: R) -> Result<Self, HeaderError> {
-        let (peeked, skipped, delimiter) =
-            peek_header(&mut reader).map_err(|e| HeaderError::Unreadable(e.to_string()))?;
-        let source = LineTracker::new(Cursor::new(peeked).chain(reader));
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(CSV_BUFFER_CAPACITY)
-            .from_reader(source);
-        let mut this = Self {
-            records: Records::new(csv),
-            headers: Vec::new(),
-            columns: ColumnMap::default(),
-            skipped,
-            latest_date: Utc::now() + TimeDelta::days(1),
-        };
-        match this.records.read_record() {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(HeaderError::Empty),
-            Err(e) => return Err(HeaderError::Unreadable(e.to_string())),
-        }
-        let mut headers = Vec::with_capacity(this.records.record.len());
-        for (i, field) in this.records.record.iter().enumerate() {
-            let field = if i == 0 {
-                field.strip_prefix(BOM).unwrap_or(field)
-            } else {
-                field
-            };
-            let text = std::str::from_utf8(field).map_err(|_| HeaderError::NotUtf8)?;
-            headers.push(text.trim().to_owned());
-        }
-        if headers.iter().all(String::is_empty) {
-            return Err(HeaderError::NoHeader);
-        }
+    pub fn new(reader: R) -> Result<Self, HeaderError> {
+        let (records, headers, skipped) =
+            Records::open(reader).map_err(|problem| match problem {
+                HeaderProblem::Empty => HeaderError::Empty,
+                HeaderProblem::Unreadable(e) => HeaderError::Unreadable(e),
+                HeaderProblem::NotUtf8 => HeaderError::NotUtf8,
+                HeaderProblem::NoHeader => HeaderError::NoHeader,
+            })?;
         let columns = map_columns(&headers);
         if columns.email.is_none() && columns.code.is_none() && columns.promo_code.is_none() {
             if let Some(first) = headers.iter().find(|h| Email::parse(h).is_ok()) {
@@ -405,9 +420,13 @@ impl<R: Read> ConversionCsvReader<R> {
             }
             return Err(HeaderError::NoIdentifierColumn { seen: headers });
         }
-        this.headers = headers;
-        this.columns = columns;
-        Ok(this)
+        Ok(Self {
+            records,
+            headers,
+            columns,
+            skipped,
+            latest_date: Utc::now() + TimeDelta::days(1),
+        })
     }
 
     /// The roles found for the columns.

@@ -11,18 +11,15 @@
 //! referrer exists is decided by `services::inbound`, which names the column of each refused
 //! field through [`MappingHeaders::column`].
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 
 use crate::{
-    ssr::conversion_csv::{LineTracker, Records, normalize_header, peek_header, quoted_list},
+    ssr::conversion_csv::{HeaderProblem, Records, normalize_header, quoted_list},
     types::ImportError,
 };
 
 /// The most bytes any field may hold.
 const MAX_FIELD_LEN: usize = 1000;
-
-/// The UTF-8 byte order mark some editors put at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Accepted header names of Stripe's promotion code id (`promo_...`). Stripe's export calls it `id`.
 const PROMOTION_CODE_ID_NAMES: &[&str] = &[
@@ -220,37 +217,14 @@ impl<R: Read> PromotionCodeCsvReader<R> {
     ///
     /// A [`MappingHeaderError`] when the file is empty, unreadable, has no usable header row, or
     /// lacks a promotion code column or a referrer column.
-    pub fn new(mut reader: R) -> Result<Self, MappingHeaderError> {
-        let (peeked, _skipped, delimiter) =
-            peek_header(&mut reader).map_err(|e| MappingHeaderError::Unreadable(e.to_string()))?;
-        let source = LineTracker::new(Cursor::new(peeked).chain(reader));
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(source);
-        let mut this = Self {
-            records: Records::new(csv),
-            headers: MappingHeaders::default(),
-        };
-        match this.records.read_record() {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(MappingHeaderError::Empty),
-            Err(e) => return Err(MappingHeaderError::Unreadable(e.to_string())),
-        }
-        let mut names = Vec::with_capacity(this.records.record.len());
-        for (i, field) in this.records.record.iter().enumerate() {
-            let field = if i == 0 {
-                field.strip_prefix(BOM).unwrap_or(field)
-            } else {
-                field
-            };
-            let text = std::str::from_utf8(field).map_err(|_| MappingHeaderError::NotUtf8)?;
-            names.push(text.trim().to_owned());
-        }
-        if names.iter().all(String::is_empty) {
-            return Err(MappingHeaderError::NoHeader);
-        }
+    pub fn new(reader: R) -> Result<Self, MappingHeaderError> {
+        let (records, names, _skipped) =
+            Records::open(reader).map_err(|problem| match problem {
+                HeaderProblem::Empty => MappingHeaderError::Empty,
+                HeaderProblem::Unreadable(e) => MappingHeaderError::Unreadable(e),
+                HeaderProblem::NotUtf8 => MappingHeaderError::NotUtf8,
+                HeaderProblem::NoHeader => MappingHeaderError::NoHeader,
+            })?;
         let columns = map_columns(&names);
         let has_code = columns.promotion_code_id.is_some() || columns.code.is_some();
         let has_referrer = columns.referral_code.is_some()
@@ -271,8 +245,10 @@ impl<R: Read> PromotionCodeCsvReader<R> {
                 MappingHeaderError::NoPromotionCodeColumn { seen: names }
             });
         }
-        this.headers = MappingHeaders { names, columns };
-        Ok(this)
+        Ok(Self {
+            records,
+            headers: MappingHeaders { names, columns },
+        })
     }
 
     /// The header row and its column roles.
