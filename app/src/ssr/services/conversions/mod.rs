@@ -23,7 +23,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-pub use engine::Outcome;
+pub use engine::{Outcome, Reply};
 pub use queue::ConversionQueue;
 
 use crate::{
@@ -258,7 +258,8 @@ pub async fn record(
                 op: Op::Event(event),
             },
         )
-        .await
+        .await?
+        .into_full()
 }
 
 /// Records checked events of one campaign, in order, inside the caller's transaction (a CSV
@@ -348,10 +349,9 @@ pub async fn decide(
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("conversions::decide", "no answer"))?;
-    if outcome.is_ok() {
-        txn.commit()
-            .await
-            .map_err(|e| AppError::internal("conversions::decide commit", e))?;
-    }
-    outcome
+    let reply = outcome?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("conversions::decide commit", e))?;
+    reply.into_full()
 }

@@ -1,0 +1,67 @@
+"""Prints the SQL of the CSV-import floor for `scripts/bench-import.sh`.
+
+The rows Handoff writes for each row of the benchmark's file (a lead, a conversion event, a
+reward and three timeline entries, with the engine's texts and timestamp format), inserted by
+`sqlite3` itself with set-based INSERT ... SELECT from the bare table `b.bare`, 10,000 rows per
+transaction. No application writes those rows faster through SQLite.
+
+    python3 scripts/import-floor-sql.py ROWS > floor.sql
+"""
+
+import sys
+
+rows = int(sys.argv[1])
+now = "'2026-11-26T02:41:48.986219113+00:00'"
+print("pragma journal_mode=wal; pragma synchronous=normal; pragma cache_size=-16000;")
+print("attach 'bare.db' as b;")
+print(
+    "create temp table k as select"
+    " (select id from campaigns where slug = 'bench') as campaign,"
+    " (select min(id) from referrers) as first_referrer,"
+    " (select id from reward_rules where retired_at is null limit 1) as rule,"
+    " (select coalesce(max(id), 0) from leads) as base;"
+)
+timeline = [
+    (
+        "captured",
+        "'Event \"purchase\" of USD ' || amount || ' (id ' || order_id || ') arrived from csv"
+        " with code ' || referral_code || '; credited to Referrer 1; the lead qualifies.'",
+    ),
+    ("qualified", "'Qualified.'"),
+    ("reward", "'Reward for the referrer: Thank-you reward, due now.'"),
+]
+for start in range(1, rows + 1, 10000):
+    end = min(start + 9999, rows)
+    row = "b.bare.rowid"
+    src = f"from b.bare, temp.k where {row} between {start} and {end}"
+    referrer = f"first_referrer + {row} % 100"
+    print("begin;")
+    print(
+        "insert into leads(id, campaign_id, referrer_id, email, email_normalized, source, status,"
+        " flags, created_at, updated_at, qualified_at, qualifying_event_id)"
+        f" select base + {row}, campaign, {referrer}, email, email, 'code', 'qualified', '',"
+        f" {now}, {now}, {now}, {row} {src};"
+    )
+    print(
+        "insert into conversion_events(id, campaign_id, source, event_id, name, lead_id,"
+        " referrer_id, email, code, amount_minor, currency, occurred_at, outcome, response,"
+        " created_at)"
+        f" select {row}, campaign, 'csv', order_id, 'purchase', base + {row}, {referrer}, email,"
+        " referral_code, cast(amount * 100 as integer), currency, date || 'T00:00:00+00:00',"
+        f" 'qualified', '', {now} {src};"
+    )
+    print(
+        "insert into rewards(id, campaign_id, rule_id, lead_id, referrer_id, recipient, kind,"
+        " description, status, milestone, dedupe_key, conversion_event_id, due_at, clawback,"
+        " created_at, updated_at)"
+        f" select {row}, campaign, rule, base + {row}, {referrer}, 'referrer', 'custom',"
+        " 'Thank-you reward', 'due', 0,"
+        f" 'r' || rule || ':lead' || (base + {row}) || ':referrer', {row}, {now}, 0, {now}, {now}"
+        f" {src};"
+    )
+    for kind, detail in timeline:
+        print(
+            "insert into lead_events(lead_id, kind, detail, created_at)"
+            f" select base + {row}, '{kind}', {detail}, {now} {src};"
+        )
+    print("commit;")
