@@ -3,7 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 
-use crate::{api::auth::Logout, domain::roles::Permission, error::AppError, types::CurrentAdmin};
+use crate::{
+    api::auth::Logout,
+    domain::roles::Permission,
+    error::AppError,
+    types::{CurrentAdmin, ImportError},
+};
 
 /// An error message for a failed action or load, announced to screen readers.
 #[component]
@@ -134,4 +139,26 @@ pub fn use_hydrated() -> RwSignal<bool> {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     hydrated
+}
+
+/// The rows a CSV upload refused, as a table of line, column and reason (a blank column is the
+/// whole row). Shared by the conversion uploads and the promotion-code mapping import.
+#[component]
+pub fn RefusedRows(errors: Vec<ImportError>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead><tr><th scope="col">"Line"</th><th scope="col">"Column"</th><th scope="col">"Reason"</th></tr></thead>
+                <tbody>
+                    {errors.into_iter().map(|e| view! {
+                        <tr>
+                            <td class="num">{e.line.to_string()}</td>
+                            <td>{if e.column.is_empty() { "(whole row)".to_owned() } else { e.column }}</td>
+                            <td>{e.reason}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
 }

@@ -14,7 +14,7 @@ use crate::{
         campaigns::list_campaigns,
         imports::{PreviewImport, RunImport, get_import, list_imports, take_upload_error},
     },
-    components::{AdminPage, ErrorNote, action_error, load_error, short_time},
+    components::{AdminPage, ErrorNote, RefusedRows, action_error, load_error, short_time},
     pages::admin::referrers::serde_urlencoded_pairs,
     types::{ImportReport, ImportView},
 };
@@ -452,20 +452,7 @@ fn ReportView(
                     }}
                     <a href=errors_href download="import-errors.csv">"Download all refused rows (CSV)"</a>
                 </p>
-                <div class="table-wrap">
-                    <table>
-                        <thead><tr><th scope="col">"Line"</th><th scope="col">"Column"</th><th scope="col">"Reason"</th></tr></thead>
-                        <tbody>
-                            {report.errors.iter().take(SHOWN_ERRORS).map(|e| view! {
-                                <tr>
-                                    <td class="num">{e.line.to_string()}</td>
-                                    <td>{if e.column.is_empty() { "(whole row)".to_owned() } else { e.column.clone() }}</td>
-                                    <td>{e.reason.clone()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                <RefusedRows errors={report.errors.iter().take(SHOWN_ERRORS).cloned().collect::<Vec<_>>()} />
             </section>
         })}
     }

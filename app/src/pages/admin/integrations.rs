@@ -20,7 +20,7 @@ use crate::{
             take_promotion_code_import,
         },
     },
-    components::{AdminPage, CopyText, action_error, load_error, short_time},
+    components::{AdminPage, CopyText, RefusedRows, action_error, load_error, short_time},
     error::AppError,
     types::{Campaign, InboundDelivery, InboundSource},
 };
@@ -589,20 +589,7 @@ fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
                     }}
                     "Nothing was written for them. Fix them and import the file again: the rows mapped already are skipped."
                 </p>
-                <div class="table-wrap">
-                    <table>
-                        <thead><tr><th scope="col">"Line"</th><th scope="col">"Column"</th><th scope="col">"Reason"</th></tr></thead>
-                        <tbody>
-                            {report.errors.into_iter().map(|e| view! {
-                                <tr>
-                                    <td class="num">{e.line.to_string()}</td>
-                                    <td>{if e.column.is_empty() { "(whole row)".to_owned() } else { e.column }}</td>
-                                    <td>{e.reason}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                <RefusedRows errors=report.errors />
             </section>
         })}
     }
