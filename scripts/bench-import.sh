@@ -41,6 +41,8 @@ done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 sqlite3 "$DATA/handoff.db" "pragma wal_checkpoint(truncate);" >/dev/null
 cp "$DATA/handoff.db" "$DATA/floor.db"
+# With KEEP_DATA=1, base.db is the database before the import, for profiling runs.
+[ "${KEEP_DATA:-0}" = 1 ] && cp "$DATA/handoff.db" "$DATA/base.db"
 
 echo "[bench] generating $ROWS rows"
 python3 - "$DATA/codes.txt" "$DATA/orders.csv" "$ROWS" <<'PY'

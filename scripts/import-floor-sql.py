@@ -1,7 +1,7 @@
 """Prints the SQL of the CSV-import floor for `scripts/bench-import.sh`.
 
 The rows Handoff writes for each row of the benchmark's file (a lead, a conversion event, a
-reward and three timeline entries, with the engine's texts and timestamp format), inserted by
+reward and two timeline entries, with the engine's texts and timestamp format), inserted by
 `sqlite3` itself with set-based INSERT ... SELECT from the bare table `b.bare`, 10,000 rows per
 transaction. No application writes those rows faster through SQLite.
 
@@ -27,7 +27,6 @@ timeline = [
         "'Event \"purchase\" of USD ' || amount || ' (id ' || order_id || ') arrived from csv"
         " with code ' || referral_code || '; credited to Referrer 1; the lead qualifies.'",
     ),
-    ("qualified", "'Qualified.'"),
     ("reward", "'Reward for the referrer: Thank-you reward, due now.'"),
 ]
 for start in range(1, rows + 1, 10000):

@@ -45,6 +45,29 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// A connection of its own for one long writer (a CSV import): on SQLite a new pool of one
+/// connection to the same database, to close when done; `None` elsewhere (use the pool).
+///
+/// Why: each SQLite connection keeps its own page cache (up to 16 MB) and memory map, and the pool
+/// hands its idle connections out in turn, so a long import through the shared pool filled the
+/// caches of several connections, not one.
+pub async fn own_writer(db: &DatabaseConnection) -> Result<Option<DatabaseConnection>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with((*options).clone())
+        .await
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e))))?;
+    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+        pool,
+    )))
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await

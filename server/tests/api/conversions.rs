@@ -218,7 +218,6 @@ async fn an_email_finds_the_lead_the_friend_form_created(app: TestApp) {
             "captured",
             "conversion",
             "conversion",
-            "qualified",
             "reward",
             "conversion"
         ]

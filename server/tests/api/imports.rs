@@ -11,7 +11,7 @@ use app::ssr::{
     services::{imports, leads},
 };
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::{helpers::TestApp, on_both_databases};
@@ -205,7 +205,7 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
         .expect("row 1 created a lead");
     let timeline = leads::detail(&app.state, first.id).await.unwrap().timeline;
     let kinds: Vec<&str> = timeline.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["captured", "qualified", "reward"]);
+    assert_eq!(kinds, ["captured", "reward"]);
     assert!(
         timeline[0]
             .detail
@@ -215,6 +215,10 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
                 .ends_with("; credited to Omar; the lead qualifies."),
         "{}",
         timeline[0].detail
+    );
+    assert_eq!(
+        timeline[1].detail,
+        "Reward for the referrer: Thank-you reward, due now."
     );
 
     let (_, again) = upload(&app, "campaign=spring", file.bytes).await;
@@ -269,11 +273,9 @@ fn handoff_cli(app: &TestApp, dir: &std::path::Path) -> Command {
     command
 }
 
-async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
-    let codes = setup(&app).await;
-    // More rows than two transactions hold (10,000 each at most), so the kill lands after a
-    // commit and before the end however fast the machine is.
-    let file = generate(25_000, &codes);
+/// Writes `file` as `orders.csv` into a new temporary directory (also the CLI's data directory);
+/// returns both paths.
+fn file_on_disk(file: &Generated) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!(
         "handoff-import-{}",
         app::ssr::services::secrets::random_token(6)
@@ -281,13 +283,27 @@ async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("orders.csv");
     std::fs::write(&path, &file.bytes).unwrap();
-    let args = [
+    (dir, path)
+}
+
+/// `handoff import conversions <path> --campaign spring`.
+fn cli_import_args(path: &std::path::Path) -> [&str; 5] {
+    [
         "import",
         "conversions",
         path.to_str().unwrap(),
         "--campaign",
         "spring",
-    ];
+    ]
+}
+
+async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
+    let codes = setup(&app).await;
+    // More rows than two transactions hold (10,000 each at most), so the kill lands after a
+    // commit and before the end however fast the machine is.
+    let file = generate(25_000, &codes);
+    let (dir, path) = file_on_disk(&file);
+    let args = cli_import_args(&path);
 
     let mut child = handoff_cli(&app, &dir)
         .args(args)
@@ -337,6 +353,66 @@ async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     assert_eq!(csv_events(&app).await, file.good);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 21 [Email]"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A database error half way fails the import: its open transaction is rolled back, and the
+/// stored counters count exactly the rows committed before. Here a trigger refuses the progress
+/// update that would take the count past 5,000: it runs at the end of a transaction, after its
+/// rows were counted, so counting them would show.
+async fn a_failed_import_counts_only_committed_rows(app: TestApp) {
+    let codes = setup(&app).await;
+    let file = generate(25_000, &codes);
+    let trigger = match app.db.get_database_backend() {
+        DbBackend::Sqlite => {
+            "CREATE TRIGGER refuse_progress BEFORE UPDATE ON imports \
+             WHEN NEW.imported > 5000 AND NEW.status = 'running' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        }
+        _ => {
+            "CREATE FUNCTION refuse_progress() RETURNS trigger AS $$ BEGIN \
+             IF NEW.imported > 5000 AND NEW.status = 'running' THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_progress BEFORE UPDATE ON imports \
+             FOR EACH ROW EXECUTE FUNCTION refuse_progress()"
+        }
+    };
+    app.db.execute_unprepared(trigger).await.unwrap();
+    let (dir, path) = file_on_disk(&file);
+    let args = cli_import_args(&path);
+
+    let output = handoff_cli(&app, &dir).args(args).output().unwrap();
+    assert!(
+        !output.status.success(),
+        "the refused update fails the import"
+    );
+    let failed = import::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(failed.status, "failed");
+    let committed = csv_events(&app).await;
+    assert!(committed <= 5_000, "{committed} rows committed");
+    let report: Value = serde_json::from_str(&failed.report).unwrap();
+    assert_eq!(
+        (
+            u64::try_from(failed.imported).unwrap(),
+            report["imported"].as_u64()
+        ),
+        (committed, Some(committed)),
+        "the counters and the report count the committed rows, not the rolled-back ones"
+    );
+
+    // Once the cause is gone, running it again finishes it.
+    let drop = match app.db.get_database_backend() {
+        DbBackend::Sqlite => "DROP TRIGGER refuse_progress",
+        _ => "DROP TRIGGER refuse_progress ON imports",
+    };
+    app.db.execute_unprepared(drop).await.unwrap();
+    let output = handoff_cli(&app, &dir).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(csv_events(&app).await, file.good);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -583,4 +659,5 @@ on_both_databases!(
     a_file_with_faulty_rows_imports_exactly_the_good_ones,
     awkward_files_are_read_and_bad_ones_refused,
     a_killed_import_resumes_without_duplicates,
+    a_failed_import_counts_only_committed_rows,
 );

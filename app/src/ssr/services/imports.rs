@@ -18,8 +18,8 @@ use std::{
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -29,7 +29,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
-        db::begin_write,
+        db::{begin_write, own_writer},
         entities::{campaign, import},
         services::{
             campaigns,
@@ -528,56 +528,97 @@ async fn commit_chunks(
     report: &mut ImportReport,
     import_id: Option<i64>,
 ) -> Result<(), AppError> {
+    let own = own_writer(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::connect", e))?;
+    let writer = own.as_ref().unwrap_or(&state.db);
+    let outcome = commit_through(writer, context, chunks, report, import_id).await;
+    if let Some(own) = own
+        && let Err(e) = own.close().await
+    {
+        tracing::warn!(error = %e, "imports: closing the import's connection failed");
+    }
+    outcome
+}
+
+/// [`commit_chunks`] through `writer`. When it fails, `report` is put back as it was when the
+/// failed transaction began, so the counters `finish` stores count only committed rows.
+async fn commit_through(
+    writer: &DatabaseConnection,
+    context: &Context<'_>,
+    chunks: &mut mpsc::Receiver<Chunk>,
+    report: &mut ImportReport,
+    import_id: Option<i64>,
+) -> Result<(), AppError> {
     let mut next = chunks.recv().await;
-    while let Some(mut chunk) = next.take() {
-        let txn = begin_write(&state.db)
-            .await
-            .map_err(|e| AppError::internal("imports::chunk begin", e))?;
-        let started = Instant::now();
-        let mut rows = 0;
-        let bytes_read = loop {
-            rows += chunk.rows.len();
-            let bytes_read = chunk.bytes_read;
-            process_chunk(&txn, context, chunk.rows, report).await?;
-            if rows >= COMMIT_ROWS || started.elapsed() >= COMMIT_AFTER {
-                break bytes_read;
-            }
-            match chunks.recv().await {
-                Some(more) => chunk = more,
-                None => break bytes_read,
-            }
-        };
-        if let Some(id) = import_id {
-            // The counters move with the rows they count: after a crash they match the data.
-            import::Entity::update_many()
-                .col_expr(
-                    import::Column::BytesDone,
-                    Expr::value(i64::try_from(bytes_read).unwrap_or(i64::MAX)),
-                )
-                .col_expr(import::Column::Rows, Expr::value(count(report.rows)))
-                .col_expr(
-                    import::Column::Imported,
-                    Expr::value(count(report.imported)),
-                )
-                .col_expr(
-                    import::Column::Duplicates,
-                    Expr::value(count(report.duplicates)),
-                )
-                .col_expr(
-                    import::Column::Unmatched,
-                    Expr::value(count(report.unmatched)),
-                )
-                .col_expr(import::Column::Invalid, Expr::value(count(report.invalid)))
-                .filter(import::Column::Id.eq(id))
-                .exec(&txn)
-                .await
-                .map_err(|e| AppError::internal("imports::progress", e))?;
+    while let Some(chunk) = next.take() {
+        let committed = report.clone();
+        if let Err(e) = commit_transaction(writer, context, chunk, chunks, report, import_id).await
+        {
+            *report = committed;
+            return Err(e);
         }
-        txn.commit()
-            .await
-            .map_err(|e| AppError::internal("imports::chunk commit", e))?;
         next = chunks.recv().await;
     }
+    Ok(())
+}
+
+/// Imports `chunk`, and the chunks after it until the transaction is big or old enough, in one
+/// transaction with the import's counters.
+async fn commit_transaction(
+    writer: &DatabaseConnection,
+    context: &Context<'_>,
+    mut chunk: Chunk,
+    chunks: &mut mpsc::Receiver<Chunk>,
+    report: &mut ImportReport,
+    import_id: Option<i64>,
+) -> Result<(), AppError> {
+    let txn = begin_write(writer)
+        .await
+        .map_err(|e| AppError::internal("imports::chunk begin", e))?;
+    let started = Instant::now();
+    let mut rows = 0;
+    let bytes_read = loop {
+        rows += chunk.rows.len();
+        let bytes_read = chunk.bytes_read;
+        process_chunk(&txn, context, chunk.rows, report).await?;
+        if rows >= COMMIT_ROWS || started.elapsed() >= COMMIT_AFTER {
+            break bytes_read;
+        }
+        match chunks.recv().await {
+            Some(more) => chunk = more,
+            None => break bytes_read,
+        }
+    };
+    if let Some(id) = import_id {
+        // The counters move with the rows they count: after a crash they match the data.
+        import::Entity::update_many()
+            .col_expr(
+                import::Column::BytesDone,
+                Expr::value(i64::try_from(bytes_read).unwrap_or(i64::MAX)),
+            )
+            .col_expr(import::Column::Rows, Expr::value(count(report.rows)))
+            .col_expr(
+                import::Column::Imported,
+                Expr::value(count(report.imported)),
+            )
+            .col_expr(
+                import::Column::Duplicates,
+                Expr::value(count(report.duplicates)),
+            )
+            .col_expr(
+                import::Column::Unmatched,
+                Expr::value(count(report.unmatched)),
+            )
+            .col_expr(import::Column::Invalid, Expr::value(count(report.invalid)))
+            .filter(import::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(|e| AppError::internal("imports::progress", e))?;
+    }
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("imports::chunk commit", e))?;
     Ok(())
 }
 

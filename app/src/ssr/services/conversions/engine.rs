@@ -10,8 +10,9 @@
 //!    plain code over `domain::rules`, and later operations see what earlier ones did.
 //! 3. **Write** (`Pass::flush`): one multi-row statement per table. Unique indexes still hold
 //!    exactly-once: every insert is `ON CONFLICT DO NOTHING` and its row count is checked. On
-//!    SQLite nothing can conflict (the transaction holds the write lock from `BEGIN IMMEDIATE`);
-//!    on PostgreSQL a concurrent transaction can win a race, and then the batch is rolled back to
+//!    SQLite nothing can conflict (the transaction holds the write lock from `BEGIN IMMEDIATE`),
+//!    so the batch runs in the caller's transaction as it is; on PostgreSQL it runs in a
+//!    savepoint, a concurrent transaction can win a race, and then the batch is rolled back to
 //!    its savepoint and run again, which now sees the winner's rows.
 
 use std::sync::Arc;
@@ -183,6 +184,18 @@ const IN_CHUNK: usize = 5_000;
 /// Applies `items` in order inside `txn` and answers each. `Err` only for failures that are not
 /// about one item (the database); the caller's transaction is then unusable.
 pub async fn run(txn: &DatabaseTransaction, items: &[Item]) -> Result<Vec<Outcome>, AppError> {
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        // Every caller holds SQLite's one writer turn (`db::begin_write`), so no concurrent
+        // transaction can win a race and there is nothing to retry. A savepoint would only cost:
+        // SQLite copies each page a savepoint first changes into a statement journal.
+        return attempt(txn, items).await.map_err(|failure| match failure {
+            Failure::App(e) => e,
+            Failure::Conflict => AppError::internal(
+                "conversions::run",
+                "a row was skipped on a unique key inside the writer's own transaction",
+            ),
+        });
+    }
     for _ in 0..ATTEMPTS {
         let savepoint = txn
             .begin()
@@ -1237,10 +1250,12 @@ impl<'w> Pass<'w> {
         self.effects.push_with("lead.qualified", || {
             super::lead_event_data(&before, &item.campaign.slug, "qualified")
         });
+        // The caller's line already says the lead qualifies (the event's verdict, or the admin's
+        // approval), so only what follows from it is added here: rewards, or why there are none.
         let Some(referrer_id) = before.referrer_id else {
             journal.push(
-                "qualified",
-                "Qualified; no referrer is credited, so no rewards.".to_owned(),
+                "reward_skipped",
+                "No rewards: no referrer is credited.".to_owned(),
             );
             return Vec::new();
         };
@@ -1248,7 +1263,7 @@ impl<'w> Pass<'w> {
         let qualified_count = self.qualified_count(referrer_id);
         let now = self.now;
         let mut created = Vec::new();
-        let mut story = vec![("qualified", "Qualified.".to_owned())];
+        let mut story = Vec::new();
         for (rule_id, rule) in &rules.rewards {
             let earned = self.earned_count(referrer_id, *rule_id);
             let draft = match rules::reward_for(
