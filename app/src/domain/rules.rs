@@ -26,6 +26,10 @@ pub struct QualificationRule {
     /// The smallest qualifying amount, in minor units (cents); `None` for any amount.
     #[serde(default)]
     pub min_amount_minor: Option<i64>,
+    /// The minimum's currency (ISO 4217): an event in another currency, or in none, does not
+    /// meet it. `None` compares the amount whatever its currency.
+    #[serde(default)]
+    pub min_amount_currency: Option<String>,
     /// The event must happen within this many days of the lead's creation; `None` for any time.
     #[serde(default)]
     pub window_days: Option<u32>,
@@ -113,6 +117,7 @@ impl Default for CampaignRules {
             qualification: QualificationRule {
                 events: vec!["purchase".to_owned()],
                 min_amount_minor: None,
+                min_amount_currency: None,
                 window_days: None,
                 requires_approval: false,
                 refund_unqualifies: true,
@@ -215,6 +220,20 @@ impl CampaignRules {
                 "qualification.min_amount_minor",
                 "The minimum amount cannot be negative.",
             ));
+        }
+        q.min_amount_currency = match q.min_amount_currency.take() {
+            None => None,
+            Some(c) if c.trim().is_empty() => None,
+            Some(c) => Some(normalize_currency(&c).ok_or_else(|| {
+                rule_error(
+                    "qualification.min_amount_currency",
+                    "The minimum's currency is three letters like USD, or empty for any currency.",
+                )
+            })?),
+        };
+        if q.min_amount_minor.is_none() {
+            // A currency alone would be a condition nobody asked for.
+            q.min_amount_currency = None;
         }
         if q.window_days.is_some_and(|d| d == 0 || d > MAX_DAYS) {
             return Err(rule_error(
@@ -400,6 +419,8 @@ pub struct EventFacts<'a> {
     pub name: &'a str,
     /// Amount in minor units, if any.
     pub amount_minor: Option<i64>,
+    /// The amount's currency (uppercase), if any.
+    pub currency: Option<&'a str>,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
 }
@@ -411,6 +432,8 @@ pub enum NotQualifying {
     OtherEvent,
     /// The amount is missing or below the minimum.
     BelowMinimum,
+    /// The minimum names a currency and the amount is in another one (or in none).
+    OtherCurrency,
     /// The event came after the window closed.
     OutsideWindow,
 }
@@ -445,10 +468,16 @@ pub fn judge(rule: &QualificationRule, lead: LeadFacts, event: EventFacts<'_>) -
     if !rule.events.iter().any(|e| e == event.name) {
         return Verdict::Recorded(NotQualifying::OtherEvent);
     }
-    if let Some(min) = rule.min_amount_minor
-        && event.amount_minor.is_none_or(|a| a < min)
-    {
-        return Verdict::Recorded(NotQualifying::BelowMinimum);
+    if let Some(min) = rule.min_amount_minor {
+        if let Some(currency) = &rule.min_amount_currency
+            && event.amount_minor.is_some()
+            && event.currency != Some(currency.as_str())
+        {
+            return Verdict::Recorded(NotQualifying::OtherCurrency);
+        }
+        if event.amount_minor.is_none_or(|a| a < min) {
+            return Verdict::Recorded(NotQualifying::BelowMinimum);
+        }
     }
     if let Some(days) = rule.window_days
         && event.occurred_at > lead.created_at + Duration::days(i64::from(days))
@@ -617,6 +646,7 @@ mod tests {
         EventFacts {
             name,
             amount_minor: amount,
+            currency: Some("USD"),
             occurred_at: at(day),
         }
     }
@@ -683,6 +713,53 @@ mod tests {
         assert_eq!(
             judge(&q, pending, event("purchase", Some(5000), 2)),
             Verdict::NeedsReview
+        );
+    }
+
+    #[test]
+    fn a_minimum_with_a_currency_counts_only_amounts_in_it() {
+        let mut rules = CampaignRules::default();
+        rules.qualification.min_amount_minor = Some(5000);
+        rules.qualification.min_amount_currency = Some(" eur ".into());
+        let rules = rules.validated().expect("valid");
+        let q = &rules.qualification;
+        assert_eq!(q.min_amount_currency.as_deref(), Some("EUR"));
+        let pending = lead(LeadStatus::Pending);
+        let in_currency = |amount, currency| EventFacts {
+            currency,
+            ..event("purchase", Some(amount), 1)
+        };
+        // 9,000 US cents are not 50 euros, however large the number.
+        assert_eq!(
+            judge(q, pending, in_currency(9000, Some("USD"))),
+            Verdict::Recorded(NotQualifying::OtherCurrency)
+        );
+        assert_eq!(
+            judge(q, pending, in_currency(9000, None)),
+            Verdict::Recorded(NotQualifying::OtherCurrency)
+        );
+        assert_eq!(
+            judge(q, pending, in_currency(4999, Some("EUR"))),
+            Verdict::Recorded(NotQualifying::BelowMinimum)
+        );
+        assert_eq!(
+            judge(q, pending, in_currency(5000, Some("EUR"))),
+            Verdict::Qualifies
+        );
+
+        let mut bad = CampaignRules::default();
+        bad.qualification.min_amount_minor = Some(5000);
+        bad.qualification.min_amount_currency = Some("euros".into());
+        assert_eq!(
+            bad.validated().unwrap_err().field,
+            "qualification.min_amount_currency"
+        );
+        // Without a minimum, a currency means nothing and is dropped.
+        let mut alone = CampaignRules::default();
+        alone.qualification.min_amount_currency = Some("EUR".into());
+        assert_eq!(
+            alone.validated().unwrap().qualification.min_amount_currency,
+            None
         );
     }
 

@@ -81,14 +81,16 @@ pub fn reward_field(row: usize, part: &str) -> String {
     format!("r{row}_{part}")
 }
 
-/// The currency whose decimals amounts without a currency of their own are shown in: the first
-/// fixed reward's.
+/// The currency whose decimals amounts without a currency of their own are shown in: the
+/// minimum's, else the first fixed reward's.
 pub fn currency_hint(rules: &CampaignRules) -> Option<String> {
-    rules
-        .rewards
-        .iter()
-        .find(|r| r.kind == "fixed")
-        .and_then(|r| r.currency.clone())
+    rules.qualification.min_amount_currency.clone().or_else(|| {
+        rules
+            .rewards
+            .iter()
+            .find(|r| r.kind == "fixed")
+            .and_then(|r| r.currency.clone())
+    })
 }
 
 /// Reads an amount in major units (`12`, `12.5`, `12,50`) as minor units of `currency` (two
@@ -262,6 +264,7 @@ impl RulesForm {
             qualification: QualificationRule {
                 events,
                 min_amount_minor,
+                min_amount_currency: Some(self.min_currency.clone()),
                 window_days,
                 requires_approval: self.requires_approval,
                 refund_unqualifies: self.refund_unqualifies,
@@ -350,6 +353,7 @@ pub fn form_field(path: &str, rows: &[usize]) -> String {
     match parts.as_slice() {
         ["qualification", "events", ..] => "events".to_owned(),
         ["qualification", "min_amount_minor"] => "min_amount".to_owned(),
+        ["qualification", "min_amount_currency"] => "min_currency".to_owned(),
         ["qualification", "window_days"] => "window_days".to_owned(),
         ["rewards", index, part, ..] => {
             let row = index.parse::<usize>().ok().and_then(|i| rows.get(i));
@@ -455,6 +459,7 @@ mod tests {
         let q = &rules.qualification;
         assert_eq!(q.events, vec!["purchase", "contract_signed"]);
         assert_eq!(q.min_amount_minor, Some(5000));
+        assert_eq!(q.min_amount_currency.as_deref(), Some("USD"));
         assert_eq!(q.window_days, Some(30));
         assert!(q.requires_approval && q.refund_unqualifies && !q.auto_issue);
         assert_eq!(rules.rewards.len(), 2, "the blank row is no reward");

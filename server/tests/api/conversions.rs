@@ -282,6 +282,40 @@ async fn rules_decide_amounts_minimums_and_both_sides(app: TestApp) {
     // Putting the same rules back keeps the reward rules' ids.
     let (_, same) = put_rules(&app, unchanged.clone()).await;
     assert_eq!(same["rewards"], unchanged["rewards"]);
+
+    // A minimum in euros is not met by a larger number of dollar cents.
+    let mut in_euros = unchanged.clone();
+    in_euros["qualification"]["min_amount_currency"] = json!("eur");
+    let (status, saved) = put_rules(&app, in_euros).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["qualification"]["min_amount_currency"], "EUR");
+    let (_, dollars) = convert(
+        &app,
+        json!({"campaign": "spring", "event_id": "o3", "event": "purchase", "email": "g@example.com", "referral_code": jane["code"], "amount": 90000, "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(dollars["outcome"], "recorded", "{dollars}");
+    let detail = leads::detail(&app.state, dollars["lead"]["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        detail.timeline[0]
+            .detail
+            .ends_with("the campaign's minimum of EUR 50.00 counts only amounts in EUR."),
+        "{}",
+        detail.timeline[0].detail
+    );
+    let (_, euros) = convert(
+        &app,
+        json!({"campaign": "spring", "event_id": "o4", "event": "purchase", "email": "g@example.com", "amount": 5000, "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(euros["outcome"], "qualified", "{euros}");
+    let mut misspelt = unchanged.clone();
+    misspelt["qualification"]["min_amount_currency"] = json!("euro");
+    let (status, error) = put_rules(&app, misspelt).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "qualification.min_amount_currency");
 }
 
 async fn holds_make_rewards_pending_until_due_then_issued(app: TestApp) {

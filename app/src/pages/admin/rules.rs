@@ -7,7 +7,7 @@ use crate::{
     api::campaigns::SaveCampaignRules,
     components::action_error,
     domain::{
-        rules::{CampaignRules, RewardRule, format_amount},
+        rules::{CampaignRules, RewardRule, format_amount, format_decimal},
         rules_form::{REWARD_ROWS, RewardForm, RulesForm, format_percent, reward_field},
     },
     error::AppError,
@@ -63,11 +63,16 @@ pub fn describe_qualification(rules: &CampaignRules) -> Vec<String> {
     let q = &rules.qualification;
     let mut lines = vec![format!("Qualifies on: {}.", q.events.join(", "))];
     if let Some(min) = q.min_amount_minor {
-        let currency = crate::domain::rules_form::currency_hint(rules);
-        lines.push(format!(
-            "Minimum amount: {}.",
-            format_amount(min, currency.as_deref())
-        ));
+        lines.push(match &q.min_amount_currency {
+            Some(currency) => format!("Minimum amount: {}.", format_amount(min, Some(currency))),
+            None => {
+                let hint = crate::domain::rules_form::currency_hint(rules);
+                format!(
+                    "Minimum amount: {}, in any currency.",
+                    format_decimal(min, hint.as_deref())
+                )
+            }
+        });
     }
     if let Some(days) = q.window_days {
         lines.push(format!("Within {days} days of the lead."));
@@ -190,7 +195,7 @@ fn RulesEditForm(
                     <TextField name="min_amount".into() label="Minimum amount" value=form.min_amount errors
                         inputmode="decimal" hint="Like 50.00. Empty: any amount." />
                     <TextField name="min_currency".into() label="Currency of the minimum" value=form.min_currency errors
-                        maxlength="3" hint="Like USD: how many decimals the minimum has." />
+                        maxlength="3" hint="Like USD: only amounts in this currency count toward the minimum. Empty: any currency." />
                 </div>
                 <CheckField name="requires_approval" label="An admin approves each qualification (leads wait in the review queue)" checked=form.requires_approval />
                 <CheckField name="refund_unqualifies" label="A refund un-qualifies the lead and cancels rewards not yet issued" checked=form.refund_unqualifies />
@@ -369,7 +374,12 @@ mod tests {
         rules.qualification.requires_approval = true;
         let lines = describe_qualification(&rules);
         assert_eq!(lines[0], "Qualifies on: purchase.");
-        assert_eq!(lines[1], "Minimum amount: USD 50.00.");
+        assert_eq!(lines[1], "Minimum amount: 50.00, in any currency.");
         assert_eq!(lines[2], "An admin approves each qualification.");
+        rules.qualification.min_amount_currency = Some("EUR".to_owned());
+        assert_eq!(
+            describe_qualification(&rules)[1],
+            "Minimum amount: EUR 50.00."
+        );
     }
 }

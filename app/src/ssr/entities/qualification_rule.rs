@@ -10,6 +10,7 @@ pub struct Model {
     pub campaign_id: i64,
     pub events: String,
     pub min_amount_minor: Option<i64>,
+    pub min_amount_currency: Option<String>,
     pub window_days: Option<i32>,
     pub requires_approval: bool,
     pub refund_unqualifies: bool,

@@ -107,6 +107,7 @@ fn qualification_from_row(row: &qualification_rule::Model) -> QualificationRule 
             .map(str::to_owned)
             .collect(),
         min_amount_minor: row.min_amount_minor,
+        min_amount_currency: row.min_amount_currency.clone(),
         window_days: row.window_days.and_then(|d| u32::try_from(d).ok()),
         requires_approval: row.requires_approval,
         refund_unqualifies: row.refund_unqualifies,
@@ -180,6 +181,7 @@ async fn write_qualification(
         campaign_id: Set(campaign_id),
         events: Set(join_events(&q.events)),
         min_amount_minor: Set(q.min_amount_minor),
+        min_amount_currency: Set(q.min_amount_currency.clone()),
         window_days: Set(signed(q.window_days)),
         requires_approval: Set(q.requires_approval),
         refund_unqualifies: Set(q.refund_unqualifies),
@@ -192,6 +194,7 @@ async fn write_qualification(
                 .update_columns([
                     qualification_rule::Column::Events,
                     qualification_rule::Column::MinAmountMinor,
+                    qualification_rule::Column::MinAmountCurrency,
                     qualification_rule::Column::WindowDays,
                     qualification_rule::Column::RequiresApproval,
                     qualification_rule::Column::RefundUnqualifies,

@@ -967,6 +967,7 @@ impl<'w> Pass<'w> {
             EventFacts {
                 name: &event.name,
                 amount_minor: event.amount_minor,
+                currency: event.currency.as_deref(),
                 occurred_at: event.occurred_at,
             },
         );
@@ -1008,8 +1009,24 @@ impl<'w> Pass<'w> {
                         "below the campaign's minimum of {}",
                         rules::format_amount(
                             rules.qualification.min_amount_minor.unwrap_or(0),
-                            event.currency.as_deref()
+                            rules
+                                .qualification
+                                .min_amount_currency
+                                .as_deref()
+                                .or(event.currency.as_deref())
                         )
+                    ),
+                    NotQualifying::OtherCurrency => format!(
+                        "the campaign's minimum of {} counts only amounts in {}",
+                        rules::format_amount(
+                            rules.qualification.min_amount_minor.unwrap_or(0),
+                            rules.qualification.min_amount_currency.as_deref()
+                        ),
+                        rules
+                            .qualification
+                            .min_amount_currency
+                            .as_deref()
+                            .unwrap_or_default()
                     ),
                     NotQualifying::OutsideWindow => format!(
                         "after the {}-day qualification window",
