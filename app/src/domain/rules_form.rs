@@ -552,6 +552,10 @@ mod tests {
         f.events = "purchase".into();
         f.min_amount = "lots".into();
         assert_eq!(f.to_rules(&[]).unwrap_err().field, "min_amount");
+        f.min_amount = "50".into();
+        f.min_currency = "dollars".into();
+        assert_eq!(f.to_rules(&[]).unwrap_err().field, "min_currency");
+        f.min_currency = "USD".into();
         f.min_amount = String::new();
         f.window_days = "0".into();
         assert_eq!(f.to_rules(&[]).unwrap_err().field, "window_days");
@@ -560,6 +564,10 @@ mod tests {
     #[test]
     fn rule_book_paths_map_to_form_fields() {
         assert_eq!(form_field("qualification.events.3", &[]), "events");
+        assert_eq!(
+            form_field("qualification.min_amount_currency", &[]),
+            "min_currency"
+        );
         assert_eq!(form_field("rewards.1.milestone_every", &[0, 2]), "r2_every");
         assert_eq!(form_field("rewards.5.kind", &[0, 2]), "rewards");
         assert_eq!(form_field("rewards", &[0]), "rewards");
