@@ -1000,6 +1000,8 @@ impl<'w> Pass<'w> {
                 "review"
             }
             Verdict::Recorded(reason) => {
+                let min = rules.qualification.min_amount_minor.unwrap_or(0);
+                let min_currency = rules.qualification.min_amount_currency.as_deref();
                 let why = match reason {
                     NotQualifying::OtherEvent => format!(
                         "not a qualifying event (the campaign counts {})",
@@ -1007,26 +1009,12 @@ impl<'w> Pass<'w> {
                     ),
                     NotQualifying::BelowMinimum => format!(
                         "below the campaign's minimum of {}",
-                        rules::format_amount(
-                            rules.qualification.min_amount_minor.unwrap_or(0),
-                            rules
-                                .qualification
-                                .min_amount_currency
-                                .as_deref()
-                                .or(event.currency.as_deref())
-                        )
+                        rules::format_amount(min, min_currency.or(event.currency.as_deref()))
                     ),
                     NotQualifying::OtherCurrency => format!(
                         "the campaign's minimum of {} counts only amounts in {}",
-                        rules::format_amount(
-                            rules.qualification.min_amount_minor.unwrap_or(0),
-                            rules.qualification.min_amount_currency.as_deref()
-                        ),
-                        rules
-                            .qualification
-                            .min_amount_currency
-                            .as_deref()
-                            .unwrap_or_default()
+                        rules::format_amount(min, min_currency),
+                        min_currency.unwrap_or_default()
                     ),
                     NotQualifying::OutsideWindow => format!(
                         "after the {}-day qualification window",
