@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 9] = [
+pub const KNOWN_VARS: [&str; 10] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -21,6 +21,7 @@ pub const KNOWN_VARS: [&str; 9] = [
     "HANDOFF_CLICK_FLUSH_MS",
     "HANDOFF_STRIPE_WEBHOOK_SECRET",
     "HANDOFF_OUTBOX_POLL_MS",
+    "HANDOFF_TRUSTED_PROXIES",
 ];
 
 /// A secret that never prints.
@@ -61,6 +62,8 @@ pub struct Settings {
     pub stripe_webhook_secret: Option<Secret>,
     /// How often the outbox worker looks for webhooks to send, in milliseconds.
     pub outbox_poll_ms: u64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -76,6 +79,7 @@ struct FileConfig {
     click_flush_ms: Option<u64>,
     stripe_webhook_secret: Option<String>,
     outbox_poll_ms: Option<u64>,
+    trusted_proxies: Option<String>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -264,6 +268,28 @@ fn find_site_root(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/site"))
 }
 
+/// A list of proxy addresses or CIDR ranges, separated by commas or spaces: `127.0.0.1,
+/// 10.0.0.0/8, ::1`. A bare address stands for itself alone.
+fn parse_trusted_proxies(name: &str, value: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        name,
+                        format!(
+                            "\"{entry}\" is not an IP address or CIDR range (such as 10.0.0.0/8)"
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
 impl Settings {
     /// Loads settings from `sources`. Creates the data directory and its secret when needed.
     pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
@@ -372,6 +398,14 @@ impl Settings {
             },
         };
 
+        let trusted_proxies = match sources.get("HANDOFF_TRUSTED_PROXIES") {
+            Some(v) => parse_trusted_proxies("HANDOFF_TRUSTED_PROXIES", v)?,
+            None => match &file.trusted_proxies {
+                Some(v) => parse_trusted_proxies("trusted_proxies", v)?,
+                None => Vec::new(),
+            },
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -382,6 +416,7 @@ impl Settings {
             click_flush_ms,
             stripe_webhook_secret,
             outbox_poll_ms,
+            trusted_proxies,
         })
     }
 
@@ -396,6 +431,7 @@ impl Settings {
                 .stripe_webhook_secret
                 .as_ref()
                 .map(|s| String::from_utf8_lossy(s.expose()).into_owned()),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 
@@ -494,6 +530,49 @@ mod tests {
         std::fs::write(&file, "adress = \"x\"\n").unwrap();
         let err = Settings::load(&s).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_and_a_bad_one_is_named() {
+        let dir = temp_dir("proxies");
+        assert!(
+            Settings::load(&sources(&[], &dir))
+                .unwrap()
+                .trusted_proxies
+                .is_empty(),
+            "no proxy is trusted unless configured"
+        );
+        let settings = Settings::load(&sources(
+            &[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ::1")],
+            &dir,
+        ))
+        .unwrap();
+        let listed: Vec<String> = settings
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(listed, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        assert_eq!(settings.runtime().trusted_proxies, settings.trusted_proxies);
+        let err = Settings::load(&sources(
+            &[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1,proxy.local")],
+            &dir,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "HANDOFF_TRUSTED_PROXIES: \"proxy.local\" is not an IP address or CIDR range (such as 10.0.0.0/8)"
+        );
+        let file = dir.join("proxies.toml");
+        std::fs::write(&file, "trusted_proxies = \"10.0.0.0/33\"\n").unwrap();
+        let mut s = sources(&[], &dir);
+        s.config_file = Some(file);
+        let err = Settings::load(&s).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("trusted_proxies: \"10.0.0.0/33\""),
+            "{err}"
+        );
     }
 
     #[test]

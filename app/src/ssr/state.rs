@@ -26,6 +26,8 @@ pub struct RuntimeSettings {
     pub data_dir: std::path::PathBuf,
     /// Stripe's webhook signing secret from the environment; wins over the admin's setting.
     pub stripe_webhook_secret: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for RuntimeSettings {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for RuntimeSettings {
                 "stripe_webhook_secret",
                 &self.stripe_webhook_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

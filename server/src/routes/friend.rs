@@ -1,8 +1,6 @@
 //! The hosted friend page `/f/{campaign}`: a form for name, email and referral code. The same
 //! endpoint takes plain form posts from the business's own site.
 
-use std::net::SocketAddr;
-
 use app::{
     error::AppError,
     ssr::{
@@ -19,7 +17,7 @@ use app::{
 use askama::Template;
 use axum::{
     Form,
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -27,6 +25,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::routes::{
+    client_ip::ClientIp,
     cookies::{self, ATTRIBUTION_COOKIE},
     pages,
 };
@@ -163,7 +162,7 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Form(form): Form<FriendForm>,
 ) -> Response {
@@ -185,7 +184,7 @@ pub async fn submit(
         } else {
             Channel::ExternalForm
         },
-        ip_hash: Some(ip_hash(&state.settings.secret, peer.ip())),
+        ip_hash: Some(ip_hash(&state.settings.secret, client)),
         referrer_cookie: cookies::portal_visitor(&headers, &state.settings.secret),
     };
     match leads::capture(&state, &request).await {

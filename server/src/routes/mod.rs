@@ -4,6 +4,7 @@
 pub mod admin_exports;
 pub mod admin_imports;
 pub mod api;
+pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
 pub mod friend;

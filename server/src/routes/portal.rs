@@ -1,21 +1,19 @@
 //! `GET /p/{slug}/{token}`: the referrer's own page with their link, code and numbers. The token
 //! is derived from the server secret, so knowing someone's public link does not open their portal.
 
+use app::ssr::services::secrets::ip_hash;
 use app::{
     error::AppError,
     ssr::{services::referrers, state::AppState},
 };
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
-use std::net::SocketAddr;
 
-use app::ssr::services::secrets::ip_hash;
-
-use crate::routes::{cookies, pages};
+use crate::routes::{client_ip::ClientIp, cookies, pages};
 
 #[derive(Template)]
 #[template(path = "portal.html")]
@@ -42,10 +40,10 @@ fn not_found() -> Response {
 /// Shows a referrer's portal.
 pub async fn show(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Path((slug, token)): Path<(String, String)>,
 ) -> Response {
-    let visitor_ip = ip_hash(&state.settings.secret, peer.ip());
+    let visitor_ip = ip_hash(&state.settings.secret, client);
     let (stats, campaign) = match referrers::portal(&state, &slug, &token, Some(&visitor_ip)).await
     {
         Ok(found) => found,

@@ -1,8 +1,6 @@
 //! `GET /r/{slug}`: the referral link. Records the click off the request path and sends the
 //! friend on with attribution.
 
-use std::net::SocketAddr;
-
 use app::ssr::{
     services::{
         clicks::NewClick,
@@ -12,7 +10,7 @@ use app::ssr::{
     state::AppState,
 };
 use axum::{
-    extract::{ConnectInfo, Path, Request, State},
+    extract::{Path, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -20,6 +18,7 @@ use chrono::Utc;
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::routes::{
+    client_ip::ClientIp,
     cookies::{self, ATTRIBUTION_COOKIE, Attribution},
     pages,
 };
@@ -28,7 +27,7 @@ use crate::routes::{
 pub async fn follow(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     // The whole request rather than a `HeaderMap` extractor, which would copy every header.
     request: Request,
 ) -> Response {
@@ -57,7 +56,7 @@ pub async fn follow(
         .and_then(|v| cookies::decode(&secret, v, now))
         .map(|a| a.visitor_id)
         .unwrap_or_else(|| random_token(12));
-    record_click(&state, &target, &peer, headers, &visitor_id);
+    record_click(&state, &target, client, headers, &visitor_id);
     let cookie = cookies::encode(
         &secret,
         &Attribution {
@@ -83,14 +82,14 @@ pub async fn follow(
 fn record_click(
     state: &AppState,
     target: &LinkTarget,
-    peer: &SocketAddr,
+    client: std::net::IpAddr,
     headers: &HeaderMap,
     visitor_id: &str,
 ) {
     let click = NewClick {
         campaign_id: target.campaign_id,
         referrer_id: target.referrer_id,
-        ip_hash: ip_hash(&state.settings.secret, peer.ip()),
+        ip_hash: ip_hash(&state.settings.secret, client),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

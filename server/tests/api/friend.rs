@@ -226,3 +226,96 @@ async fn with_codes_off_the_link_slug_in_ref_credits_the_referrer(app: TestApp) 
 }
 
 on_both_databases!(with_codes_off_the_link_slug_in_ref_credits_the_referrer);
+
+/// Posts the business's own sign-up form for `email` with Jane's `code`, as if a proxy on
+/// loopback had forwarded it from `forwarded_for`.
+async fn sign_up_forwarded(app: &TestApp, email: &str, code: &str, forwarded_for: &str) {
+    let posted = reqwest::Client::new()
+        .post(format!("{}/f/spring", app.address))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("email", email), ("referral_code", code)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::OK, "sign-up of {email}");
+}
+
+/// `friend1@example.com` to `friend6@example.com` sign up in turn, each forwarded from an
+/// address of its own (`198.51.100.1` to `.6`).
+async fn six_friends_forwarded(app: &TestApp, code: &str) {
+    for i in 1..=6 {
+        sign_up_forwarded(
+            app,
+            &format!("friend{i}@example.com"),
+            code,
+            &format!("198.51.100.{i}"),
+        )
+        .await;
+    }
+}
+
+/// Jane opens her portal from `forwarded_for` (a client without cookies, so that the portal's
+/// own-browser cookie plays no part).
+async fn portal_visit_forwarded(jane: &Value, forwarded_for: &str) {
+    let portal = reqwest::Client::new()
+        .get(jane["portal_url"].as_str().unwrap())
+        .header("X-Forwarded-For", forwarded_for)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_friend_is_seen_at_their_own_address() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1")],
+    )
+    .await
+    .expect("sqlite app");
+    let jane = setup(&app).await;
+    let code = jane["code"].as_str().unwrap();
+    portal_visit_forwarded(&jane, "203.0.113.50").await;
+    // Six friends through the same proxy: six addresses, so no burst from one address.
+    six_friends_forwarded(&app, code).await;
+    for i in 1..=6 {
+        let lead = lead_of(&app, &format!("friend{i}@example.com")).await;
+        assert_eq!(lead["flags"], json!([]), "friend {i}: {lead}");
+    }
+    // A friend at Jane's own address is noticed; an address the client wrote before the
+    // proxy's entry is not believed.
+    sign_up_forwarded(&app, "twin@example.com", code, "203.0.113.50").await;
+    assert_eq!(
+        lead_of(&app, "twin@example.com").await["flags"],
+        json!(["same_ip"])
+    );
+    sign_up_forwarded(
+        &app,
+        "spoof@example.com",
+        code,
+        "203.0.113.50, 198.51.100.99",
+    )
+    .await;
+    assert_eq!(lead_of(&app, "spoof@example.com").await["flags"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_trusted_proxies_a_forwarded_address_is_not_believed() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    let jane = setup(&app).await;
+    let code = jane["code"].as_str().unwrap();
+    // Every request comes from loopback; the header claims six different addresses.
+    six_friends_forwarded(&app, code).await;
+    assert_eq!(
+        lead_of(&app, "friend5@example.com").await["flags"],
+        json!([])
+    );
+    assert_eq!(
+        lead_of(&app, "friend6@example.com").await["flags"],
+        json!(["ip_burst"]),
+        "the sixth sign-up from one address in an hour is a burst"
+    );
+}

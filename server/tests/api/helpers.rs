@@ -81,7 +81,12 @@ fn pg_url_with_database(admin_url: &str, name: &str) -> String {
 }
 
 /// Settings of a test server: its own data directory, a free port, fast workers.
-fn test_settings(data_dir: &std::path::Path, database_url: &str) -> Settings {
+/// `extra` adds (or overrides) environment variables.
+fn test_settings(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    extra: &[(&str, &str)],
+) -> Settings {
     let env: BTreeMap<String, String> = [
         ("HANDOFF_DATA_DIR", data_dir.display().to_string()),
         ("HANDOFF_ADDR", "127.0.0.1:0".to_owned()),
@@ -90,6 +95,7 @@ fn test_settings(data_dir: &std::path::Path, database_url: &str) -> Settings {
         ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
     ]
     .into_iter()
+    .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     Settings::load(&Sources {
@@ -102,6 +108,11 @@ fn test_settings(data_dir: &std::path::Path, database_url: &str) -> Settings {
 /// Starts the app. On PostgreSQL without `TEST_DATABASE_URL` the test is skipped with a loud
 /// message, except in CI, where that is a failure.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// [`spawn_app`] with more environment variables for the app's settings.
+pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<TestApp> {
     let data_dir = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
     let (database_url, pg) = match backend {
@@ -140,7 +151,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             )
         }
     };
-    let settings = test_settings(&data_dir, &database_url);
+    let settings = test_settings(&data_dir, &database_url, env);
     let application = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let state = application.state().clone();
@@ -172,7 +183,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_sibling(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
     let data_dir = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
-    let settings = test_settings(&data_dir, &app.database_url);
+    let settings = test_settings(&data_dir, &app.database_url, &[]);
     let application = Application::build(settings).await.expect("sibling builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
