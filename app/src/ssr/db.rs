@@ -295,6 +295,12 @@ where
 ///
 /// The statement text is written here rather than by the query builder: for a batch of thousands
 /// of rows the builder's per-value work was a fifth of a CSV import's time (`perf`).
+///
+/// On SQLite a column that has one value in every row (the campaign, a timestamp, a status) is
+/// bound once, not once per row: `INSERT ... SELECT ?, column1, ... FROM (VALUES (?), ...)`.
+/// Each bound value is copied by sea-orm, converted by sqlx and copied again by SQLite, and in a
+/// CSV import about half of the values are such repeats. (PostgreSQL would need a type for each
+/// parameter of that form, so it keeps plain `VALUES`.)
 pub fn insert_statements<A>(
     backend: DbBackend,
     rows: Vec<A>,
@@ -311,33 +317,119 @@ where
         <<A::Entity as EntityTrait>::Column as Iterable>::iter()
             .filter(|c| !first.get(*c).is_not_set())
             .collect();
-    let width = columns.len().max(1);
-    let per_statement = (MAX_PARAMS / width).max(1);
+    let table = rows
+        .into_iter()
+        .map(|mut row| {
+            columns
+                .iter()
+                .map(|column| {
+                    row.take(*column).into_value().ok_or_else(|| {
+                        DbErr::Custom(format!(
+                            "insert_all: rows of {} set different columns",
+                            column.as_str()
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, DbErr>>()
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    let shared = shared_columns(backend, &table);
     let head = format!(
-        "INSERT INTO \"{}\" ({}) VALUES ",
+        "INSERT INTO \"{}\" ({}) ",
         <A::Entity as Default>::default().table_name(),
         quoted_list(&columns.iter().map(|c| c.as_str()).collect::<Vec<_>>())
     );
-    let tail = on_conflict.sql();
-    let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
-    let mut rows = rows.into_iter().peekable();
+    Ok(multi_row_inserts(
+        backend,
+        &head,
+        table,
+        &shared,
+        &on_conflict.sql(),
+    ))
+}
+
+/// Which columns of `table` to bind once for all rows: on SQLite, those with one value in every
+/// row, unless that is every column; none elsewhere.
+fn shared_columns(backend: DbBackend, table: &[Vec<sea_orm::Value>]) -> Vec<bool> {
+    let width = table.first().map_or(0, Vec::len);
+    if backend != DbBackend::Sqlite || table.len() < 2 {
+        return vec![false; width];
+    }
+    let shared: Vec<bool> = (0..width)
+        .map(|j| table.iter().all(|row| row[j] == table[0][j]))
+        .collect();
+    if shared.iter().all(|s| *s) {
+        vec![false; width]
+    } else {
+        shared
+    }
+}
+
+/// `head` (`INSERT INTO t (columns) `) followed by the rows of `table`, as few statements as the
+/// parameter limit allows. Columns marked in `shared` are bound once per statement, the others
+/// once per row.
+fn multi_row_inserts(
+    backend: DbBackend,
+    head: &str,
+    table: Vec<Vec<sea_orm::Value>>,
+    shared: &[bool],
+    tail: &str,
+) -> Vec<Statement> {
+    let any_shared = shared.iter().any(|s| *s);
+    let varying = shared.iter().filter(|s| !**s).count().max(1);
+    let per_statement = (MAX_PARAMS / varying).max(1);
+    // With shared columns: `SELECT ?, column1, ... FROM (VALUES ...) WHERE true`, the `WHERE`
+    // being how SQLite tells a following `ON CONFLICT` from a join's `ON`.
+    let (select, rows_tail) = if any_shared {
+        let mut next_varying = 0;
+        let list: Vec<String> = shared
+            .iter()
+            .map(|s| {
+                if *s {
+                    "?".to_owned()
+                } else {
+                    next_varying += 1;
+                    format!("column{next_varying}")
+                }
+            })
+            .collect();
+        (
+            format!("SELECT {} FROM (VALUES ", list.join(", ")),
+            ") WHERE true",
+        )
+    } else {
+        ("VALUES ".to_owned(), "")
+    };
+    let shared_values: Vec<sea_orm::Value> = match table.first() {
+        Some(first) if any_shared => first
+            .iter()
+            .zip(shared)
+            .filter(|(_, s)| **s)
+            .map(|(v, _)| v.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut statements = Vec::with_capacity(table.len().div_ceil(per_statement));
+    let mut rows = table.into_iter().peekable();
     while rows.peek().is_some() {
-        let part: Vec<A> = rows.by_ref().take(per_statement).collect();
-        let mut sql = String::with_capacity(head.len() + part.len() * width * 5 + tail.len());
-        sql.push_str(&head);
-        let mut values = Vec::with_capacity(part.len() * width);
-        for (i, mut row) in part.into_iter().enumerate() {
+        let mut sql = String::with_capacity(
+            head.len() + select.len() + per_statement * varying * 5 + tail.len() + 16,
+        );
+        sql.push_str(head);
+        sql.push_str(&select);
+        let mut values = shared_values.clone();
+        values.reserve(per_statement * varying);
+        for (i, row) in rows.by_ref().take(per_statement).enumerate() {
             sql.push_str(if i == 0 { "(" } else { ", (" });
-            for (j, column) in columns.iter().enumerate() {
-                if j > 0 {
+            let mut first_in_row = true;
+            for (value, is_shared) in row.into_iter().zip(shared) {
+                if *is_shared {
+                    continue;
+                }
+                if !first_in_row {
                     sql.push_str(", ");
                 }
-                let value = row.take(*column).into_value().ok_or_else(|| {
-                    DbErr::Custom(format!(
-                        "insert_all: rows of {} set different columns",
-                        column.as_str()
-                    ))
-                })?;
+                first_in_row = false;
                 values.push(value);
                 if backend == DbBackend::Postgres {
                     sql.push('$');
@@ -348,8 +440,9 @@ where
             }
             sql.push(')');
         }
-        sql.push_str(&tail);
+        sql.push_str(rows_tail);
+        sql.push_str(tail);
         statements.push(Statement::from_sql_and_values(backend, sql, values));
     }
-    Ok(statements)
+    statements
 }

@@ -1,6 +1,7 @@
 //! Integration tests through real HTTP against the real application, on SQLite and PostgreSQL.
 
 mod admin;
+mod bulk_insert;
 mod campaigns;
 mod cli;
 mod conversions;
