@@ -84,6 +84,22 @@ async fn repeated_values_are_bound_once_and_every_row_is_kept(app: TestApp) {
     assert_eq!(written, 2);
     let values: Vec<String> = values_of(&app).await.into_iter().map(|v| v.1).collect();
     assert_eq!(values, ["old", "new", "new", "same", "same"]);
+
+    // More rows than SQLite's limit of terms in a compound SELECT (500), in one statement.
+    let many: Vec<_> = (0..1_200)
+        .map(|i| row(&format!("bulkmany{i:04}"), "same", at))
+        .collect();
+    assert_eq!(
+        insert_statements(DbBackend::Sqlite, many.clone(), OnConflict::Fail)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        insert_all(&app.db, many, OnConflict::Fail).await.unwrap(),
+        1_200
+    );
+    assert_eq!(values_of(&app).await.len(), 5 + 1_200);
 }
 
 on_both_databases!(repeated_values_are_bound_once_and_every_row_is_kept);
