@@ -55,11 +55,12 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
     if !is_trusted(&client) {
         return client;
     }
+    // A header line that is not text becomes one unreadable hop, which stops the walk: dropping
+    // it instead could leave the client's own earlier lines to be read as the proxy's.
     let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
+        .flat_map(|value| value.to_str().unwrap_or("?").split(','))
         .map(str::trim)
         .collect();
     for hop in hops.into_iter().rev() {
@@ -170,6 +171,16 @@ mod tests {
         assert_eq!(
             client_address(ip("127.0.0.1"), &HeaderMap::new(), &trusted),
             ip("127.0.0.1")
+        );
+        let mut headers = forwarded(&["1.1.1.1"]);
+        headers.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff, 10.0.0.5").unwrap(),
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &headers, &trusted),
+            ip("127.0.0.1"),
+            "a line that is not text stops the walk; the client's own line is not reached"
         );
         assert_eq!(
             client_address(
