@@ -315,6 +315,22 @@ pub struct ImportError {
     pub reason: String,
 }
 
+impl ImportError {
+    /// `errors` as a CSV file (`line,column,reason`), the download of refused rows.
+    pub fn report_csv(errors: &[ImportError]) -> String {
+        let mut out = String::from("line,column,reason\n");
+        for e in errors {
+            out.push_str(&format!(
+                "{},\"{}\",\"{}\"\n",
+                e.line,
+                e.column.replace('"', "\"\""),
+                e.reason.replace('"', "\"\"")
+            ));
+        }
+        out
+    }
+}
+
 /// What a CSV import did (or, for a preview, would do).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -422,6 +438,10 @@ pub struct PromotionCodeImportReport {
     pub errors: Vec<ImportError>,
     /// True when more rows were refused than `errors` lists.
     pub errors_truncated: bool,
+    /// True for a preview (`dry_run`): the counts say what an import would do; nothing was
+    /// written.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// An inbound webhook source as the admin sees it (never its token).

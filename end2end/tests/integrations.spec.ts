@@ -2,6 +2,7 @@
 // replay), an outbound endpoint (its secret shown once, disable, delete), and Stripe (the signing
 // secret, the campaign, promotion codes mapped by hand and from a CSV file, deleted). Runs in both
 // projects: chromium-js and chromium-nojs (the file import is a plain form post in both).
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import {
   addReferrer,
@@ -176,7 +177,7 @@ test('inbound sources, outbound endpoints and Stripe are set up on the integrati
       // Line 3: nobody has this referral code.
       `promo_bad${id},,ZZZZ-ZZZZ`,
     ].join('\n');
-    const importFile = async () => {
+    const importFile = async (button = 'Import mappings') => {
       await visit(page, '/admin/integrations');
       const form = formWith(page, 'Import mappings');
       await selectOptionByText(form.getByLabel('Campaign of the referrers', { exact: true }), campaign.name);
@@ -185,10 +186,26 @@ test('inbound sources, outbound endpoints and Stripe are set up on the integrati
         mimeType: 'text/csv',
         buffer: Buffer.from(csv, 'utf8'),
       });
-      await form.getByRole('button', { name: 'Import mappings' }).click();
+      await form.getByRole('button', { name: button, exact: true }).click();
       await expect(page).toHaveURL(/\/admin\/integrations(?:[?#]|$)/);
       await settle(page);
     };
+
+    // A preview says what the import would do and writes nothing; the refused rows download.
+    await importFile('Preview');
+    await expectStatus(
+      page,
+      `Preview of ${filename} (2 rows): 1 new, 0 already mapped, 1 refused. Nothing was written; import the file to map them.`,
+    );
+    await expect(tableRow(page, good).row).toHaveCount(0);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download the refused rows (CSV)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('refused-promotion-codes.csv');
+    const report = readFileSync(await download.path(), 'utf8').split('\n');
+    expect(report[0]).toBe('line,column,reason');
+    expect(report[1]).toMatch(/^3,"Referral code","/);
 
     await importFile();
     await expectStatus(page, `Imported ${filename} (2 rows): 1 new, 0 already mapped, 1 refused.`);

@@ -164,16 +164,24 @@ impl PromotionCodeImport {
         }
         parts.push(format!("{} already mapped", report.unchanged));
         parts.push(format!("{} refused", report.refused));
-        Some(format!(
-            "Imported {} ({}): {}.",
-            if self.filename.is_empty() {
-                "the file"
-            } else {
-                &self.filename
-            },
-            rows(report.rows),
-            parts.join(", "),
-        ))
+        let file = if self.filename.is_empty() {
+            "the file"
+        } else {
+            &self.filename
+        };
+        Some(if report.dry_run {
+            format!(
+                "Preview of {file} ({}): {}. Nothing was written; import the file to map them.",
+                rows(report.rows),
+                parts.join(", "),
+            )
+        } else {
+            format!(
+                "Imported {file} ({}): {}.",
+                rows(report.rows),
+                parts.join(", ")
+            )
+        })
     }
 }
 

@@ -111,6 +111,8 @@ struct UploadForm {
     default_event: Option<String>,
     /// The file's name, when one was chosen.
     filename: Option<String>,
+    /// The Preview button was pressed (the promotion-code upload): report, write nothing.
+    dry_run: bool,
 }
 
 /// Reads an upload form: its text fields into `form`, its file spooled to disk (`None` when no
@@ -145,6 +147,13 @@ async fn read_form(
                 })
                 .await?;
                 form.default_event = Some(text.trim().to_owned()).filter(|s| !s.is_empty());
+            }
+            Some("dry_run") => {
+                let text = small_text(field, || {
+                    AppError::invalid("invalid_dry_run", "dry_run", "Preview is true or false.")
+                })
+                .await?;
+                form.dry_run = text.trim() == "true";
             }
             Some("file") => {
                 let Some(name) = upload_file_name(field.file_name()) else {
@@ -217,7 +226,7 @@ pub async fn import_promotion_codes(
         })?;
         let spooled = file.ok_or_else(no_file)?;
         // The spooled file is removed when `spooled` is dropped, after the import.
-        inbound::import_promotion_codes(&state, &campaign, &spooled.path).await
+        inbound::import_promotion_codes(&state, &campaign, &spooled.path, form.dry_run).await
     }
     .await;
     let result = match result {

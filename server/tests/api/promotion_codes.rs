@@ -49,10 +49,14 @@ async fn mappings(app: &TestApp) -> u64 {
 }
 
 async fn import_api(app: &TestApp, campaign: &str, csv: &str) -> (StatusCode, Value) {
+    import_api_query(app, &format!("campaign={campaign}"), csv).await
+}
+
+async fn import_api_query(app: &TestApp, query: &str, csv: &str) -> (StatusCode, Value) {
     let response = app
         .client
         .post(format!(
-            "{}/api/v1/promotion-codes/import?campaign={campaign}",
+            "{}/api/v1/promotion-codes/import?{query}",
             app.address
         ))
         .bearer_auth(&app.api_key)
@@ -269,8 +273,19 @@ async fn a_mapping_file_maps_its_good_rows_and_reports_the_bad_ones(app: TestApp
     .map(|(line, column)| (line, column.to_owned()))
     .collect();
 
+    // A preview reports exactly what the import then does (rows seeing what earlier rows
+    // would map: lines 11, 12 and 16), and writes nothing.
+    let (status, preview) = import_api_query(&app, "campaign=spring&dry_run=true", &csv).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["dry_run"], true, "{preview}");
+    assert_eq!(mappings(&app).await, 1, "a preview writes nothing");
+
     let (status, report) = import_api(&app, "spring", &csv).await;
     assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["dry_run"], false, "{report}");
+    let mut previewed = preview.clone();
+    previewed["dry_run"] = false.into();
+    assert_eq!(previewed, report, "the preview said what the import did");
     assert_eq!(report["rows"], 14, "{report}");
     assert_eq!(report["added"], 3, "{report}");
     assert_eq!(report["completed"], 1, "{report}");
@@ -417,6 +432,32 @@ async fn the_admin_imports_a_mapping_file_without_javascript(app: TestApp) {
     assert_eq!(mappings(&app).await, 0);
 
     app.log_in_as("admin@example.com", Role::Admin).await;
+    // Preview: the page says what an import would do, offers the refused rows as a file, and
+    // nothing is written.
+    let previewed = app
+        .post_multipart(
+            path,
+            &[("campaign", "spring"), ("dry_run", "true")],
+            ("file", "codes.csv", csv.as_bytes()),
+        )
+        .await;
+    assert!(previewed.status().is_redirection(), "{previewed:?}");
+    assert_eq!(mappings(&app).await, 0, "a preview writes nothing");
+    let page = app.get("/admin/integrations").await.text().await.unwrap();
+    assert!(
+        page.contains(
+            "Preview of codes.csv (2 rows): 1 new, 0 already mapped, 1 refused. Nothing was written"
+        ),
+        "the preview's summary is shown"
+    );
+    assert!(
+        page.contains(
+            "href=\"data:text/csv;charset=utf-8,line%2Ccolumn%2Creason%0A3%2C%22referrer%22%2C%22"
+        ),
+        "the refused rows are offered as a CSV file"
+    );
+    assert!(page.contains("download=\"refused-promotion-codes.csv\""));
+
     let posted = app
         .post_multipart(
             path,

@@ -22,7 +22,7 @@ use crate::{
     },
     components::{AdminPage, CopyText, RefusedRows, action_error, load_error, short_time},
     error::AppError,
-    types::{Campaign, InboundDelivery, InboundSource},
+    types::{Campaign, ImportError, InboundDelivery, InboundSource},
 };
 
 /// A mapping's name for people and for its Delete button: its id, else its code.
@@ -541,11 +541,13 @@ fn PromotionCodeImportForm(
                 </div>
             </div>
             <p id="promo-import-file-hint" class="hint">
-                "A header row, then one row per promotion code: its id (promo_…) or the code customers type, or both, and the referrer's referral code or email. Stripe's promotion code export works once a referral code column is added. Rows mapped before are skipped, so importing the file again changes nothing."
+                "A header row, then one row per promotion code: its id (promo_…) or the code customers type, or both, and the referrer's referral code or email. Stripe's promotion code export works once a referral code column is added. Rows mapped before are skipped, so importing the file again changes nothing. Preview reads the file and reports what an import would do, without writing."
             </p>
             <button type="submit" aria-busy=move || importing.get().then_some("true")>
-                {move || if importing.get() { "Importing…" } else { "Import mappings" }}
+                {move || if importing.get() { "Working…" } else { "Import mappings" }}
             </button>
+            " "
+            <button type="submit" class="secondary" name="dry_run" value="true">"Preview"</button>
         </form>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -576,6 +578,20 @@ fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
     };
     let more = report.errors_truncated;
     let listed = report.errors.len();
+    let advice = if report.dry_run {
+        "An import would write nothing for them. Fix them, then preview or import the file again."
+    } else {
+        "Nothing was written for them. Fix them and import the file again: the rows mapped already are skipped."
+    };
+    // The refused rows as a file, in the page itself: a download that needs no JavaScript and
+    // no second request.
+    let download = format!(
+        "data:text/csv;charset=utf-8,{}",
+        percent_encoding::utf8_percent_encode(
+            &ImportError::report_csv(&report.errors),
+            percent_encoding::NON_ALPHANUMERIC
+        )
+    );
     view! {
         <p class="ok" role="status">{summary}</p>
         {(!report.errors.is_empty()).then(|| view! {
@@ -587,8 +603,9 @@ fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
                     } else {
                         String::new()
                     }}
-                    "Nothing was written for them. Fix them and import the file again: the rows mapped already are skipped."
+                    {advice}
                 </p>
+                <p><a href=download download="refused-promotion-codes.csv">"Download the refused rows (CSV)"</a></p>
                 <RefusedRows errors=report.errors />
             </section>
         })}

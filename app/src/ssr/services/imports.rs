@@ -484,7 +484,7 @@ pub async fn history(state: &AppState) -> Result<Vec<ImportView>, AppError> {
 pub async fn error_report(state: &AppState, id: i64) -> Result<String, AppError> {
     let row = get(state, id).await?;
     Ok(if row.error_report.is_empty() {
-        error_report_csv(&[])
+        ImportError::report_csv(&[])
     } else {
         row.error_report
     })
@@ -746,20 +746,6 @@ fn refusal(
     }
 }
 
-/// The error report as CSV: `line,column,reason`.
-pub fn error_report_csv(errors: &[ImportError]) -> String {
-    let mut out = String::from("line,column,reason\n");
-    for e in errors {
-        out.push_str(&format!(
-            "{},\"{}\",\"{}\"\n",
-            e.line,
-            e.column.replace('"', "\"\""),
-            e.reason.replace('"', "\"\"")
-        ));
-    }
-    out
-}
-
 async fn finish(
     state: &AppState,
     id: i64,
@@ -773,7 +759,7 @@ async fn finish(
         .col_expr(import::Column::Report, Expr::value(json))
         .col_expr(
             import::Column::ErrorReport,
-            Expr::value(error_report_csv(&report.errors)),
+            Expr::value(ImportError::report_csv(&report.errors)),
         )
         .col_expr(import::Column::FinishedAt, Expr::value(Utc::now()))
         .filter(import::Column::Id.eq(id))

@@ -21,7 +21,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::parse_amount,
-        db::{begin_write, is_unique_violation},
+        db::{WriteTxn, begin_write, is_unique_violation},
         entities::{campaign, inbound_delivery, inbound_source, promotion_code, referrer},
         promotion_code_csv::{MappingHeaders, MappingOutcome, MappingRow, PromotionCodeCsvReader},
         services::{
@@ -1083,10 +1083,15 @@ pub async fn promotion_codes(
 /// the campaign its referral code or email names. A row that cannot be mapped is reported with its
 /// line, column and reason, and nothing is written for it; importing the same file again changes
 /// nothing. The file is read in constant memory and written in transactions of 500 rows.
+///
+/// With `dry_run` the very same work runs in one transaction that is rolled back: the report says
+/// what an import would do (later rows see what earlier rows would have mapped) and nothing is
+/// written.
 pub async fn import_promotion_codes(
     state: &AppState,
     campaign: &str,
     path: &Path,
+    dry_run: bool,
 ) -> Result<PromotionCodeImportReport, AppError> {
     let campaign = campaigns::find_row(&state.db, campaign).await?;
     let size = tokio::fs::metadata(path)
@@ -1120,17 +1125,39 @@ pub async fn import_promotion_codes(
             }
         }
     });
-    let mut report = PromotionCodeImportReport::default();
+    let mut report = PromotionCodeImportReport {
+        dry_run,
+        ..Default::default()
+    };
+    let preview = if dry_run {
+        Some(
+            begin_write(&state.db)
+                .await
+                .map_err(|e| AppError::internal("inbound::import_promotion_codes begin", e))?,
+        )
+    } else {
+        None
+    };
     let mut outcome = Ok(());
     while let Some(chunk) = chunks.recv().await {
-        if let Err(e) = import_mapping_chunk(state, &campaign, &headers, &chunk, &mut report).await
-        {
+        let mapped = match &preview {
+            Some(txn) => map_chunk(txn, &campaign, &headers, &chunk)
+                .await
+                .map(|part| report.add(part)),
+            None => import_mapping_chunk(state, &campaign, &headers, &chunk, &mut report).await,
+        };
+        if let Err(e) = mapped {
             outcome = Err(e);
             break;
         }
     }
     drop(chunks);
     let _ = reader_thread.await;
+    if let Some(txn) = preview {
+        txn.rollback()
+            .await
+            .map_err(|e| AppError::internal("inbound::import_promotion_codes rollback", e))?;
+    }
     outcome.map(|()| report)
 }
 
@@ -1146,29 +1173,45 @@ async fn import_mapping_chunk(
     let mut attempts = 0;
     let part = loop {
         attempts += 1;
-        match map_chunk(state, campaign, headers, rows).await {
-            Ok(part) => break part,
+        let txn = begin_write(&state.db)
+            .await
+            .map_err(|e| AppError::internal("inbound::map_chunk begin", e))?;
+        match map_chunk(&txn, campaign, headers, rows).await {
+            Ok(part) => {
+                txn.commit()
+                    .await
+                    .map_err(|e| AppError::internal("inbound::map_chunk commit", e))?;
+                break part;
+            }
             Err(AppError::Conflict { code, .. }) if code == MAPPING_RACE && attempts < 3 => {}
             Err(e) => return Err(e),
         }
     };
-    report.rows += part.rows;
-    report.added += part.added;
-    report.completed += part.completed;
-    report.unchanged += part.unchanged;
-    report.refused += part.refused;
-    for error in part.errors {
-        if report.errors.len() < MAX_REPORTED_MAPPING_ERRORS {
-            report.errors.push(error);
-        } else {
-            report.errors_truncated = true;
-        }
-    }
+    report.add(part);
     Ok(())
 }
 
+impl PromotionCodeImportReport {
+    /// Adds what one chunk did.
+    fn add(&mut self, part: PromotionCodeImportReport) {
+        self.rows += part.rows;
+        self.added += part.added;
+        self.completed += part.completed;
+        self.unchanged += part.unchanged;
+        self.refused += part.refused;
+        for error in part.errors {
+            if self.errors.len() < MAX_REPORTED_MAPPING_ERRORS {
+                self.errors.push(error);
+            } else {
+                self.errors_truncated = true;
+            }
+        }
+    }
+}
+
+/// Maps one chunk inside `txn` (which the caller commits or rolls back) and says what it did.
 async fn map_chunk(
-    state: &AppState,
+    txn: &WriteTxn,
     campaign: &campaign::Model,
     headers: &MappingHeaders,
     rows: &[MappingOutcome],
@@ -1202,17 +1245,14 @@ async fn map_chunk(
         .iter()
         .filter_map(|(_, _, code)| code.as_deref().map(conversions::promotion_code_key))
         .collect();
-    let txn = begin_write(&state.db)
-        .await
-        .map_err(|e| AppError::internal("inbound::map_chunk begin", e))?;
-    let mut existing = mappings_holding(&txn, &ids, &keys).await?;
+    let mut existing = mappings_holding(txn, &ids, &keys).await?;
     // Several codes of one referrer are common: look each referrer up once.
     let mut found: HashMap<(Option<String>, Option<String>), referrer::Model> = HashMap::new();
     for (row, id, code) in ready {
         let key = (row.referral_code.clone(), row.email.clone());
         let referrer = match found.get(&key) {
             Some(referrer) => referrer.clone(),
-            None => match mapping_referrer(&txn, campaign, row).await {
+            None => match mapping_referrer(txn, campaign, row).await {
                 Ok(referrer) => found.entry(key).or_insert(referrer).clone(),
                 Err(e) => {
                     errors.push(refuse(row, e)?);
@@ -1221,7 +1261,7 @@ async fn map_chunk(
             },
         };
         match apply_mapping(
-            &txn,
+            txn,
             &mut existing,
             &referrer,
             id.as_deref(),
@@ -1235,9 +1275,6 @@ async fn map_chunk(
             Err(e) => errors.push(refuse(row, e)?),
         }
     }
-    txn.commit()
-        .await
-        .map_err(|e| AppError::internal("inbound::map_chunk commit", e))?;
     errors.sort_by_key(|e| e.line);
     part.refused = errors.len() as u64;
     part.errors = errors;

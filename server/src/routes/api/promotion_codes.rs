@@ -20,6 +20,10 @@ use crate::routes::uploads;
 pub struct MappingImportQuery {
     /// Campaign slug: each row's referral code or email is looked up among its referrers.
     pub campaign: String,
+    /// Preview only: report what an import would do (`dry_run` is true in the answer), write
+    /// nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Import promotion-code mappings from a CSV file (the request body, `text/csv`, at most 20 MB).
@@ -27,7 +31,8 @@ pub struct MappingImportQuery {
 /// customers type, and the referrer's referral code or email. Rows that cannot be mapped are
 /// reported with their line, column and reason, and nothing is written for them. A code already
 /// mapped to the same referrer is left as it is, so importing the same file again changes
-/// nothing; a code mapped to somebody else is refused, never moved.
+/// nothing; a code mapped to somebody else is refused, never moved. `dry_run=true` previews:
+/// the same report, nothing written.
 #[utoipa::path(
     post, path = "/api/v1/promotion-codes/import", tag = "promotion codes",
     params(MappingImportQuery),
@@ -47,6 +52,7 @@ pub async fn import_csv(
 ) -> Result<Json<PromotionCodeImportReport>, ApiError> {
     let upload = uploads::spool(body, &state.settings.data_dir).await?;
     Ok(Json(
-        inbound::import_promotion_codes(&state, &query.campaign, &upload.path).await?,
+        inbound::import_promotion_codes(&state, &query.campaign, &upload.path, query.dry_run)
+            .await?,
     ))
 }
