@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 10] = [
+pub const KNOWN_VARS: [&str; 11] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -22,6 +22,7 @@ pub const KNOWN_VARS: [&str; 10] = [
     "HANDOFF_STRIPE_WEBHOOK_SECRET",
     "HANDOFF_OUTBOX_POLL_MS",
     "HANDOFF_TRUSTED_PROXIES",
+    "HANDOFF_PREVIEW_COPY_MB",
 ];
 
 /// A secret that never prints.
@@ -64,6 +65,8 @@ pub struct Settings {
     pub outbox_poll_ms: u64,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// CSV files larger than this many MB are previewed on a copy of a SQLite database.
+    pub preview_copy_mb: u64,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -80,6 +83,7 @@ struct FileConfig {
     stripe_webhook_secret: Option<String>,
     outbox_poll_ms: Option<u64>,
     trusted_proxies: Option<String>,
+    preview_copy_mb: Option<u64>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -406,6 +410,19 @@ impl Settings {
             },
         };
 
+        let preview_copy_mb = match sources.get("HANDOFF_PREVIEW_COPY_MB") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 1_000_000)
+                .ok_or_else(|| invalid("HANDOFF_PREVIEW_COPY_MB", "must be 0 to 1000000"))?,
+            None => match file.preview_copy_mb {
+                Some(n) if n <= 1_000_000 => n,
+                Some(_) => return Err(invalid("preview_copy_mb", "must be 0 to 1000000")),
+                None => 5,
+            },
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -417,6 +434,7 @@ impl Settings {
             stripe_webhook_secret,
             outbox_poll_ms,
             trusted_proxies,
+            preview_copy_mb,
         })
     }
 
@@ -432,6 +450,7 @@ impl Settings {
                 .as_ref()
                 .map(|s| String::from_utf8_lossy(s.expose()).into_owned()),
             trusted_proxies: self.trusted_proxies.clone(),
+            preview_copy_bytes: self.preview_copy_mb.saturating_mul(1024 * 1024),
         }
     }
 
@@ -572,6 +591,26 @@ mod tests {
             err.to_string()
                 .starts_with("trusted_proxies: \"10.0.0.0/33\""),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_preview_copy_size_is_in_megabytes_and_checked() {
+        let dir = temp_dir("preview-copy");
+        let default = Settings::load(&sources(&[], &dir)).unwrap();
+        assert_eq!(default.runtime().preview_copy_bytes, 5 * 1024 * 1024);
+        let always = Settings::load(&sources(&[("HANDOFF_PREVIEW_COPY_MB", "0")], &dir)).unwrap();
+        assert_eq!(always.runtime().preview_copy_bytes, 0);
+        let err =
+            Settings::load(&sources(&[("HANDOFF_PREVIEW_COPY_MB", "five")], &dir)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "HANDOFF_PREVIEW_COPY_MB: must be 0 to 1000000"
+        );
+        assert!(
+            !sources(&[("HANDOFF_PREVIEW_COPY_MB", "1")], &dir)
+                .unknown_vars()
+                .contains(&"HANDOFF_PREVIEW_COPY_MB")
         );
     }
 

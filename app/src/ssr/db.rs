@@ -55,17 +55,113 @@ pub async fn own_writer(db: &DatabaseConnection) -> Result<Option<DatabaseConnec
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(None);
     }
-    let options = db.get_sqlite_connection_pool().connect_options();
+    let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+    single_connection(options).await.map(Some)
+}
+
+/// A pool of one SQLite connection with `options` (those of the shared pool, maybe for another
+/// file).
+async fn single_connection(options: SqliteConnectOptions) -> Result<DatabaseConnection, DbErr> {
     let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect_with((*options).clone())
+        .connect_with(options)
         .await
         .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e))))?;
-    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
-        pool,
-    )))
+    Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// A throwaway copy of a SQLite database (a preview that must not hold the writer works on it),
+/// removed by [`SqliteCopy::remove`].
+pub struct SqliteCopy {
+    db: DatabaseConnection,
+    path: std::path::PathBuf,
+}
+
+impl SqliteCopy {
+    /// Copies the SQLite database of `db` into a new file in `dir` with `VACUUM INTO`, which
+    /// reads one consistent snapshot while other connections go on writing, and connects to the
+    /// copy with the same options. Copies left by a process that was killed (older than a day)
+    /// are removed first.
+    pub async fn create(db: &DatabaseConnection, dir: &std::path::Path) -> Result<Self, DbErr> {
+        let io = |e: std::io::Error| DbErr::Custom(format!("{}: {e}", dir.display()));
+        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        remove_stale_copies(dir).await;
+        let path = dir.join(format!(
+            "preview-{}-{}.db",
+            std::process::id(),
+            crate::ssr::services::secrets::random_token(8)
+        ));
+        let target = path
+            .to_str()
+            .ok_or_else(|| DbErr::Custom(format!("{} is not UTF-8", path.display())))?;
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [target.into()],
+        ))
+        .await?;
+        let options = (*db.get_sqlite_connection_pool().connect_options())
+            .clone()
+            .filename(&path)
+            .create_if_missing(false);
+        match single_connection(options).await {
+            Ok(db) => Ok(Self { db, path }),
+            Err(e) => {
+                remove_copy_files(&path).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The copy.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Closes the copy and deletes its files (a failure is logged: it is only disk space).
+    pub async fn remove(self) {
+        if let Err(e) = self.db.close().await {
+            tracing::warn!(error = %e, "closing a database copy failed");
+        }
+        remove_copy_files(&self.path).await;
+    }
+}
+
+/// Deletes a copy's database file and its WAL and shared-memory files.
+async fn remove_copy_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match tokio::fs::remove_file(&name).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, file = ?name, "removing a database copy failed"),
+        }
+    }
+}
+
+/// Deletes the files of copies in `dir` older than a day (left by a process that was killed).
+async fn remove_stale_copies(dir: &std::path::Path) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    let day_ago = std::time::SystemTime::now() - Duration::from_secs(24 * 3600);
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with("preview-"))
+            && entry
+                .metadata()
+                .await
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified < day_ago);
+        if stale && let Err(e) = tokio::fs::remove_file(entry.path()).await {
+            tracing::warn!(error = %e, file = ?entry.path(), "removing an old database copy failed");
+        }
+    }
 }
 
 /// Applies every pending migration.

@@ -28,6 +28,9 @@ pub struct RuntimeSettings {
     pub stripe_webhook_secret: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A CSV preview of a larger file than this runs on a copy of a SQLite database, so that it
+    /// does not hold up other writes (see `services::imports`).
+    pub preview_copy_bytes: u64,
 }
 
 impl std::fmt::Debug for RuntimeSettings {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for RuntimeSettings {
                 &self.stripe_webhook_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("preview_copy_bytes", &self.preview_copy_bytes)
             .finish()
     }
 }

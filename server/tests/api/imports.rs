@@ -661,3 +661,55 @@ on_both_databases!(
     a_killed_import_resumes_without_duplicates,
     a_failed_import_counts_only_committed_rows,
 );
+
+/// A large file's preview on SQLite runs on a copy of the database: it finishes while another
+/// writer holds the database (which the preview of the database itself would wait for), says
+/// exactly what the import then does, writes nothing, and leaves no copy behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_preview_on_sqlite_runs_on_a_copy_and_holds_up_no_writer() {
+    // Every file counts as large.
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("HANDOFF_PREVIEW_COPY_MB", "0")],
+    )
+    .await
+    .expect("sqlite app");
+    let codes = setup(&app).await;
+    let file = generate(300, &codes);
+    let path = app.state.settings.data_dir.join("orders.csv");
+    std::fs::write(&path, &file.bytes).unwrap();
+    let options = |dry_run| imports::ImportOptions {
+        campaign: "spring".to_owned(),
+        filename: "orders.csv".to_owned(),
+        dry_run,
+        default_event: None,
+    };
+
+    let writer = app::ssr::db::begin_write(&app.db).await.unwrap();
+    let preview = tokio::time::timeout(
+        Duration::from_secs(120),
+        imports::run(&app.state, &path, &options(true)),
+    )
+    .await
+    .expect("the preview does not wait for the writer")
+    .unwrap();
+    writer.rollback().await.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.imported, file.good);
+    assert_eq!(csv_events(&app).await, 0, "a preview writes nothing");
+    let left: Vec<String> = std::fs::read_dir(app.state.settings.data_dir.join("imports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("preview-"))
+        .collect();
+    assert!(left.is_empty(), "copies left behind: {left:?}");
+
+    let report = imports::run(&app.state, &path, &options(false))
+        .await
+        .unwrap();
+    assert_eq!(csv_events(&app).await, file.good);
+    let mut previewed = preview.clone();
+    previewed.dry_run = false;
+    previewed.import_id = report.import_id;
+    assert_eq!(previewed, report, "the preview said what the import did");
+}

@@ -19,7 +19,8 @@ use std::{
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -29,7 +30,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
-        db::{begin_write, own_writer},
+        db::{self, begin_write, own_writer},
         entities::{campaign, import},
         services::{
             campaigns,
@@ -276,7 +277,19 @@ async fn execute(
         columns: &columns,
     };
     let outcome = if options.dry_run {
-        preview(state, &context, &mut chunks, &mut report, import_id).await
+        let file_bytes = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| AppError::internal("imports::preview size", e))?
+            .len();
+        preview(
+            state,
+            &context,
+            &mut chunks,
+            &mut report,
+            import_id,
+            file_bytes,
+        )
+        .await
     } else {
         commit_chunks(state, &context, &mut chunks, &mut report, import_id).await
     };
@@ -497,27 +510,66 @@ struct Context<'a> {
     columns: &'a ColumnNames,
 }
 
+/// Runs the rows through the engine and rolls everything back, so the report says what an
+/// import would do.
+///
+/// On PostgreSQL, and for small files on SQLite, that is one transaction on the database itself
+/// (later rows see what earlier rows would have done, exactly as in the real import). On SQLite
+/// that transaction holds the database's only writer for as long as the preview runs (about 30 s
+/// for 1,000,000 rows), so a file larger than `preview_copy_bytes` is previewed on a copy of the
+/// database instead (`VACUUM INTO`, which reads while other writers go on), removed afterwards.
 async fn preview(
     state: &AppState,
     context: &Context<'_>,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
     import_id: Option<i64>,
+    file_bytes: u64,
 ) -> Result<(), AppError> {
-    // One transaction for the whole file, never committed: later rows see what earlier rows
-    // would have done, exactly as in the real import.
+    if state.db.get_database_backend() == DbBackend::Sqlite
+        && file_bytes > state.settings.preview_copy_bytes
+    {
+        let copy = db::SqliteCopy::create(&state.db, &state.settings.data_dir.join("imports"))
+            .await
+            .map_err(|e| AppError::internal("imports::preview copy", e))?;
+        let outcome = async {
+            let txn = copy
+                .db()
+                .begin()
+                .await
+                .map_err(|e| AppError::internal("imports::preview begin", e))?;
+            preview_in(&txn, context, chunks, report, import_id).await?;
+            txn.rollback()
+                .await
+                .map_err(|e| AppError::internal("imports::preview rollback", e))
+        }
+        .await;
+        copy.remove().await;
+        return outcome;
+    }
     let txn = begin_write(&state.db)
         .await
         .map_err(|e| AppError::internal("imports::preview begin", e))?;
+    preview_in(&txn, context, chunks, report, import_id).await?;
+    txn.rollback()
+        .await
+        .map_err(|e| AppError::internal("imports::preview rollback", e))
+}
+
+/// Every chunk through the engine inside `txn` (which the caller rolls back).
+async fn preview_in(
+    txn: &DatabaseTransaction,
+    context: &Context<'_>,
+    chunks: &mut mpsc::Receiver<Chunk>,
+    report: &mut ImportReport,
+    import_id: Option<i64>,
+) -> Result<(), AppError> {
     while let Some(chunk) = chunks.recv().await {
-        process_chunk(&txn, context, chunk.rows, report).await?;
+        process_chunk(txn, context, chunk.rows, report).await?;
         if let Some(id) = import_id {
             progress_map().insert(id, chunk.bytes_read);
         }
     }
-    txn.rollback()
-        .await
-        .map_err(|e| AppError::internal("imports::preview rollback", e))?;
     Ok(())
 }
 
