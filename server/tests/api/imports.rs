@@ -712,4 +712,14 @@ async fn a_large_preview_on_sqlite_runs_on_a_copy_and_holds_up_no_writer() {
     previewed.dry_run = false;
     previewed.import_id = report.import_id;
     assert_eq!(previewed, report, "the preview said what the import did");
+
+    // Without room for a copy (here: no directory for it), the preview runs on the database.
+    let imports_dir = app.state.settings.data_dir.join("imports");
+    std::fs::remove_dir_all(&imports_dir).unwrap();
+    std::fs::write(&imports_dir, b"not a directory").unwrap();
+    let again = imports::run(&app.state, &path, &options(true))
+        .await
+        .unwrap();
+    assert_eq!(again.duplicates, file.good, "{again:?}");
+    assert_eq!(csv_events(&app).await, file.good);
 }

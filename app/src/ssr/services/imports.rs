@@ -526,12 +526,21 @@ async fn preview(
     import_id: Option<i64>,
     file_bytes: u64,
 ) -> Result<(), AppError> {
-    if state.db.get_database_backend() == DbBackend::Sqlite
+    let copy = if state.db.get_database_backend() == DbBackend::Sqlite
         && file_bytes > state.settings.preview_copy_bytes
     {
-        let copy = db::SqliteCopy::create(&state.db, &state.settings.data_dir.join("imports"))
-            .await
-            .map_err(|e| AppError::internal("imports::preview copy", e))?;
+        match db::SqliteCopy::create(&state.db, &state.settings.data_dir.join("imports")).await {
+            Ok(copy) => Some(copy),
+            Err(e) => {
+                // No room for a copy, say: the preview still runs, on the database itself.
+                tracing::warn!(error = %e, "imports: no copy of the database for a preview");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(copy) = copy {
         let outcome = async {
             let txn = copy
                 .db()
