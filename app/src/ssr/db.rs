@@ -129,6 +129,76 @@ impl SqliteCopy {
     }
 }
 
+/// The transaction of a preview: everything runs in it and it is rolled back, never committed.
+///
+/// On SQLite such a transaction holds the database's only writer for as long as the preview runs,
+/// so a large preview runs on a [`SqliteCopy`] instead (or, when no copy can be made, on the
+/// database after all).
+pub struct PreviewTxn {
+    // Field order matters: the transaction ends before its copy goes.
+    txn: PreviewInner,
+    copy: Option<SqliteCopy>,
+}
+
+enum PreviewInner {
+    /// On the database, holding the writer turn.
+    Held(WriteTxn),
+    /// On a copy.
+    OnCopy(DatabaseTransaction),
+}
+
+impl PreviewTxn {
+    /// Begins a preview of `db`; `large` asks for a copy (in `copy_dir`) on SQLite.
+    pub async fn begin(
+        db: &DatabaseConnection,
+        copy_dir: &std::path::Path,
+        large: bool,
+    ) -> Result<Self, DbErr> {
+        if large && db.get_database_backend() == DbBackend::Sqlite {
+            match SqliteCopy::create(db, copy_dir).await {
+                Ok(copy) => match copy.db().begin().await {
+                    Ok(txn) => {
+                        return Ok(Self {
+                            txn: PreviewInner::OnCopy(txn),
+                            copy: Some(copy),
+                        });
+                    }
+                    Err(e) => {
+                        copy.remove().await;
+                        return Err(e);
+                    }
+                },
+                // No room for a copy, say: the preview still runs, on the database itself.
+                Err(e) => tracing::warn!(error = %e, "no copy of the database for a preview"),
+            }
+        }
+        Ok(Self {
+            txn: PreviewInner::Held(begin_write(db).await?),
+            copy: None,
+        })
+    }
+
+    /// The transaction to run the preview in.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        match &self.txn {
+            PreviewInner::Held(txn) => txn,
+            PreviewInner::OnCopy(txn) => txn,
+        }
+    }
+
+    /// Rolls the preview back and removes its copy.
+    pub async fn end(self) -> Result<(), DbErr> {
+        let rolled_back = match self.txn {
+            PreviewInner::Held(txn) => txn.rollback().await,
+            PreviewInner::OnCopy(txn) => txn.rollback().await,
+        };
+        if let Some(copy) = self.copy {
+            copy.remove().await;
+        }
+        rolled_back
+    }
+}
+
 /// Deletes a copy's database file and its WAL and shared-memory files.
 async fn remove_copy_files(path: &std::path::Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {

@@ -575,3 +575,41 @@ on_both_databases!(
     the_admin_imports_a_mapping_file_without_javascript,
     sources_and_endpoints_are_looked_up_one_by_one,
 );
+
+/// A large mapping file's preview on SQLite runs on a copy of the database: it finishes while
+/// another writer holds the database, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_mapping_preview_on_sqlite_holds_up_no_writer() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("HANDOFF_PREVIEW_COPY_MB", "0")],
+    )
+    .await
+    .expect("sqlite app");
+    let people = setup(&app).await;
+    let path = app.state.settings.data_dir.join("codes.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "code,referrer\nJANE10,{}\nOMAR10,omar@example.org\n",
+            code(&people["Jane"])
+        ),
+    )
+    .unwrap();
+    let writer = app::ssr::db::begin_write(&app.db).await.unwrap();
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        inbound::import_promotion_codes(&app.state, "spring", &path, true),
+    )
+    .await
+    .expect("the preview does not wait for the writer")
+    .unwrap();
+    writer.rollback().await.unwrap();
+    assert!(report.dry_run);
+    assert_eq!(
+        (report.rows, report.added, report.refused),
+        (2, 2, 0),
+        "{report:?}"
+    );
+    assert_eq!(mappings(&app).await, 0, "a preview writes nothing");
+}

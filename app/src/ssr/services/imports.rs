@@ -19,8 +19,7 @@ use std::{
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::Expr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -30,7 +29,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
-        db::{self, begin_write, own_writer},
+        db::{PreviewTxn, begin_write, own_writer},
         entities::{campaign, import},
         services::{
             campaigns,
@@ -513,11 +512,10 @@ struct Context<'a> {
 /// Runs the rows through the engine and rolls everything back, so the report says what an
 /// import would do.
 ///
-/// On PostgreSQL, and for small files on SQLite, that is one transaction on the database itself
-/// (later rows see what earlier rows would have done, exactly as in the real import). On SQLite
-/// that transaction holds the database's only writer for as long as the preview runs (about 30 s
-/// for 1,000,000 rows), so a file larger than `preview_copy_bytes` is previewed on a copy of the
-/// database instead (`VACUUM INTO`, which reads while other writers go on), removed afterwards.
+/// It is one transaction (later rows see what earlier rows would have done, exactly as in the real
+/// import). On SQLite that transaction holds the database's only writer for as long as the
+/// preview runs (about 30 s for 1,000,000 rows), so a file larger than `preview_copy_bytes` is
+/// previewed on a copy of the database instead ([`PreviewTxn`]).
 async fn preview(
     state: &AppState,
     context: &Context<'_>,
@@ -526,43 +524,19 @@ async fn preview(
     import_id: Option<i64>,
     file_bytes: u64,
 ) -> Result<(), AppError> {
-    let copy = if state.db.get_database_backend() == DbBackend::Sqlite
-        && file_bytes > state.settings.preview_copy_bytes
-    {
-        match db::SqliteCopy::create(&state.db, &state.settings.data_dir.join("imports")).await {
-            Ok(copy) => Some(copy),
-            Err(e) => {
-                // No room for a copy, say: the preview still runs, on the database itself.
-                tracing::warn!(error = %e, "imports: no copy of the database for a preview");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if let Some(copy) = copy {
-        let outcome = async {
-            let txn = copy
-                .db()
-                .begin()
-                .await
-                .map_err(|e| AppError::internal("imports::preview begin", e))?;
-            preview_in(&txn, context, chunks, report, import_id).await?;
-            txn.rollback()
-                .await
-                .map_err(|e| AppError::internal("imports::preview rollback", e))
-        }
-        .await;
-        copy.remove().await;
-        return outcome;
-    }
-    let txn = begin_write(&state.db)
+    let preview = PreviewTxn::begin(
+        &state.db,
+        &state.settings.data_dir.join("imports"),
+        file_bytes > state.settings.preview_copy_bytes,
+    )
+    .await
+    .map_err(|e| AppError::internal("imports::preview begin", e))?;
+    let outcome = preview_in(preview.txn(), context, chunks, report, import_id).await;
+    let ended = preview
+        .end()
         .await
-        .map_err(|e| AppError::internal("imports::preview begin", e))?;
-    preview_in(&txn, context, chunks, report, import_id).await?;
-    txn.rollback()
-        .await
-        .map_err(|e| AppError::internal("imports::preview rollback", e))
+        .map_err(|e| AppError::internal("imports::preview rollback", e));
+    outcome.and(ended)
 }
 
 /// Every chunk through the engine inside `txn` (which the caller rolls back).

@@ -10,8 +10,9 @@ use std::{collections::HashMap, path::Path};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -21,7 +22,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::parse_amount,
-        db::{WriteTxn, begin_write, is_unique_violation},
+        db::{PreviewTxn, begin_write, is_unique_violation},
         entities::{campaign, inbound_delivery, inbound_source, promotion_code, referrer},
         promotion_code_csv::{MappingHeaders, MappingOutcome, MappingRow, PromotionCodeCsvReader},
         services::{
@@ -1084,9 +1085,9 @@ pub async fn promotion_codes(
 /// line, column and reason, and nothing is written for it; importing the same file again changes
 /// nothing. The file is read in constant memory and written in transactions of 500 rows.
 ///
-/// With `dry_run` the very same work runs in one transaction that is rolled back: the report says
-/// what an import would do (later rows see what earlier rows would have mapped) and nothing is
-/// written.
+/// With `dry_run` the very same work runs in one transaction that is rolled back (a
+/// [`PreviewTxn`]: on a copy of a SQLite database for a large file): the report says what an
+/// import would do (later rows see what earlier rows would have mapped) and nothing is written.
 pub async fn import_promotion_codes(
     state: &AppState,
     campaign: &str,
@@ -1131,9 +1132,13 @@ pub async fn import_promotion_codes(
     };
     let preview = if dry_run {
         Some(
-            begin_write(&state.db)
-                .await
-                .map_err(|e| AppError::internal("inbound::import_promotion_codes begin", e))?,
+            PreviewTxn::begin(
+                &state.db,
+                &state.settings.data_dir.join("imports"),
+                size > state.settings.preview_copy_bytes,
+            )
+            .await
+            .map_err(|e| AppError::internal("inbound::import_promotion_codes begin", e))?,
         )
     } else {
         None
@@ -1141,7 +1146,7 @@ pub async fn import_promotion_codes(
     let mut outcome = Ok(());
     while let Some(chunk) = chunks.recv().await {
         let mapped = match &preview {
-            Some(txn) => map_chunk(txn, &campaign, &headers, &chunk)
+            Some(preview) => map_chunk(preview.txn(), &campaign, &headers, &chunk)
                 .await
                 .map(|part| report.add(part)),
             None => import_mapping_chunk(state, &campaign, &headers, &chunk, &mut report).await,
@@ -1153,8 +1158,9 @@ pub async fn import_promotion_codes(
     }
     drop(chunks);
     let _ = reader_thread.await;
-    if let Some(txn) = preview {
-        txn.rollback()
+    if let Some(preview) = preview {
+        preview
+            .end()
             .await
             .map_err(|e| AppError::internal("inbound::import_promotion_codes rollback", e))?;
     }
@@ -1211,7 +1217,7 @@ impl PromotionCodeImportReport {
 
 /// Maps one chunk inside `txn` (which the caller commits or rolls back) and says what it did.
 async fn map_chunk(
-    txn: &WriteTxn,
+    txn: &DatabaseTransaction,
     campaign: &campaign::Model,
     headers: &MappingHeaders,
     rows: &[MappingOutcome],
