@@ -10,6 +10,7 @@ mod m20261125_000001_initial;
 mod m20261125_000002_rewards;
 mod m20261126_000003_import_default_event;
 mod m20261126_000004_min_amount_currency;
+mod m20261126_000005_api_key_access;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_rewards::Migration),
             Box::new(m20261126_000003_import_default_event::Migration),
             Box::new(m20261126_000004_min_amount_currency::Migration),
+            Box::new(m20261126_000005_api_key_access::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use app::{
-    domain::roles::Role,
+    domain::{api_access::ApiAccess, roles::Role},
     ssr::{
         services::{
             admins, api_keys, demo,
@@ -115,6 +115,10 @@ pub enum ApiKeyCommand {
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,
+        /// What the key may do: `full`, `conversions` (only POST /api/v1/conversions and
+        /// /api/v1/conversions/import) or `read` (only GET calls).
+        #[arg(long, default_value = "full")]
+        access: String,
     },
     /// Revoke a key by id.
     Revoke {
@@ -178,8 +182,11 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::ApiKey { command } => {
             let db = connect_and_migrate(&settings).await?;
             match command {
-                ApiKeyCommand::Create { name } => {
-                    let (id, key) = api_keys::create(&db, &name)
+                ApiKeyCommand::Create { name, access } => {
+                    let access = ApiAccess::parse(&access).ok_or_else(|| {
+                        anyhow::anyhow!("--access: {access:?} is not full, conversions or read")
+                    })?;
+                    let (id, key) = api_keys::create(&db, &name, access)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     eprintln!(
@@ -199,10 +206,11 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?
                     {
                         println!(
-                            "{}\t{}\t{}…\t{}",
+                            "{}\t{}\t{}…\t{}\t{}",
                             key.id,
                             key.name,
                             key.prefix,
+                            key.access.as_str(),
                             if key.revoked { "revoked" } else { "active" }
                         );
                     }

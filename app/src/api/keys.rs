@@ -16,6 +16,8 @@ pub struct ApiKeyRow {
     pub prefix: String,
     /// Revoked keys no longer work.
     pub revoked: bool,
+    /// What the key may do, for people ("Read only").
+    pub access: String,
 }
 
 /// All API keys.
@@ -34,6 +36,7 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyRow>, AppError> {
             name: k.name,
             prefix: k.prefix,
             revoked: k.revoked,
+            access: k.access.label().to_owned(),
         })
         .collect())
 }
@@ -44,14 +47,22 @@ const NEW_KEY: &str = "new_api_key";
 
 /// Creates a key and returns it: the only time it is ever shown. It is also parked in the
 /// session, so that a form posted without JavaScript (answered by a redirect) can show it once.
+/// `access` is `full` (when not given), `conversions` or `read` (`ApiAccess::as_str`).
 #[server(prefix = "/rpc", endpoint = "api_key_create")]
-pub async fn create_api_key(name: String) -> Result<String, AppError> {
+pub async fn create_api_key(name: String, access: Option<String>) -> Result<String, AppError> {
     use crate::{
-        domain::roles::Permission,
+        domain::{api_access::ApiAccess, roles::Permission},
         ssr::{auth, services::api_keys},
     };
     auth::require(Permission::ManageApiKeys).await?;
-    let (_, key) = api_keys::create(&auth::state()?.db, &name).await?;
+    let access = ApiAccess::parse(access.as_deref().unwrap_or("full")).ok_or_else(|| {
+        AppError::invalid(
+            "invalid_access",
+            "access",
+            "Choose the key's access from the list.",
+        )
+    })?;
+    let (_, key) = api_keys::create(&auth::state()?.db, &name, access).await?;
     auth::session()
         .await?
         .insert(NEW_KEY, key.clone())

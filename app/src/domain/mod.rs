@@ -5,6 +5,7 @@
 //! `random_index(n)` closure, so every rule can be tested deterministically and
 //! the same code compiles for the server and for the browser (wasm).
 
+pub mod api_access;
 pub mod codes;
 pub mod email;
 pub mod roles;

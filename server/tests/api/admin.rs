@@ -171,6 +171,48 @@ async fn a_viewer_can_read_but_not_change_anything(app: TestApp) {
     );
 }
 
+async fn an_admin_creates_a_key_with_the_access_chosen(app: TestApp) {
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    log_in(&app, "admin@example.com").await;
+    let created = app
+        .post_form(
+            "/rpc/api_key_create",
+            &[("name", "Dashboard"), ("access", "read")],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::FOUND);
+    let refused = app
+        .client
+        .post(format!("{}/rpc/api_key_create", app.address))
+        .header("Origin", &app.address)
+        .form(&[("name", "Root"), ("access", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!refused.status().is_success());
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("invalid_access"), "{body}");
+    let keys = app::ssr::services::api_keys::list(&app.db).await.unwrap();
+    let names: Vec<(&str, app::domain::api_access::ApiAccess)> =
+        keys.iter().map(|k| (k.name.as_str(), k.access)).collect();
+    assert!(
+        names.contains(&("Dashboard", app::domain::api_access::ApiAccess::ReadOnly)),
+        "{names:?}"
+    );
+    assert!(names.iter().all(|(n, _)| *n != "Root"), "{names:?}");
+    let page = app.get("/admin/api-keys").await.text().await.unwrap();
+    assert!(
+        page.contains("<td>Read only</td>"),
+        "the list shows the access"
+    );
+    assert!(
+        page.contains("Record conversions only"),
+        "the form offers the levels"
+    );
+}
+
 async fn the_admin_tabs_show_referrers_and_leads_with_their_attribution(app: TestApp) {
     admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
         .await
@@ -257,6 +299,7 @@ on_both_databases!(
     login_cycles_the_session_and_keeps_it_in_the_database,
     cross_site_posts_to_the_admin_are_refused,
     a_viewer_can_read_but_not_change_anything,
+    an_admin_creates_a_key_with_the_access_chosen,
     the_admin_tabs_show_referrers_and_leads_with_their_attribution,
 );
 

@@ -1,3 +1,4 @@
+use app::domain::api_access::ApiAccess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -26,7 +27,7 @@ async fn the_api_refuses_missing_wrong_and_revoked_keys(app: TestApp) {
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
-    let (id, key) = app::ssr::services::api_keys::create(&app.db, "temporary")
+    let (id, key) = app::ssr::services::api_keys::create(&app.db, "temporary", ApiAccess::Full)
         .await
         .unwrap();
     let ok = app.client.get(&url).bearer_auth(&key).send().await.unwrap();
@@ -36,6 +37,102 @@ async fn the_api_refuses_missing_wrong_and_revoked_keys(app: TestApp) {
         .unwrap();
     let revoked = app.client.get(&url).bearer_auth(&key).send().await.unwrap();
     assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+
+    // A key with less access may make only its calls; the others are refused and change nothing.
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let referrer = app.referrer("spring", "Ann", "ann@example.com").await;
+    let db = &app.db;
+    let key_with = |access| async move {
+        app::ssr::services::api_keys::create(db, "limited", access)
+            .await
+            .unwrap()
+            .1
+    };
+    let call = |method: reqwest::Method, path: &str, key: &str, body: Value| {
+        app.client
+            .request(method, format!("{}{path}", app.address))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let conversion = |event: &str| {
+        json!({"campaign": "spring", "event_id": event, "event": "purchase",
+               "referral_code": referrer["code"], "email": format!("{event}@example.com")})
+    };
+    let new_campaign = json!({"name": "Autumn"});
+
+    let recorder = key_with(ApiAccess::Conversions).await;
+    let recorded = call(
+        reqwest::Method::POST,
+        "/api/v1/conversions",
+        &recorder,
+        conversion("c1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorded.status(), StatusCode::CREATED);
+    let refused = call(
+        reqwest::Method::POST,
+        "/api/v1/campaigns",
+        &recorder,
+        new_campaign.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("API key's access")
+    );
+    let reading = call(
+        reqwest::Method::GET,
+        "/api/v1/campaigns",
+        &recorder,
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reading.status(), StatusCode::FORBIDDEN);
+
+    let reader = key_with(ApiAccess::ReadOnly).await;
+    let read = call(
+        reqwest::Method::GET,
+        "/api/v1/campaigns",
+        &reader,
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    for (method, path, body) in [
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversions",
+            conversion("c2"),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/campaigns",
+            new_campaign.clone(),
+        ),
+    ] {
+        let refused = call(method, path, &reader, body).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let campaigns: Value = app.get_json("/api/v1/campaigns").await;
+    assert_eq!(
+        campaigns["items"].as_array().unwrap().len(),
+        1,
+        "no campaign was made by a limited key"
+    );
+    let listed = app::ssr::services::api_keys::list(&app.db).await.unwrap();
+    assert_eq!(listed[0].access, ApiAccess::ReadOnly);
+    assert_eq!(listed[1].access, ApiAccess::Conversions);
 }
 
 async fn campaigns_are_created_listed_and_fetched(app: TestApp) {

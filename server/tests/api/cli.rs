@@ -39,11 +39,38 @@ fn api_key_create_prints_the_key_alone_on_stdout() {
     assert_eq!(lines.len(), 1);
     assert!(lines[0].starts_with("hk_") && lines[0].len() > 30);
     let listed = handoff(&dir).args(["api-key", "list"]).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("checkout\thk_"), "{listed}");
+    assert!(listed.contains("\tfull\tactive"), "{listed}");
+
+    // A key with less access; a level that does not exist is refused, and no key is made.
+    let read = handoff(&dir)
+        .args([
+            "api-key",
+            "create",
+            "--name",
+            "dashboard",
+            "--access",
+            "read",
+        ])
+        .output()
+        .unwrap();
+    assert!(read.status.success());
+    let bad = handoff(&dir)
+        .args(["api-key", "create", "--name", "root", "--access", "admin"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
     assert!(
-        String::from_utf8(listed.stdout)
-            .unwrap()
-            .contains("checkout")
+        String::from_utf8_lossy(&bad.stderr).contains("not full, conversions or read"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
     );
+    let listed = handoff(&dir).args(["api-key", "list"]).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("dashboard\thk_"), "{listed}");
+    assert!(listed.contains("\tread\tactive"), "{listed}");
+    assert!(!listed.contains("root"), "{listed}");
 }
 
 #[test]

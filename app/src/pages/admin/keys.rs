@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::{
     api::keys::{CreateApiKey, RevokeApiKey, list_api_keys, take_new_api_key},
     components::{AdminPage, CopyText, action_error, load_error},
+    domain::api_access::ApiAccess,
 };
 
 /// `/admin/api-keys`.
@@ -26,6 +27,13 @@ pub fn ApiKeysPage() -> impl IntoView {
                 <ActionForm action=create>
                     <label for="key-name">"Key name"</label>
                     <input id="key-name" name="name" required maxlength="200" placeholder="Checkout integration" />
+                    <label for="key-access">"Access"</label>
+                    <select id="key-access" name="access" aria-describedby="key-access-hint">
+                        {ApiAccess::ALL.into_iter().map(|a| view! {
+                            <option value=a.as_str() selected=a == ApiAccess::Full>{a.label()}</option>
+                        }).collect_view()}
+                    </select>
+                    <p id="key-access-hint" class="hint">"Give an integration the least it needs: a checkout or CRM that reports sales needs only to record conversions (POST /api/v1/conversions and /api/v1/conversions/import); a dashboard needs only to read."</p>
                     {action_error(create.value())}
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
@@ -54,12 +62,13 @@ pub fn ApiKeysPage() -> impl IntoView {
                         Ok(list) => view! {
                             <div class="table-wrap">
                                 <table>
-                                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Starts with"</th><th scope="col">"State"</th><th scope="col">"Action"</th></tr></thead>
+                                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Starts with"</th><th scope="col">"Access"</th><th scope="col">"State"</th><th scope="col">"Action"</th></tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|k| view! {
                                             <tr>
                                                 <td>{k.name.clone()}</td>
                                                 <td><code>{k.prefix.clone()}"…"</code></td>
+                                                <td>{k.access.clone()}</td>
                                                 <td>{if k.revoked { "revoked" } else { "active" }}</td>
                                                 <td>{(!k.revoked).then(|| view! {
                                                     <ActionForm action=revoke>

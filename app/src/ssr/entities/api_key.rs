@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     pub last_used_at: Option<ChronoDateTimeUtc>,
     pub revoked_at: Option<ChronoDateTimeUtc>,
+    /// `full`, `conversions` or `read` (`domain::api_access::ApiAccess`).
+    pub access: String,
 }
 
 /// Relations are spelled out in queries rather than derived.

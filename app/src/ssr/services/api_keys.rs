@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use crate::{
+    domain::api_access::ApiAccess,
     error::AppError,
     ssr::{
         entities::api_key,
@@ -28,10 +29,17 @@ pub struct ApiKeyInfo {
     pub prefix: String,
     /// Whether the key was revoked.
     pub revoked: bool,
+    /// What the key may do.
+    pub access: ApiAccess,
 }
 
-/// Creates a key named `name` and returns `(id, key)`. The key is never retrievable again.
-pub async fn create(db: &DatabaseConnection, name: &str) -> Result<(i64, String), AppError> {
+/// Creates a key named `name` with `access` and returns `(id, key)`. The key is never
+/// retrievable again.
+pub async fn create(
+    db: &DatabaseConnection,
+    name: &str,
+    access: ApiAccess,
+) -> Result<(i64, String), AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid(
@@ -45,6 +53,7 @@ pub async fn create(db: &DatabaseConnection, name: &str) -> Result<(i64, String)
         name: Set(name.to_owned()),
         prefix: Set(key.chars().take(10).collect()),
         key_hash: Set(sha256_hex(&key)),
+        access: Set(access.as_str().to_owned()),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -54,8 +63,11 @@ pub async fn create(db: &DatabaseConnection, name: &str) -> Result<(i64, String)
     Ok((row.id, key))
 }
 
-/// The key's id when `key` is a live (unrevoked) key.
-pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<i64>, AppError> {
+/// The key's id and access when `key` is a live (unrevoked) key.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    key: &str,
+) -> Result<Option<(i64, ApiAccess)>, AppError> {
     if !key.starts_with(KEY_PREFIX) {
         return Ok(None);
     }
@@ -73,6 +85,7 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<i
         .last_used_at
         .is_none_or(|at| Utc::now() - at > Duration::minutes(1));
     let id = row.id;
+    let access = stored_access(&row);
     if stale {
         let mut active: api_key::ActiveModel = row.into();
         active.last_used_at = Set(Some(Utc::now()));
@@ -80,7 +93,16 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<i
             tracing::warn!(error = %e, "could not record API key use");
         }
     }
-    Ok(Some(id))
+    Ok(Some((id, access)))
+}
+
+/// A stored key's access. A value this version does not know allows only reading: a key is never
+/// given more than was meant.
+fn stored_access(row: &api_key::Model) -> ApiAccess {
+    ApiAccess::parse(&row.access).unwrap_or_else(|| {
+        tracing::warn!(key = row.id, access = %row.access, "unknown API key access; read only");
+        ApiAccess::ReadOnly
+    })
 }
 
 /// Revokes a key; revoking twice is harmless.
@@ -112,6 +134,7 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<ApiKeyInfo>, AppError> 
         .into_iter()
         .map(|k| ApiKeyInfo {
             id: k.id,
+            access: stored_access(&k),
             name: k.name,
             prefix: k.prefix,
             revoked: k.revoked_at.is_some(),

@@ -4,11 +4,14 @@ use app::{
     error::AppError,
     ssr::{services::api_keys, state::AppState},
 };
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{FromRequestParts, OriginalUri},
+    http::request::Parts,
+};
 
 use super::error::ApiError;
 
-/// A request authenticated by a live API key (its id).
+/// A request authenticated by a live API key (its id) whose access allows the call.
 #[derive(Clone, Copy, Debug)]
 pub struct ApiKey(pub i64);
 
@@ -26,9 +29,17 @@ impl FromRequestParts<AppState> for ApiKey {
             })
             .map(str::trim)
             .ok_or(ApiError(AppError::Unauthenticated))?;
-        api_keys::authenticate(&state.db, key)
+        let (id, access) = api_keys::authenticate(&state.db, key)
             .await?
-            .map(ApiKey)
-            .ok_or(ApiError(AppError::Unauthenticated))
+            .ok_or(ApiError(AppError::Unauthenticated))?;
+        // The path as the client sent it, even under a nested router.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |original| original.0.path());
+        if !access.allows(parts.method.as_str(), path) {
+            return Err(ApiError(AppError::Forbidden));
+        }
+        Ok(ApiKey(id))
     }
 }

@@ -27,7 +27,10 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API key made with `handoff api-key create` or in the admin.",
+                        "An API key made with `handoff api-key create` or in the admin. Its access \
+                         decides what it may call: `full` everything, `conversions` only \
+                         `POST /api/v1/conversions` and `/api/v1/conversions/import`, `read` only \
+                         `GET` calls; any other call answers 403 `forbidden`.",
                     ))
                     .build(),
             ),

@@ -106,6 +106,11 @@ impl IntoResponse for ApiError {
             AppError::Unauthenticated => {
                 "Send a valid API key as `Authorization: Bearer <key>`.".to_owned()
             }
+            // In the REST API only a key's access refuses a call.
+            AppError::Forbidden => {
+                "This API key's access does not allow this call; its access is shown on the API keys page."
+                    .to_owned()
+            }
             e => e.to_string(),
         };
         let body = ErrorBody {
