@@ -96,12 +96,18 @@ impl SqliteCopy {
         let target = path
             .to_str()
             .ok_or_else(|| DbErr::Custom(format!("{} is not UTF-8", path.display())))?;
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "VACUUM INTO ?",
-            [target.into()],
-        ))
-        .await?;
+        if let Err(e) = db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "VACUUM INTO ?",
+                [target.into()],
+            ))
+            .await
+        {
+            // A copy cut short (the disk filled up, say) goes too.
+            remove_copy_files(&path).await;
+            return Err(e);
+        }
         let options = (*db.get_sqlite_connection_pool().connect_options())
             .clone()
             .filename(&path)
