@@ -172,10 +172,7 @@ async fn a_viewer_can_read_but_not_change_anything(app: TestApp) {
 }
 
 async fn an_admin_creates_a_key_with_the_access_chosen(app: TestApp) {
-    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
-        .await
-        .unwrap();
-    log_in(&app, "admin@example.com").await;
+    app.log_in_as("admin@example.com", Role::Admin).await;
     let created = app
         .post_form(
             "/rpc/api_key_create",

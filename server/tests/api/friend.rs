@@ -268,12 +268,7 @@ async fn portal_visit_forwarded(jane: &Value, forwarded_for: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_each_friend_is_seen_at_their_own_address() {
-    let app = crate::helpers::spawn_app_with(
-        crate::helpers::Backend::Sqlite,
-        &[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1")],
-    )
-    .await
-    .expect("sqlite app");
+    let app = crate::helpers::spawn_sqlite_with(&[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1")]).await;
     let jane = setup(&app).await;
     let code = jane["code"].as_str().unwrap();
     portal_visit_forwarded(&jane, "203.0.113.50").await;

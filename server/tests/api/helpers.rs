@@ -180,6 +180,13 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     })
 }
 
+/// An app on SQLite with `env` in its configuration (for a test of one setting).
+pub async fn spawn_sqlite_with(env: &[(&str, &str)]) -> TestApp {
+    spawn_app_with(Backend::Sqlite, env)
+        .await
+        .expect("sqlite app")
+}
+
 /// A second server process on the same database as `app` (several processes sharing one
 /// database). Returns its address and a handle that stops it when dropped.
 pub async fn spawn_sibling(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {

@@ -668,12 +668,7 @@ on_both_databases!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_preview_on_sqlite_runs_on_a_copy_and_holds_up_no_writer() {
     // Every file counts as large.
-    let app = crate::helpers::spawn_app_with(
-        crate::helpers::Backend::Sqlite,
-        &[("HANDOFF_PREVIEW_COPY_MB", "0")],
-    )
-    .await
-    .expect("sqlite app");
+    let app = crate::helpers::spawn_sqlite_with(&[("HANDOFF_PREVIEW_COPY_MB", "0")]).await;
     let codes = setup(&app).await;
     let file = generate(300, &codes);
     let path = app.state.settings.data_dir.join("orders.csv");

@@ -580,12 +580,7 @@ on_both_databases!(
 /// another writer holds the database, and writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_mapping_preview_on_sqlite_holds_up_no_writer() {
-    let app = crate::helpers::spawn_app_with(
-        crate::helpers::Backend::Sqlite,
-        &[("HANDOFF_PREVIEW_COPY_MB", "0")],
-    )
-    .await
-    .expect("sqlite app");
+    let app = crate::helpers::spawn_sqlite_with(&[("HANDOFF_PREVIEW_COPY_MB", "0")]).await;
     let people = setup(&app).await;
     let path = app.state.settings.data_dir.join("codes.csv");
     std::fs::write(

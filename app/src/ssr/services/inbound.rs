@@ -1158,13 +1158,15 @@ pub async fn import_promotion_codes(
     }
     drop(chunks);
     let _ = reader_thread.await;
-    if let Some(preview) = preview {
-        preview
+    let ended = match preview {
+        Some(preview) => preview
             .end()
             .await
-            .map_err(|e| AppError::internal("inbound::import_promotion_codes rollback", e))?;
-    }
-    outcome.map(|()| report)
+            .map_err(|e| AppError::internal("inbound::import_promotion_codes rollback", e)),
+        None => Ok(()),
+    };
+    // The first failure is the one to report.
+    outcome.and(ended).map(|()| report)
 }
 
 /// Maps one chunk of a file in one transaction and adds what it did to `report`; a chunk that
