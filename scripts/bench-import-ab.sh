@@ -3,7 +3,7 @@
 # on a fresh copy of the same database, so drifts in the machine's speed hit all variants alike.
 #
 #   KEEP_DATA=1 bash scripts/bench-import.sh 200000      # prints "[bench] kept DIR"
-#   ROUNDS=3 bash scripts/bench-import-ab.sh DIR LABEL:BINARY[:VAR=VALUE] ...
+#   ROUNDS=3 bash scripts/bench-import-ab.sh DIR LABEL:BINARY[:VAR=VALUE...] ...
 #
 # DIR holds base.db (the database before the import), secret and orders.csv. A variant's
 # VAR=VALUE is set in its environment (for switches in an experimental build). Prints wall time,
@@ -23,7 +23,8 @@ for round in $(seq "${ROUNDS:-3}"); do
     rest=${spec#*:}
     binary=${rest%%:*}
     vars=()
-    [ "$rest" != "$binary" ] && vars=("${rest#*:}")
+    # Several VAR=VALUE are separated by colons.
+    [ "$rest" != "$binary" ] && IFS=: read -ra vars <<<"${rest#*:}"
     rm -rf "${WORK:?}"/*
     cp "$DIR/base.db" "$WORK/handoff.db"
     cp "$DIR/secret" "$WORK/"

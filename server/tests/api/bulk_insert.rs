@@ -58,7 +58,7 @@ async fn repeated_values_are_bound_once_and_every_row_is_kept(app: TestApp) {
     );
     assert_eq!(
         statements[0].sql,
-        "INSERT INTO \"settings\" (\"key\", \"value\", \"updated_at\") \
+        "INSERT OR FAIL INTO \"settings\" (\"key\", \"value\", \"updated_at\") \
          SELECT column1, ?, ? FROM (VALUES (?), (?), (?), (?), (?)) WHERE true"
     );
 

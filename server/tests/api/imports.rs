@@ -130,6 +130,35 @@ async fn upload(app: &TestApp, query: &str, body: Vec<u8>) -> (StatusCode, Value
     (status, response.json().await.expect("json"))
 }
 
+/// Every row refers to rows that exist. An import writes through a SQLite connection without
+/// foreign-key checks (`db::own_writer`), so this is where its references are checked;
+/// PostgreSQL checks them on every write.
+async fn assert_references_hold(app: &TestApp) {
+    if app.db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let broken = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA foreign_key_check",
+        ))
+        .await
+        .unwrap();
+    let described: Vec<String> = broken
+        .iter()
+        .map(|row| {
+            format!(
+                "{} row {:?} -> {}",
+                row.try_get_by_index::<String>(0).unwrap_or_default(),
+                row.try_get_by_index::<Option<i64>>(1).ok().flatten(),
+                row.try_get_by_index::<String>(2).unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(described.is_empty(), "broken references: {described:?}");
+}
+
 async fn csv_events(app: &TestApp) -> u64 {
     conversion_event::Entity::find()
         .filter(conversion_event::Column::Source.eq("csv"))
@@ -229,6 +258,7 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
         reward::Entity::find().count(&app.db).await.unwrap(),
         rewards_after_first
     );
+    assert_references_hold(&app).await;
     let history = import::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(history.len(), 2);
     assert!(history.iter().all(|h| h.status == "done"));
@@ -353,6 +383,7 @@ async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     assert_eq!(csv_events(&app).await, file.good);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 21 [Email]"), "{stderr}");
+    assert_references_hold(&app).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
