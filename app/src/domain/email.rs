@@ -110,7 +110,12 @@ impl Email {
     /// there is no base address to fold it to.
     pub fn normalized(&self) -> String {
         let (local, domain) = self.parts();
-        let mut local = local.to_lowercase();
+        // Most addresses are ASCII, whose lowercase needs no Unicode tables.
+        let mut local = if local.is_ascii() {
+            local.to_ascii_lowercase()
+        } else {
+            local.to_lowercase()
+        };
         if let Some((base, _tag)) = local.split_once('+')
             && !base.is_empty()
         {

@@ -77,6 +77,9 @@ pub struct CheckedEvent {
     pub promotion_code: Option<String>,
     /// The friend's email, if any.
     pub email: Option<Email>,
+    /// That email normalized ([`Email::normalized`]), worked out once here: the engine looks
+    /// leads up by it when it loads a batch and again when it decides each event.
+    pub email_normalized: Option<String>,
     /// Minor units.
     pub amount_minor: Option<i64>,
     /// Uppercase ISO 4217.
@@ -158,6 +161,7 @@ pub fn check(input: &ConversionInput) -> Result<CheckedEvent, AppError> {
         name,
         referral_code,
         promotion_code,
+        email_normalized: email.as_ref().map(Email::normalized),
         email,
         amount_minor: input.amount,
         currency,
