@@ -479,6 +479,38 @@ async fn the_admin_imports_a_mapping_file_without_javascript(app: TestApp) {
     let again = app.get("/admin/integrations").await.text().await.unwrap();
     assert!(!again.contains("Imported codes.csv"), "shown once");
 
+    // More refused rows than the page keeps: the page says the download holds only those, and
+    // where to get them all.
+    let mut many = "code,referrer\r\n".to_owned();
+    for i in 0..250 {
+        many.push_str(&format!("BAD{i},ZZZZ-ZZZZ\r\n"));
+    }
+    let previewed = app
+        .post_multipart(
+            path,
+            &[("campaign", "spring"), ("dry_run", "true")],
+            ("file", "many.csv", many.as_bytes()),
+        )
+        .await;
+    assert!(previewed.status().is_redirection(), "{previewed:?}");
+    let page = app.get("/admin/integrations").await.text().await.unwrap();
+    assert!(
+        page.contains("The first 200 of 250 refused rows."),
+        "the page says it lists only some"
+    );
+    assert!(page.contains("Download these 200 refused rows (CSV)"));
+    assert!(page.contains("POST /api/v1/promotion-codes/import?dry_run=true"));
+    let download = page
+        .split("href=\"data:text/csv;charset=utf-8,")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a download link");
+    assert_eq!(
+        download.matches("%0A").count(),
+        201,
+        "a header and the 200 rows the page keeps"
+    );
+
     // A file that is not a mapping file is refused whole, and the page says why.
     let bad = app
         .post_multipart(

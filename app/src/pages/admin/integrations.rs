@@ -605,7 +605,20 @@ fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
                     }}
                     {advice}
                 </p>
-                <p><a href=download download="refused-promotion-codes.csv">"Download the refused rows (CSV)"</a></p>
+                <p>
+                    <a href=download download="refused-promotion-codes.csv">
+                        {if more {
+                            format!("Download these {listed} refused rows (CSV)")
+                        } else {
+                            "Download the refused rows (CSV)".to_owned()
+                        }}
+                    </a>
+                    {more.then(|| view! {
+                        " The page keeps the first " {listed} ". A preview through the API, "
+                        <code>"POST /api/v1/promotion-codes/import?dry_run=true"</code>
+                        ", lists every refused row (see the API docs); it writes nothing."
+                    })}
+                </p>
                 <RefusedRows errors=report.errors />
             </section>
         })}
