@@ -32,7 +32,11 @@ pub const PROMOTION_CODE_IMPORT_KEY: &str = "promotion_code_import";
 /// Promotion-code mappings listed on the integrations page (the newest, or those found).
 pub const PROMOTION_CODES_SHOWN: u64 = 100;
 
-/// Refused rows of a promotion-code file kept for the page; the REST API answers all of them.
+/// Refused rows listed in a mapping import's report (the REST API's answer); the rest are counted.
+pub const MAX_REPORTED_MAPPING_ERRORS: usize = 10_000;
+
+/// Refused rows of a promotion-code file kept for the page (the session); the REST API answers
+/// up to [`MAX_REPORTED_MAPPING_ERRORS`].
 pub const SHOWN_MAPPING_ERRORS: usize = 200;
 
 /// Session key holding a just-created inbound source until the page has shown it once.

@@ -56,11 +56,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// Why without foreign-key checks: they were about a sixth of the import's time (two to five
 /// B-tree lookups for each row written, and multi-row statements that may abort half way get a
 /// statement journal), and on this connection they cannot find anything. The importer's rows
-/// refer to campaigns, referrers, reward rules, leads and conversion events it read or wrote in
-/// the same write transaction (SQLite's one writer: nobody else changes the database meanwhile),
-/// and none of those tables ever has a row deleted; the outbox's deliveries refer to webhook
-/// endpoints, which can be deleted, but they are read in the same transaction too. The import
-/// tests check every reference after importing (`PRAGMA foreign_key_check`).
+/// refer to campaigns, reward rules and referrers (the campaign and its rules are loaded once
+/// when the import starts), and to leads and conversion events it read or wrote itself. None of
+/// those tables ever has a row deleted, and that is what this rests on: reward rules are retired,
+/// never deleted (`rules::replace`), and campaigns, referrers, leads and events have no delete
+/// path. A change that deletes rows of one of them must turn these checks back on. The outbox's
+/// deliveries refer to webhook endpoints, which can be deleted, but those are read in the same
+/// write transaction (SQLite's one writer: nobody deletes one meanwhile). The import tests check
+/// every reference after importing (`PRAGMA foreign_key_check`), with a webhook endpoint
+/// subscribed.
 pub async fn own_writer(db: &DatabaseConnection) -> Result<Option<DatabaseConnection>, DbErr> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(None);
@@ -457,6 +461,10 @@ impl OnConflict<'_> {
 /// Inserts `rows` (all with the same columns set) with as few multi-row statements as the
 /// parameter limit allows, and returns how many rows were written (skipped conflicts are not
 /// counted).
+///
+/// On SQLite the statements are `INSERT OR FAIL` (see [`insert_statements`]): a statement that
+/// fails keeps the rows before the failing one. Call it inside a transaction and give that up
+/// on an error; outside one, those rows would stay.
 pub async fn insert_all<A>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,

@@ -7,8 +7,8 @@ use std::{
 };
 
 use app::ssr::{
-    entities::{conversion_event, import, lead, reward},
-    services::{imports, leads},
+    entities::{conversion_event, import, lead, reward, webhook_delivery},
+    services::{deliveries, imports, leads},
 };
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter};
@@ -170,6 +170,11 @@ async fn csv_events(app: &TestApp) -> u64 {
 async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
     let codes = setup(&app).await;
     let file = generate(400, &codes);
+    // An endpoint for every event, so that the import writes outbox deliveries too (which refer
+    // to it) through its connection without foreign-key checks. Nothing listens on port 9.
+    deliveries::create_endpoint(&app.state, "http://127.0.0.1:9/hook", "", &["*".to_owned()])
+        .await
+        .unwrap();
 
     let (status, preview) = upload(&app, "campaign=spring&dry_run=true", file.bytes.clone()).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
@@ -257,6 +262,14 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
     assert_eq!(
         reward::Entity::find().count(&app.db).await.unwrap(),
         rewards_after_first
+    );
+    let deliveries = webhook_delivery::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        deliveries >= file.good,
+        "the import queued deliveries for its events ({deliveries})"
     );
     assert_references_hold(&app).await;
     let history = import::Entity::find().all(&app.db).await.unwrap();

@@ -499,7 +499,12 @@ async fn the_admin_imports_a_mapping_file_without_javascript(app: TestApp) {
         "the page says it lists only some"
     );
     assert!(page.contains("Download these 200 refused rows (CSV)"));
-    assert!(page.contains("POST /api/v1/promotion-codes/import?dry_run=true"));
+    assert!(
+        page.contains(
+            "lists up to 10000 refused rows and writes nothing: <code>POST /api/v1/promotion-codes/import?campaign=spring&amp;dry_run=true</code>"
+        ),
+        "the page says where to get them all"
+    );
     let download = page
         .split("href=\"data:text/csv;charset=utf-8,")
         .nth(1)

@@ -11,13 +11,13 @@ use crate::{
         integrations::{
             CreateInboundSource, CreateWebhookEndpoint, DeleteInboundSource, DeletePromotionCode,
             DeleteWebhookEndpoint, EVENT_CHOICES, EndpointRow, IntegrationsOverview,
-            MapStripePromotionCode, NewEndpoint, NewSource, PRESET_CHOICES,
-            PROMOTION_CODE_IMPORT_ACTION, PROMOTION_CODES_SHOWN, PromotionCodeImport,
-            PromotionCodeRow, ReplayInboundDelivery, ReplayWebhookDelivery, STRIPE_EVENTS,
-            SaveSourceMapping, SaveStripeCampaign, SaveStripeSecret, SetWebhookEndpointEnabled,
-            event_field, get_inbound_source, get_integrations, get_webhook_endpoint,
-            stripe_deliveries, take_new_inbound_source, take_new_webhook_endpoint,
-            take_promotion_code_import,
+            MAX_REPORTED_MAPPING_ERRORS, MapStripePromotionCode, NewEndpoint, NewSource,
+            PRESET_CHOICES, PROMOTION_CODE_IMPORT_ACTION, PROMOTION_CODES_SHOWN,
+            PromotionCodeImport, PromotionCodeRow, ReplayInboundDelivery, ReplayWebhookDelivery,
+            STRIPE_EVENTS, SaveSourceMapping, SaveStripeCampaign, SaveStripeSecret,
+            SetWebhookEndpointEnabled, event_field, get_inbound_source, get_integrations,
+            get_webhook_endpoint, stripe_deliveries, take_new_inbound_source,
+            take_new_webhook_endpoint, take_promotion_code_import,
         },
     },
     components::{AdminPage, CopyText, RefusedRows, action_error, load_error, short_time},
@@ -562,6 +562,7 @@ fn PromotionCodeImportForm(
 #[component]
 fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
     let summary = outcome.summary();
+    let campaign = outcome.campaign;
     let report = match outcome.result {
         Ok(report) => report,
         Err(error) => {
@@ -614,9 +615,9 @@ fn PromotionCodeImportResult(outcome: PromotionCodeImport) -> impl IntoView {
                         }}
                     </a>
                     {more.then(|| view! {
-                        " The page keeps the first " {listed} ". A preview through the API, "
-                        <code>"POST /api/v1/promotion-codes/import?dry_run=true"</code>
-                        ", lists every refused row (see the API docs); it writes nothing."
+                        {format!(" A preview of the same file through the API (with a key of full access) lists up to {MAX_REPORTED_MAPPING_ERRORS} refused rows and writes nothing: ")}
+                        <code>{format!("POST /api/v1/promotion-codes/import?campaign={campaign}&dry_run=true")}</code>
+                        "."
                     })}
                 </p>
                 <RefusedRows errors=report.errors />

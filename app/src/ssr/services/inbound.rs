@@ -710,8 +710,7 @@ async fn process_stripe(state: &AppState, body: &[u8], replay_of: Option<i64>) -
 
 /// The largest promotion-code mapping file imported at once (some 400,000 rows).
 pub const MAX_MAPPING_FILE_BYTES: u64 = 20 << 20;
-/// Refused rows listed in a mapping import's report; the rest are counted.
-pub const MAX_REPORTED_MAPPING_ERRORS: usize = 10_000;
+pub use crate::api::integrations::MAX_REPORTED_MAPPING_ERRORS;
 /// Rows of a mapping file per transaction.
 const MAPPING_CHUNK_ROWS: usize = 500;
 /// The error of a write that lost a race with another one mapping the same code (PostgreSQL; on

@@ -253,7 +253,8 @@ pub async fn insert_defaults(db: &impl ConnectionTrait, campaign_id: i64) -> Res
 
 /// Replaces a campaign's rule book. Reward rules that did not change keep their ids (so rewards
 /// already earned under them still count against caps and milestones); changed or removed ones
-/// are retired, never deleted, because rewards point at them.
+/// are retired, never deleted, because rewards point at them (and because a CSV import writes
+/// rewards pointing at them without foreign-key checks: see `db::own_writer`).
 pub async fn replace(
     state: &AppState,
     slug: &str,
