@@ -696,7 +696,89 @@ f1@example.com,{}
     assert_eq!(import::Entity::find().count(&app.db).await.unwrap(), before);
 }
 
+/// A file of several chunks whose rows refer to rows of earlier chunks, as a SQLite import's
+/// pipeline sees them: a chunk is loaded before the previous chunk is written, except when it
+/// could read what that chunk writes. Chunk 2 (rows 2001 to 3000) opens with three such rows:
+/// the email of a lead chunk 1 created, chunk 1's order id again, and a lead of chunk 1 named with
+/// another referrer's code. Chunk 3 refers to a lead of chunk 1, which is written by then; every
+/// other row is a new friend. The counts are worked out from the file, and the preview (which
+/// runs one chunk after the other) must say the same.
+async fn a_pipelined_import_sees_every_earlier_chunk(app: TestApp) {
+    let codes = setup(&app).await;
+    let code = |i: u64| &codes[(i as usize) % codes.len()];
+    let mut csv = String::from("order_id,email,referral_code,amount,currency\n");
+    for i in 1..=3_500u64 {
+        let row = match i {
+            2001 => "o2001,p2000@example.com,,5.00,USD".to_owned(),
+            2002 => format!("o1999,p1999@example.com,{},12.00,USD", code(1999)),
+            2003 => format!("o2003,p1999@example.com,{},7.00,USD", code(2000)),
+            3001 => "o3001,p1998@example.com,,5.00,USD".to_owned(),
+            _ => format!("o{i},p{i}@example.com,{},12.00,USD", code(i)),
+        };
+        csv.push_str(&row);
+        csv.push('\n');
+    }
+    let path = app.state.settings.data_dir.join("chunks.csv");
+    std::fs::write(&path, csv).unwrap();
+    let options = |dry_run| imports::ImportOptions {
+        campaign: "spring".to_owned(),
+        filename: "chunks.csv".to_owned(),
+        dry_run,
+        default_event: None,
+    };
+    let preview = imports::run(&app.state, &path, &options(true))
+        .await
+        .unwrap();
+    let report = imports::run(&app.state, &path, &options(false))
+        .await
+        .unwrap();
+    assert_eq!(report.rows, 3_500);
+    assert_eq!(report.duplicates, 1, "row 2002 repeats order o1999");
+    assert_eq!(report.imported, 3_499);
+    assert_eq!(report.qualified, 3_496, "one new lead per other row");
+    assert_eq!(report.already_qualified, 3, "rows 2001, 2003 and 3001");
+    assert_eq!(report.ambiguous, 1, "row 2003 names another referrer");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut previewed = preview.clone();
+    previewed.dry_run = false;
+    previewed.import_id = report.import_id;
+    assert_eq!(previewed, report, "the preview said what the import did");
+
+    assert_eq!(lead::Entity::find().count(&app.db).await.unwrap(), 3_496);
+    assert_eq!(csv_events(&app).await, 3_499);
+    let rewards = reward::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(rewards.len(), 3_496, "one reward per qualified lead");
+    let rewarded: std::collections::HashSet<Option<i64>> =
+        rewards.iter().map(|r| r.lead_id).collect();
+    assert_eq!(rewarded.len(), 3_496, "no lead rewarded twice");
+    // The lead of row 1999 got the events of rows 1999 and 2003, credited to its first referrer.
+    let lead_1999 = lead::Entity::find()
+        .filter(lead::Column::Email.eq("p1999@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let timeline = leads::detail(&app.state, lead_1999.id)
+        .await
+        .unwrap()
+        .timeline;
+    let kinds: Vec<&str> = timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["captured", "reward", "ambiguous", "conversion"]);
+    assert_references_hold(&app).await;
+
+    let again = imports::run(&app.state, &path, &options(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.duplicates, 3_500,
+        "every row's order id is on record now"
+    );
+    assert_eq!(again.imported, 0);
+    assert_eq!(reward::Entity::find().count(&app.db).await.unwrap(), 3_496);
+}
+
 on_both_databases!(
+    a_pipelined_import_sees_every_earlier_chunk,
     a_staged_upload_keeps_its_event_for_rows_without_one,
     the_upload_form_takes_the_event_for_rows_without_one,
     an_upload_is_previewed_then_imported_in_the_background,
@@ -761,4 +843,101 @@ async fn a_large_preview_on_sqlite_runs_on_a_copy_and_holds_up_no_writer() {
         .unwrap();
     assert_eq!(again.duplicates, file.good, "{again:?}");
     assert_eq!(csv_events(&app).await, file.good);
+}
+
+/// The pipeline's own rule, batch by batch: a batch is loaded ahead of the pending batch's writes
+/// only when it cannot read them, and its ids start after the pending batch's (else writing it
+/// would hit their primary keys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_loaded_ahead_only_when_it_cannot_read_the_pending_one() {
+    use app::ssr::services::{
+        campaigns,
+        conversions::{self, pipeline},
+        rules,
+    };
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    let codes = setup(&app).await;
+    let campaign = std::sync::Arc::new(campaigns::find_row(&app.db, "spring").await.unwrap());
+    let loaded_rules = rules::load(&app.db, campaign.id).await.unwrap();
+    assert!(pipeline::pipelines(DbBackend::Sqlite, &loaded_rules));
+    assert!(!pipeline::pipelines(DbBackend::Postgres, &loaded_rules));
+    let mut capped = loaded_rules.clone();
+    capped.rewards[0].1.max_per_referrer = Some(3);
+    assert!(
+        !pipeline::pipelines(DbBackend::Sqlite, &capped),
+        "caps count per referrer"
+    );
+    let loaded_rules = std::sync::Arc::new(loaded_rules);
+    let batch = |rows: &[(&str, &str)]| {
+        let events = rows
+            .iter()
+            .enumerate()
+            .map(|(n, (id, email))| {
+                conversions::check(&app::types::ConversionInput {
+                    campaign: "spring".to_owned(),
+                    event_id: (*id).to_owned(),
+                    event: "purchase".to_owned(),
+                    referral_code: Some(codes[n % codes.len()].clone()),
+                    promotion_code: None,
+                    email: Some((*email).to_owned()),
+                    amount: Some(1_000),
+                    currency: Some("USD".to_owned()),
+                    occurred_at: None,
+                })
+                .unwrap()
+            })
+            .collect();
+        pipeline::items("csv", &campaign, &loaded_rules, events)
+    };
+    let now = chrono::Utc::now();
+    let txn = app::ssr::db::begin_write(&app.db).await.unwrap();
+    let first = batch(&[("a1", "a1@x.com"), ("a2", "A2@x.com"), ("a3", "a3@x.com")]);
+    let loaded = pipeline::load(&txn, &first).await.unwrap();
+    let pending = pipeline::decide(loaded, &first, now).unwrap();
+
+    let same_lead = batch(&[("b1", "b1@x.com"), ("b2", "a2@X.com")]);
+    assert!(
+        pipeline::load_ahead(&txn, &same_lead, pending.carry())
+            .await
+            .unwrap()
+            .is_none(),
+        "a lead the pending batch creates (emails compared normalized)"
+    );
+    let same_event = batch(&[("a1", "c1@x.com")]);
+    assert!(
+        pipeline::load_ahead(&txn, &same_event, pending.carry())
+            .await
+            .unwrap()
+            .is_none(),
+        "an event id the pending batch claims"
+    );
+    let apart = batch(&[("d1", "d1@x.com"), ("d2", "d2@x.com")]);
+    let ahead = pipeline::load_ahead(&txn, &apart, pending.carry())
+        .await
+        .unwrap()
+        .expect("a batch apart from the pending one is loaded ahead");
+    let next = pipeline::decide(ahead, &apart, now).unwrap();
+    let answers = pipeline::write(&txn, pending).await.unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().unwrap().outcome() == "qualified")
+    );
+    let answers = pipeline::write(&txn, next).await.unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().unwrap().outcome() == "qualified")
+    );
+    txn.commit().await.unwrap();
+    assert_eq!(lead::Entity::find().count(&app.db).await.unwrap(), 5);
+    assert_eq!(reward::Entity::find().count(&app.db).await.unwrap(), 5);
+    assert_eq!(
+        conversion_event::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_references_hold(&app).await;
 }

@@ -2,11 +2,14 @@
 //! `POST /api/v1/conversions/import` all call [`run`].
 //!
 //! The file is read on a blocking thread by [`ConversionCsvReader`] and handed over in chunks
-//! through a bounded channel, so a file of any size is processed in constant memory. Each row
-//! goes through `conversions::record_many` (one batch per chunk) with source `csv` and the row's order id (or content
+//! through a bounded channel, so a file of any size is processed in constant memory. Each chunk
+//! is one batch of the conversion engine, with source `csv` and the row's order id (or content
 //! hash) as its event id: re-importing a file, or re-running one that was killed half way, adds
 //! nothing twice. A real import commits every few chunks (with the import's counters in the same
-//! transaction); a preview runs the very same code in one transaction that is rolled back.
+//! transaction); a preview runs the same engine in one transaction that is rolled back. On SQLite
+//! a real import pipelines its chunks (`conversions::pipeline`): the next chunk is loaded before
+//! the previous one is written and decided while it is, which the engine allows only when the
+//! next chunk cannot read what the previous one writes.
 
 use std::{
     fs::File,
@@ -18,8 +21,8 @@ use std::{
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -33,7 +36,7 @@ use crate::{
         entities::{campaign, import},
         services::{
             campaigns,
-            conversions::{self, source},
+            conversions::{self, pipeline, source},
             rules::{self, LoadedRules},
         },
         state::AppState,
@@ -612,17 +615,18 @@ async fn commit_transaction(
         .await
         .map_err(|e| AppError::internal("imports::chunk begin", e))?;
     let started = Instant::now();
-    let mut rows = 0;
-    let bytes_read = loop {
-        rows += chunk.rows.len();
-        let bytes_read = chunk.bytes_read;
-        process_chunk(&txn, context, chunk.rows, report).await?;
-        if rows >= COMMIT_ROWS || started.elapsed() >= COMMIT_AFTER {
-            break bytes_read;
-        }
-        match chunks.recv().await {
-            Some(more) => chunk = more,
-            None => break bytes_read,
+    let bytes_read = if pipeline::pipelines(txn.get_database_backend(), &context.rules) {
+        pipelined_chunks(&txn, context, chunk, chunks, report, started).await?
+    } else {
+        let mut rows = 0;
+        loop {
+            rows += chunk.rows.len();
+            let bytes_read = chunk.bytes_read;
+            process_chunk(&txn, context, chunk.rows, report).await?;
+            match next_in_transaction(rows, started, chunks).await {
+                Some(more) => chunk = more,
+                None => break bytes_read,
+            }
         }
     };
     if let Some(id) = import_id {
@@ -657,6 +661,93 @@ async fn commit_transaction(
     Ok(())
 }
 
+/// The chunks of one transaction as a pipeline (`conversions::pipeline`): each chunk is loaded
+/// before the previous one's writes run, and decided on a blocking thread while they do. Returns
+/// how far into the file the last chunk reached.
+async fn pipelined_chunks(
+    txn: &DatabaseTransaction,
+    context: &Context<'_>,
+    mut chunk: Chunk,
+    chunks: &mut mpsc::Receiver<Chunk>,
+    report: &mut ImportReport,
+    started: Instant,
+) -> Result<u64, AppError> {
+    let mut rows = 0;
+    // The decided chunk whose writes have not run yet.
+    let mut pending: Option<(pipeline::Decided, CheckedChunk)> = None;
+    let bytes_read = loop {
+        rows += chunk.rows.len();
+        let bytes_read = chunk.bytes_read;
+        let (checked, events) = check_chunk(context, chunk.rows, report)?;
+        let items = pipeline::items(source::CSV, &context.campaign, &context.rules, events);
+        let ahead = match &pending {
+            Some((decided, _)) => pipeline::load_ahead(txn, &items, decided.carry()).await?,
+            None => Some(pipeline::load(txn, &items).await?),
+        };
+        let decided = match ahead {
+            Some(loaded) => {
+                let (written, decided) = tokio::join!(
+                    write_pending(txn, context, pending.take(), report),
+                    decide_blocking(loaded, items),
+                );
+                written?;
+                decided?
+            }
+            None => {
+                // This chunk could read what the pending one writes: write that first.
+                write_pending(txn, context, pending.take(), report).await?;
+                let loaded = pipeline::load(txn, &items).await?;
+                decide_blocking(loaded, items).await?
+            }
+        };
+        pending = Some((decided, checked));
+        match next_in_transaction(rows, started, chunks).await {
+            Some(more) => chunk = more,
+            None => break bytes_read,
+        }
+    };
+    write_pending(txn, context, pending, report).await?;
+    Ok(bytes_read)
+}
+
+/// The transaction's next chunk, or `None` when it has `rows` rows or has run long enough since
+/// `started` to commit, or when the file has ended.
+async fn next_in_transaction(
+    rows: usize,
+    started: Instant,
+    chunks: &mut mpsc::Receiver<Chunk>,
+) -> Option<Chunk> {
+    if rows >= COMMIT_ROWS || started.elapsed() >= COMMIT_AFTER {
+        return None;
+    }
+    chunks.recv().await
+}
+
+/// Writes a decided chunk, if any, and counts its rows in `report`.
+async fn write_pending(
+    txn: &DatabaseTransaction,
+    context: &Context<'_>,
+    pending: Option<(pipeline::Decided, CheckedChunk)>,
+    report: &mut ImportReport,
+) -> Result<(), AppError> {
+    let Some((decided, checked)) = pending else {
+        return Ok(());
+    };
+    let outcomes = pipeline::write(txn, decided).await?;
+    checked.account(context, outcomes, report)
+}
+
+/// Decides a loaded chunk on a blocking thread (it is CPU work that runs while SQLite writes).
+async fn decide_blocking(
+    loaded: pipeline::Loaded,
+    items: Vec<pipeline::Item>,
+) -> Result<pipeline::Decided, AppError> {
+    let now = Utc::now();
+    tokio::task::spawn_blocking(move || pipeline::decide(loaded, &items, now))
+        .await
+        .map_err(|e| AppError::internal("imports::decide join", e))?
+}
+
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -675,8 +766,26 @@ async fn process_chunk(
     rows: Vec<RowOutcome>,
     report: &mut ImportReport,
 ) -> Result<(), AppError> {
-    // Rows that pass the checks go to the engine as one batch; the rest are reported. Errors are
-    // reported in line order.
+    let (checked, events) = check_chunk(context, rows, report)?;
+    let outcomes =
+        conversions::record_many(txn, source::CSV, &context.campaign, &context.rules, events)
+            .await?;
+    checked.account(context, outcomes, report)
+}
+
+/// A chunk's rows after the checks: the lines of those that go to the engine, in order, and the
+/// refused ones (`true` when unmatched rather than invalid).
+struct CheckedChunk {
+    lines: Vec<u64>,
+    errors: Vec<(ImportError, bool)>,
+}
+
+/// Counts `rows` and checks each; the rows that pass come back as events for the engine.
+fn check_chunk(
+    context: &Context<'_>,
+    rows: Vec<RowOutcome>,
+    report: &mut ImportReport,
+) -> Result<(CheckedChunk, Vec<conversions::CheckedEvent>), AppError> {
     let mut errors: Vec<(ImportError, bool)> = Vec::new();
     let mut lines = Vec::with_capacity(rows.len());
     let mut events = Vec::with_capacity(rows.len());
@@ -717,37 +826,48 @@ async fn process_chunk(
             Err(e) => errors.push(refusal(context, row.line, e)?),
         }
     }
-    let outcomes =
-        conversions::record_many(txn, source::CSV, &context.campaign, &context.rules, events)
-            .await?;
-    for (line, outcome) in lines.into_iter().zip(outcomes) {
-        match outcome {
-            Ok(reply) if reply.duplicate() => report.duplicates += 1,
-            Ok(reply) => {
-                report.imported += 1;
-                match reply.outcome() {
-                    "qualified" => report.qualified += 1,
-                    "already_qualified" => report.already_qualified += 1,
-                    "review" => report.review += 1,
-                    _ => {}
+    Ok((CheckedChunk { lines, errors }, events))
+}
+
+impl CheckedChunk {
+    /// Adds the engine's answers (one per line) and the refused rows to `report`, errors in line
+    /// order.
+    fn account(
+        self,
+        context: &Context<'_>,
+        outcomes: Vec<conversions::Outcome>,
+        report: &mut ImportReport,
+    ) -> Result<(), AppError> {
+        let mut errors = self.errors;
+        for (line, outcome) in self.lines.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(reply) if reply.duplicate() => report.duplicates += 1,
+                Ok(reply) => {
+                    report.imported += 1;
+                    match reply.outcome() {
+                        "qualified" => report.qualified += 1,
+                        "already_qualified" => report.already_qualified += 1,
+                        "review" => report.review += 1,
+                        _ => {}
+                    }
+                    if reply.ambiguous() {
+                        report.ambiguous += 1;
+                    }
                 }
-                if reply.ambiguous() {
-                    report.ambiguous += 1;
-                }
+                Err(e) => errors.push(refusal(context, line, e)?),
             }
-            Err(e) => errors.push(refusal(context, line, e)?),
         }
-    }
-    errors.sort_by_key(|(e, _)| e.line);
-    for (error, unmatched) in errors {
-        if unmatched {
-            report.unmatched += 1;
-        } else {
-            report.invalid += 1;
+        errors.sort_by_key(|(e, _)| e.line);
+        for (error, unmatched) in errors {
+            if unmatched {
+                report.unmatched += 1;
+            } else {
+                report.invalid += 1;
+            }
+            push_error(report, error);
         }
-        push_error(report, error);
+        Ok(())
     }
-    Ok(())
 }
 
 /// A row the engine refused, as a report line; `true` when it is unmatched (names nobody known)

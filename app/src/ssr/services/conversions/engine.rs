@@ -188,13 +188,7 @@ pub async fn run(txn: &DatabaseTransaction, items: &[Item]) -> Result<Vec<Outcom
         // Every caller holds SQLite's one writer turn (`db::begin_write`), so no concurrent
         // transaction can win a race and there is nothing to retry. A savepoint would only cost:
         // SQLite copies each page a savepoint first changes into a statement journal.
-        return attempt(txn, items).await.map_err(|failure| match failure {
-            Failure::App(e) => e,
-            Failure::Conflict => AppError::internal(
-                "conversions::run",
-                "a row was skipped on a unique key inside the writer's own transaction",
-            ),
-        });
+        return attempt(txn, items).await.map_err(single_writer_error);
     }
     for _ in 0..ATTEMPTS {
         let savepoint = txn
@@ -225,6 +219,18 @@ pub async fn run(txn: &DatabaseTransaction, items: &[Item]) -> Result<Vec<Outcom
     ))
 }
 
+/// A failure on SQLite, where every batch runs inside the single writer's turn: a conflict there
+/// is a bug, not a race to retry.
+fn single_writer_error(failure: Failure) -> AppError {
+    match failure {
+        Failure::App(e) => e,
+        Failure::Conflict => AppError::internal(
+            "conversions::run",
+            "a row was skipped on a unique key inside the writer's own transaction",
+        ),
+    }
+}
+
 async fn attempt(txn: &DatabaseTransaction, items: &[Item]) -> Result<Vec<Outcome>, Failure> {
     let now = Utc::now();
     let mut world = World::load(txn, items).await?;
@@ -243,6 +249,144 @@ async fn attempt(txn: &DatabaseTransaction, items: &[Item]) -> Result<Vec<Outcom
         }
         world.known_keys.extend(existing);
     }
+}
+
+// Pipelined batches (SQLite imports).
+//
+// An import's batches run one after the other in the import's transaction, and on their own they
+// take turns with SQLite's worker thread: while SQLite writes batch N, nothing else happens, and
+// while batch N+1 is loaded and decided, SQLite waits. In a pipeline, batch N+1 is loaded *before*
+// batch N's writes run, then decided (and its statements built) on a blocking thread while they
+// run, so the import keeps both cores busy.
+//
+// A snapshot loaded before batch N's writes equals the snapshot after them only when nothing N
+// writes could be read by N+1's load. [`load_ahead`] checks that and answers `None` otherwise (the
+// caller then writes N first and calls [`load`]). What a batch writes, and how a load reads it:
+// - conversion events, read by `(source, event_id)`: N+1 may not claim an id N claimed;
+// - leads, read by `(campaign, normalized email)`: N+1 may not name a lead N touched (created or
+//   changed);
+// - rewards, read by lead: only those of the leads loaded, so the leads' rule covers them;
+// - counts per referrer, changed by every qualified lead: only rules without milestones or caps
+//   are pipelined ([`pipelines`]);
+// - ids, reserved past the largest in the table: N+1's start after N's.
+// Batches write no referrers, promotion-code mappings or webhook endpoints, and only events are
+// pipelined (an admin's decision reads its lead by id).
+
+/// Whether batches for `rules` can be pipelined on `backend` (see above). PostgreSQL's batches
+/// run in savepoints that a concurrent transaction can make retry, so they are not.
+pub fn pipelines(backend: DbBackend, rules: &LoadedRules) -> bool {
+    backend == DbBackend::Sqlite && !counts_per_referrer(rules)
+}
+
+/// A batch's snapshot, loaded by [`load`] or [`load_ahead`].
+pub struct Loaded(World);
+
+/// A decided batch, ready to [`write`].
+pub struct Decided {
+    built: Built,
+    carry: Carry,
+}
+
+impl Decided {
+    /// What the next batch may not touch while this one is unwritten.
+    pub fn carry(&self) -> &Carry {
+        &self.carry
+    }
+}
+
+/// What a decided batch will write, as far as the next batch's load is concerned.
+#[derive(Default)]
+pub struct Carry {
+    event_keys: HashSet<(String, String)>,
+    lead_emails: HashSet<(i64, String)>,
+    /// The largest lead, event and reward ids the batch uses (0 when none).
+    last_ids: [i64; 3],
+}
+
+/// Loads the snapshot of `items` (a pipelined batch whose predecessor is written).
+pub async fn load(txn: &DatabaseTransaction, items: &[Item]) -> Result<Loaded, AppError> {
+    Ok(Loaded(
+        World::load(txn, items).await.map_err(single_writer_error)?,
+    ))
+}
+
+/// Loads the snapshot of `items` before the writes of the batch `pending` describes, or `None`
+/// when that snapshot could differ from the one after them (see above).
+pub async fn load_ahead(
+    txn: &DatabaseTransaction,
+    items: &[Item],
+    pending: &Carry,
+) -> Result<Option<Loaded>, AppError> {
+    for item in items {
+        let Op::Event(event) = &item.op else {
+            return Ok(None);
+        };
+        if counts_per_referrer(&item.rules)
+            || pending
+                .event_keys
+                .contains(&(item.source.clone(), event.event_id.clone()))
+            || event.email_normalized.as_ref().is_some_and(|email| {
+                pending
+                    .lead_emails
+                    .contains(&(item.campaign.id, email.clone()))
+            })
+        {
+            return Ok(None);
+        }
+    }
+    let mut world = World::load(txn, items).await.map_err(single_writer_error)?;
+    for (ids, last) in [
+        &mut world.ids.leads,
+        &mut world.ids.events,
+        &mut world.ids.rewards,
+    ]
+    .into_iter()
+    .zip(pending.last_ids)
+    {
+        // The pending batch's ids are not in the table yet: continue after them.
+        if let Some(&first) = ids.first()
+            && first <= last
+        {
+            let shift = last + 1 - first;
+            ids.iter_mut().for_each(|id| *id += shift);
+        }
+    }
+    Ok(Some(Loaded(world)))
+}
+
+/// Decides a pipelined batch against its snapshot and builds its statements: plain CPU work,
+/// meant for a blocking thread while the previous batch is written.
+pub fn decide(loaded: Loaded, items: &[Item], now: DateTime<Utc>) -> Result<Decided, AppError> {
+    let world = loaded.0;
+    let pass = Pass::run(&world, items, now);
+    if pass.new_rewards().any(|r| r.milestone > 0) {
+        // `pipelines` keeps milestone rules out; their keys would need a lookup (`attempt`).
+        return Err(AppError::internal(
+            "conversions::decide",
+            "a milestone reward in a pipelined batch",
+        ));
+    }
+    let last = |ids: &[i64], used: usize| used.checked_sub(1).map_or(0, |i| ids[i]);
+    let carry = Carry {
+        event_keys: pass.claimed.keys().cloned().collect(),
+        lead_emails: pass
+            .leads
+            .values()
+            .map(|l| (l.row.campaign_id, l.row.email_normalized.clone()))
+            .collect(),
+        last_ids: [
+            last(&world.ids.leads, pass.next_lead),
+            last(&world.ids.events, pass.next_event),
+            last(&world.ids.rewards, pass.next_reward),
+        ],
+    };
+    let built = pass.build(DbBackend::Sqlite).map_err(single_writer_error)?;
+    Ok(Decided { built, carry })
+}
+
+/// Writes a decided batch and hands back its answers, one per item.
+pub async fn write(txn: &DatabaseTransaction, decided: Decided) -> Result<Vec<Outcome>, AppError> {
+    decided.built.write(txn).await.map_err(single_writer_error)
 }
 
 async fn existing_keys(
@@ -300,6 +444,15 @@ struct World {
     ids: Reserved,
     /// Empty effects that know which event types have subscribers.
     effects: Effects,
+}
+
+/// Whether `rules` count per referrer (milestones, caps): then a batch reads counts that every
+/// qualified lead of any batch changes.
+fn counts_per_referrer(rules: &LoadedRules) -> bool {
+    rules
+        .rewards
+        .iter()
+        .any(|(_, r)| r.cadence == "milestone" || r.max_per_referrer.is_some())
 }
 
 fn slug_shaped(code: &str) -> bool {
@@ -586,12 +739,7 @@ impl World {
 
         // Counts for milestone and cap rules, with the referrers locked on PostgreSQL so that
         // concurrent batches count one after the other.
-        let needs_counts = items.iter().any(|i| {
-            i.rules
-                .rewards
-                .iter()
-                .any(|(_, r)| r.cadence == "milestone" || r.max_per_referrer.is_some())
-        });
+        let needs_counts = items.iter().any(|i| counts_per_referrer(&i.rules));
         let mut qualified = HashMap::new();
         let mut earned = HashMap::new();
         if needs_counts {
@@ -1582,27 +1730,13 @@ impl<'w> Pass<'w> {
     /// built while the database runs it, so on two cores the two overlap instead of taking turns
     /// (building is a small share, about 6% of a CSV import's write time, measured).
     async fn flush(self, txn: &DatabaseTransaction) -> Result<Vec<Outcome>, Failure> {
-        let (writes, queue) = tokio::sync::mpsc::unbounded_channel();
-        let backend = txn.get_database_backend();
-        let build = self.build_writes(backend, writes);
-        let (executed, built) = tokio::join!(execute_writes(txn, queue), build);
-        executed?;
-        let (effects, outcomes) = built?;
-        effects.write(txn).await?;
-        Ok(outcomes)
+        let built = self.build(txn.get_database_backend())?;
+        built.write(txn).await
     }
 
-    /// Builds the batch's writes in order and hands each to `writes` as soon as it is built.
-    async fn build_writes(
-        self,
-        backend: DbBackend,
-        writes: tokio::sync::mpsc::UnboundedSender<Write>,
-    ) -> Result<(Effects, Vec<Outcome>), Failure> {
-        let hand_over = |write: Write| {
-            // A closed queue means a write failed; the failure is reported by the other side.
-            let _ = writes.send(write);
-            tokio::task::yield_now()
-        };
+    /// The batch's writes, in the order they run, with its effects and answers.
+    fn build(self, backend: DbBackend) -> Result<Built, Failure> {
+        let mut writes = Vec::with_capacity(6);
         let mut new_leads = Vec::new();
         let mut changed_leads = Vec::new();
         let mut new_rewards = Vec::new();
@@ -1625,15 +1759,14 @@ impl<'w> Pass<'w> {
                 changed_leads.push(lead::ActiveModel::from(state.row));
             }
         }
-        hand_over(Write::build(
+        writes.push(Write::build(
             backend,
             "conversions::insert leads",
             new_leads,
             OnConflict::Skip(&["campaign_id", "email_normalized"]),
             true,
-        )?)
-        .await;
-        hand_over(Write::build(
+        )?);
+        writes.push(Write::build(
             backend,
             "conversions::update leads",
             changed_leads,
@@ -1648,9 +1781,8 @@ impl<'w> Pass<'w> {
                 ],
             },
             false,
-        )?)
-        .await;
-        hand_over(Write::build(
+        )?);
+        writes.push(Write::build(
             backend,
             "conversions::insert events",
             self.events
@@ -1659,17 +1791,15 @@ impl<'w> Pass<'w> {
                 .collect(),
             OnConflict::Skip(&["source", "event_id"]),
             true,
-        )?)
-        .await;
-        hand_over(Write::build(
+        )?);
+        writes.push(Write::build(
             backend,
             "conversions::insert rewards",
             new_rewards,
             OnConflict::Skip(&["dedupe_key"]),
             true,
-        )?)
-        .await;
-        hand_over(Write::build(
+        )?);
+        writes.push(Write::build(
             backend,
             "conversions::update rewards",
             changed_rewards,
@@ -1684,10 +1814,9 @@ impl<'w> Pass<'w> {
                 ],
             },
             false,
-        )?)
-        .await;
+        )?);
         let now = self.now;
-        hand_over(Write::build(
+        writes.push(Write::build(
             backend,
             "conversions::insert timeline",
             self.timeline
@@ -1705,9 +1834,30 @@ impl<'w> Pass<'w> {
                 .collect(),
             OnConflict::Fail,
             false,
-        )?)
-        .await;
-        Ok((self.effects, self.outcomes))
+        )?);
+        Ok(Built {
+            writes,
+            effects: self.effects,
+            outcomes: self.outcomes,
+        })
+    }
+}
+
+/// A decided batch: what it writes, in order, and what it answers.
+struct Built {
+    writes: Vec<Write>,
+    effects: Effects,
+    outcomes: Vec<Outcome>,
+}
+
+impl Built {
+    /// Runs the writes, then queues the effects, and hands back the answers.
+    async fn write(self, txn: &DatabaseTransaction) -> Result<Vec<Outcome>, Failure> {
+        for write in self.writes {
+            write.run(txn).await?;
+        }
+        self.effects.write(txn).await?;
+        Ok(self.outcomes)
     }
 }
 
@@ -1721,6 +1871,22 @@ struct Write {
 }
 
 impl Write {
+    /// Runs the statements; a row skipped where every row must be written is a lost race.
+    async fn run(self, txn: &DatabaseTransaction) -> Result<(), Failure> {
+        let mut written = 0;
+        for statement in self.statements {
+            let result = txn
+                .execute_raw(statement)
+                .await
+                .map_err(db_failure(self.context))?;
+            written += usize::try_from(result.rows_affected()).unwrap_or(usize::MAX);
+        }
+        if self.every_row && written != self.rows {
+            return Err(Failure::Conflict);
+        }
+        Ok(())
+    }
+
     fn build<A: ActiveModelTrait>(
         backend: DbBackend,
         context: &'static str,
@@ -1737,27 +1903,6 @@ impl Write {
             every_row,
         })
     }
-}
-
-/// Runs the writes handed over, in order, until the queue closes or one fails.
-async fn execute_writes(
-    txn: &DatabaseTransaction,
-    mut queue: tokio::sync::mpsc::UnboundedReceiver<Write>,
-) -> Result<(), Failure> {
-    while let Some(write) = queue.recv().await {
-        let mut written = 0;
-        for statement in write.statements {
-            let result = txn
-                .execute_raw(statement)
-                .await
-                .map_err(db_failure(write.context))?;
-            written += usize::try_from(result.rows_affected()).unwrap_or(usize::MAX);
-        }
-        if write.every_row && written != write.rows {
-            return Err(Failure::Conflict);
-        }
-    }
-    Ok(())
 }
 
 /// Lets the database number a row built from a `Model` (whose id is a placeholder).

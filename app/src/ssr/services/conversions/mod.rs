@@ -276,7 +276,17 @@ pub async fn record_many(
     rules: &Arc<LoadedRules>,
     events: Vec<CheckedEvent>,
 ) -> Result<Vec<Outcome>, AppError> {
-    let items: Vec<Item> = events
+    engine::run(txn, &event_items(source, campaign, rules, events)).await
+}
+
+/// The engine's items for checked events of one campaign.
+fn event_items(
+    source: &str,
+    campaign: &Arc<campaign::Model>,
+    rules: &Arc<LoadedRules>,
+    events: Vec<CheckedEvent>,
+) -> Vec<Item> {
+    events
         .into_iter()
         .map(|event| Item {
             source: source.to_owned(),
@@ -284,8 +294,29 @@ pub async fn record_many(
             rules: rules.clone(),
             op: Op::Event(event),
         })
-        .collect();
-    engine::run(txn, &items).await
+        .collect()
+}
+
+/// A SQLite import's batches as a pipeline: each batch is loaded before the previous one's
+/// writes run and decided while they do (the engine's "Pipelined batches" says when that is
+/// sound). [`record_many`] is the same work one batch at a time.
+pub mod pipeline {
+    use std::sync::Arc;
+
+    pub use super::engine::{
+        Carry, Decided, Item, Loaded, decide, load, load_ahead, pipelines, write,
+    };
+    use super::{CheckedEvent, LoadedRules, campaign};
+
+    /// The items of one batch of checked events (as [`super::record_many`] makes them).
+    pub fn items(
+        source: &str,
+        campaign: &Arc<campaign::Model>,
+        rules: &Arc<LoadedRules>,
+        events: Vec<CheckedEvent>,
+    ) -> Vec<Item> {
+        super::event_items(source, campaign, rules, events)
+    }
 }
 
 /// An admin's decision on a lead.
