@@ -45,9 +45,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// A connection of its own for one long writer (a CSV import): on SQLite a new pool of one
-/// connection to the same database, without foreign-key checks, to close when done; `None`
-/// elsewhere (use the pool).
+/// A connection of its own for one long writer (a CSV import) on SQLite, with its own
+/// checkpoints: see [`OwnWriter`].
+pub async fn own_writer(db: &DatabaseConnection) -> Result<Option<OwnWriter>, DbErr> {
+    OwnWriter::open(db, WAL_LIMIT_BYTES).await
+}
+
+/// How far an import lets the WAL grow before it waits for a checkpoint (see [`OwnWriter`]).
+pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One long writer's connection (a CSV import's) on SQLite: a new pool of one connection to the
+/// same database, without foreign-key checks and without automatic checkpoints, and a second
+/// connection that checkpoints for it in the background. Closed with [`OwnWriter::close`].
 ///
 /// Why a connection of its own: each SQLite connection keeps its own page cache (up to 16 MB) and
 /// memory map, and the pool hands its idle connections out in turn, so a long import through the
@@ -65,14 +74,159 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// write transaction (SQLite's one writer: nobody deletes one meanwhile). The import tests check
 /// every reference after importing (`PRAGMA foreign_key_check`), with a webhook endpoint
 /// subscribed.
-pub async fn own_writer(db: &DatabaseConnection) -> Result<Option<DatabaseConnection>, DbErr> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return Ok(None);
+///
+/// Why checkpoints in the background: SQLite's automatic checkpoint runs inside the commit that
+/// takes the WAL past 1,000 pages, on the writer's connection, so the writer waited while pages
+/// were copied into the database file and the file synced: about 80 ms of each 10,000-row
+/// import transaction, a third of a 1,000,000-row import (measured, docs/BENCHMARKS.md). Here a
+/// second connection copies them while the writer goes on with its next transaction.
+///
+/// A checkpoint beside a busy writer never quite catches up: SQLite starts the WAL over from its
+/// beginning only when a write transaction begins with every frame copied. So once the WAL holds
+/// more than `wal_limit` bytes, [`OwnWriter::after_commit`] waits for one checkpoint before the
+/// next transaction begins, which keeps the WAL under about `wal_limit` plus three transactions.
+pub struct OwnWriter {
+    db: DatabaseConnection,
+    checkpoints: tokio::sync::mpsc::Sender<Option<CheckpointDone>>,
+    checkpointer: tokio::task::JoinHandle<()>,
+    /// Bytes in the WAL at the last checkpoint (its frames times the page size), or 0 once a
+    /// checkpoint the writer waited for copied them all (its next transaction starts the WAL
+    /// over).
+    wal_bytes: Arc<std::sync::atomic::AtomicU64>,
+    wal_limit: u64,
+}
+
+impl OwnWriter {
+    /// Opens the writer's and the checkpointer's connections; `None` unless `db` is SQLite.
+    pub async fn open(db: &DatabaseConnection, wal_limit: u64) -> Result<Option<Self>, DbErr> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(None);
+        }
+        let shared = (*db.get_sqlite_connection_pool().connect_options()).clone();
+        let writer = single_connection(
+            shared
+                .clone()
+                .foreign_keys(false)
+                .pragma("wal_autocheckpoint", "0"),
+        )
+        .await?;
+        let checkpointer = match single_connection(shared).await {
+            Ok(c) => c,
+            Err(e) => {
+                writer.close().await.ok();
+                return Err(e);
+            }
+        };
+        let page_size = match query_i64(&checkpointer, "PRAGMA page_size").await {
+            Ok(size) => u64::try_from(size).unwrap_or(4096),
+            Err(e) => {
+                writer.close().await.ok();
+                checkpointer.close().await.ok();
+                return Err(e);
+            }
+        };
+        let (checkpoints, requests) = tokio::sync::mpsc::channel(1);
+        let wal_bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let task = tokio::spawn(run_checkpoints(
+            checkpointer,
+            requests,
+            Arc::clone(&wal_bytes),
+            page_size,
+        ));
+        Ok(Some(Self {
+            db: writer,
+            checkpoints,
+            checkpointer: task,
+            wal_bytes,
+            wal_limit,
+        }))
     }
-    let options = (*db.get_sqlite_connection_pool().connect_options())
-        .clone()
-        .foreign_keys(false);
-    single_connection(options).await.map(Some)
+
+    /// The writer's connection.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Call after each commit, before the next transaction begins: asks for a checkpoint, and
+    /// waits for it when the WAL has outgrown its limit.
+    ///
+    /// One request waits behind the running checkpoint at most, and a writer that would add a
+    /// second waits for the running one (its commits outpace the checkpoints: the machine is
+    /// busy). So the WAL's size known here is never more than two commits old.
+    pub async fn after_commit(&self) {
+        use std::sync::atomic::Ordering;
+        if self.wal_bytes.load(Ordering::Relaxed) < self.wal_limit {
+            let _ = self.checkpoints.send(None).await;
+            return;
+        }
+        let (done, copied) = tokio::sync::oneshot::channel();
+        if self.checkpoints.send(Some(done)).await.is_ok() && copied.await == Ok(true) {
+            self.wal_bytes.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits for the last checkpoint and closes both connections (failures are logged: the
+    /// data is committed, and any connection's next checkpoint copies what is left).
+    pub async fn close(self) {
+        drop(self.checkpoints);
+        if let Err(e) = self.checkpointer.await {
+            tracing::warn!(error = %e, "the import's checkpointer failed");
+        }
+        if let Err(e) = self.db.close().await {
+            tracing::warn!(error = %e, "closing the import's connection failed");
+        }
+    }
+}
+
+/// Told when a checkpoint the writer waits for is over: `true` when it copied the whole WAL.
+type CheckpointDone = tokio::sync::oneshot::Sender<bool>;
+
+/// The checkpointer's loop: one passive checkpoint (it never blocks the writer or readers) per
+/// request, then the WAL's size for [`OwnWriter::after_commit`].
+async fn run_checkpoints(
+    db: DatabaseConnection,
+    mut requests: tokio::sync::mpsc::Receiver<Option<CheckpointDone>>,
+    wal_bytes: Arc<std::sync::atomic::AtomicU64>,
+    page_size: u64,
+) {
+    while let Some(done) = requests.recv().await {
+        let checkpoint = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA wal_checkpoint(PASSIVE)",
+            ))
+            .await;
+        // Its row: busy, frames in the WAL, frames copied (both -1 when not in WAL mode).
+        let frames = match checkpoint {
+            Ok(Some(row)) => (
+                row.try_get_by_index::<i64>(1).unwrap_or(0),
+                row.try_get_by_index::<i64>(2).unwrap_or(0),
+            ),
+            Ok(None) => (0, 0),
+            // The writer goes on (its data is committed); the WAL just grows until one works.
+            Err(e) => {
+                tracing::warn!(error = %e, "an import's checkpoint failed");
+                (1, 0)
+            }
+        };
+        let (in_wal, copied) = frames;
+        let bytes = u64::try_from(in_wal).unwrap_or(0) * (page_size + 24);
+        wal_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+        if let Some(done) = done {
+            let _ = done.send(copied == in_wal);
+        }
+    }
+    if let Err(e) = db.close().await {
+        tracing::warn!(error = %e, "closing the import's checkpointer failed");
+    }
+}
+
+/// The first column of the first row of `sql`, an integer.
+async fn query_i64(db: &DatabaseConnection, sql: &str) -> Result<i64, DbErr> {
+    db.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("{sql}: no row")))?
+        .try_get_by_index::<i64>(0)
 }
 
 /// A pool of one SQLite connection with `options` (those of the shared pool, maybe for another

@@ -845,6 +845,68 @@ async fn a_large_preview_on_sqlite_runs_on_a_copy_and_holds_up_no_writer() {
     assert_eq!(csv_events(&app).await, file.good);
 }
 
+/// The integer `sql` answers on SQLite.
+async fn sqlite_integer(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, sql))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+}
+
+/// An import's own writer never checkpoints itself; a second connection does it in the
+/// background, and once the WAL has outgrown its limit the writer waits for one checkpoint between
+/// two transactions, so that the WAL starts over instead of growing with the import. Nothing
+/// committed is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_writer_checkpoints_beside_itself_and_keeps_the_wal_small() {
+    use sea_orm::TransactionTrait;
+    const LIMIT: u64 = 1024 * 1024;
+    const TRANSACTIONS: u64 = 40;
+    // About 400 KB of pages per transaction: 40 of them are 16 MB.
+    const ROWS_PER_TRANSACTION: u64 = 100;
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    let own = app::ssr::db::OwnWriter::open(&app.db, LIMIT)
+        .await
+        .unwrap()
+        .expect("an own writer on SQLite");
+    let autocheckpoint = sqlite_integer(own.db(), "PRAGMA wal_autocheckpoint").await;
+    assert_eq!(
+        autocheckpoint, 0,
+        "the writer leaves checkpoints to the other connection"
+    );
+    own.db()
+        .execute_unprepared("CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload BLOB)")
+        .await
+        .unwrap();
+    for _ in 0..TRANSACTIONS {
+        let txn = own.db().begin().await.unwrap();
+        txn.execute_unprepared(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+             WHERE i < {ROWS_PER_TRANSACTION}) \
+             INSERT INTO scratch (payload) SELECT randomblob(4000) FROM n"
+        ))
+        .await
+        .unwrap();
+        txn.commit().await.unwrap();
+        own.after_commit().await;
+    }
+    own.close().await;
+
+    let rows = sqlite_integer(&app.db, "SELECT count(*) FROM scratch").await;
+    assert_eq!(
+        rows,
+        i64::try_from(TRANSACTIONS * ROWS_PER_TRANSACTION).unwrap()
+    );
+    // The file keeps its largest size: the limit, plus the transaction that crossed it and at
+    // most two committed before the checkpoint that measured it (1.2 MB), plus slack.
+    let wal = std::fs::metadata(app.state.settings.data_dir.join("handoff.db-wal"))
+        .unwrap()
+        .len();
+    assert!(wal < 4 * LIMIT, "the WAL grew to {wal} bytes");
+}
+
 /// The pipeline's own rule, batch by batch: a batch is loaded ahead of the pending batch's writes
 /// only when it cannot read them, and its ids start after the pending batch's (else writing it
 /// would hit their primary keys).

@@ -32,7 +32,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
-        db::{PreviewTxn, begin_write, own_writer},
+        db::{OwnWriter, PreviewTxn, begin_write, own_writer},
         entities::{campaign, import},
         services::{
             campaigns,
@@ -49,7 +49,7 @@ pub const CHUNK_ROWS: usize = 1_000;
 /// Rows per transaction of a real import, at most. Why several chunks: every commit writes the
 /// index pages it touched to the WAL again, and committing every 10,000 rows instead of every
 /// 1,000 is about 17% less work for SQLite (measured with the sqlite3 shell on the same rows).
-const COMMIT_ROWS: usize = 10_000;
+const COMMIT_ROWS: u64 = 10_000;
 /// A transaction is committed after this long even when it holds fewer rows, so the writer lock
 /// other requests wait for is never held much longer.
 const COMMIT_AFTER: Duration = Duration::from_millis(250);
@@ -114,10 +114,34 @@ impl ColumnNames {
     }
 }
 
-/// A chunk of parsed rows and how far into the file the reader got.
+/// A chunk of rows, read and checked on the reader's thread (so that the import's own task only
+/// runs them through the engine), and how far into the file the reader got.
 struct Chunk {
-    rows: Vec<RowOutcome>,
+    /// How many rows it holds, good and bad.
+    rows: u64,
+    /// The refused rows and the good ones' events (`check_chunk`), or what stopped the import.
+    checked: Result<(CheckedChunk, Vec<conversions::CheckedEvent>), AppError>,
     bytes_read: u64,
+}
+
+impl Chunk {
+    /// Reads and checks `rows`.
+    fn check(context: &Context, rows: Vec<RowOutcome>, bytes_read: u64) -> Self {
+        Chunk {
+            rows: rows.len() as u64,
+            checked: check_chunk(context, rows),
+            bytes_read,
+        }
+    }
+
+    /// Counts the chunk's rows in `report` and hands over its checked rows.
+    fn take(
+        self,
+        report: &mut ImportReport,
+    ) -> Result<(CheckedChunk, Vec<conversions::CheckedEvent>), AppError> {
+        report.rows += self.rows;
+        self.checked
+    }
 }
 
 /// SHA-256 of a file, hex.
@@ -245,38 +269,35 @@ async fn execute(
         .map_err(|e| AppError::internal("imports::open join", e))??;
     let columns = ColumnNames::new(reader.headers(), reader.columns());
 
+    let context = Context {
+        campaign: Arc::new(campaign.clone()),
+        rules: Arc::new(rules),
+        default_event: default_event.into(),
+        columns: Arc::new(columns),
+    };
+
     let (sender, mut chunks) = mpsc::channel::<Chunk>(4);
+    let reader_context = context.clone();
     let reader_thread = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
         let mut rows = Vec::with_capacity(CHUNK_ROWS);
         while let Some(outcome) = reader.next_row() {
             rows.push(outcome);
             if rows.len() == CHUNK_ROWS {
-                let chunk = Chunk {
-                    rows: std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS)),
-                    bytes_read: reader.bytes_read(),
-                };
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS));
+                let chunk = Chunk::check(&reader_context, full, reader.bytes_read());
                 if sender.blocking_send(chunk).is_err() {
                     return;
                 }
             }
         }
-        let _ = sender.blocking_send(Chunk {
-            rows,
-            bytes_read: reader.bytes_read(),
-        });
+        let _ = sender.blocking_send(Chunk::check(&reader_context, rows, reader.bytes_read()));
     });
 
     let mut report = ImportReport {
         import_id,
         dry_run: options.dry_run,
         ..Default::default()
-    };
-    let context = Context {
-        campaign: Arc::new(campaign.clone()),
-        rules: Arc::new(rules),
-        default_event: &default_event,
-        columns: &columns,
     };
     let outcome = if options.dry_run {
         let file_bytes = tokio::fs::metadata(path)
@@ -505,11 +526,13 @@ pub async fn error_report(state: &AppState, id: i64) -> Result<String, AppError>
     })
 }
 
-struct Context<'a> {
+/// What one import's rows are checked and run against (the reader's thread has a copy).
+#[derive(Clone)]
+struct Context {
     campaign: Arc<campaign::Model>,
     rules: Arc<LoadedRules>,
-    default_event: &'a str,
-    columns: &'a ColumnNames,
+    default_event: Arc<str>,
+    columns: Arc<ColumnNames>,
 }
 
 /// Runs the rows through the engine and rolls everything back, so the report says what an
@@ -521,7 +544,7 @@ struct Context<'a> {
 /// previewed on a copy of the database instead ([`PreviewTxn`]).
 async fn preview(
     state: &AppState,
-    context: &Context<'_>,
+    context: &Context,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
     import_id: Option<i64>,
@@ -545,15 +568,16 @@ async fn preview(
 /// Every chunk through the engine inside `txn` (which the caller rolls back).
 async fn preview_in(
     txn: &DatabaseTransaction,
-    context: &Context<'_>,
+    context: &Context,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
     import_id: Option<i64>,
 ) -> Result<(), AppError> {
     while let Some(chunk) = chunks.recv().await {
-        process_chunk(txn, context, chunk.rows, report).await?;
+        let bytes_read = chunk.bytes_read;
+        process_chunk(txn, context, chunk, report).await?;
         if let Some(id) = import_id {
-            progress_map().insert(id, chunk.bytes_read);
+            progress_map().insert(id, bytes_read);
         }
     }
     Ok(())
@@ -561,7 +585,7 @@ async fn preview_in(
 
 async fn commit_chunks(
     state: &AppState,
-    context: &Context<'_>,
+    context: &Context,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
     import_id: Option<i64>,
@@ -569,21 +593,23 @@ async fn commit_chunks(
     let own = own_writer(&state.db)
         .await
         .map_err(|e| AppError::internal("imports::connect", e))?;
-    let writer = own.as_ref().unwrap_or(&state.db);
-    let outcome = commit_through(writer, context, chunks, report, import_id).await;
-    if let Some(own) = own
-        && let Err(e) = own.close().await
-    {
-        tracing::warn!(error = %e, "imports: closing the import's connection failed");
+    let outcome = match &own {
+        Some(own) => commit_through(own.db(), Some(own), context, chunks, report, import_id).await,
+        None => commit_through(&state.db, None, context, chunks, report, import_id).await,
+    };
+    if let Some(own) = own {
+        own.close().await;
     }
     outcome
 }
 
-/// [`commit_chunks`] through `writer`. When it fails, `report` is put back as it was when the
-/// failed transaction began, so the counters `finish` stores count only committed rows.
+/// [`commit_chunks`] through `writer` (with its checkpoints, when it is an [`OwnWriter`]). When
+/// it fails, `report` is put back as it was when the failed transaction began, so the counters
+/// `finish` stores count only committed rows.
 async fn commit_through(
     writer: &DatabaseConnection,
-    context: &Context<'_>,
+    own: Option<&OwnWriter>,
+    context: &Context,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
     import_id: Option<i64>,
@@ -596,6 +622,9 @@ async fn commit_through(
             *report = committed;
             return Err(e);
         }
+        if let Some(own) = own {
+            own.after_commit().await;
+        }
         next = chunks.recv().await;
     }
     Ok(())
@@ -605,7 +634,7 @@ async fn commit_through(
 /// transaction with the import's counters.
 async fn commit_transaction(
     writer: &DatabaseConnection,
-    context: &Context<'_>,
+    context: &Context,
     mut chunk: Chunk,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
@@ -620,9 +649,9 @@ async fn commit_transaction(
     } else {
         let mut rows = 0;
         loop {
-            rows += chunk.rows.len();
+            rows += chunk.rows;
             let bytes_read = chunk.bytes_read;
-            process_chunk(&txn, context, chunk.rows, report).await?;
+            process_chunk(&txn, context, chunk, report).await?;
             match next_in_transaction(rows, started, chunks).await {
                 Some(more) => chunk = more,
                 None => break bytes_read,
@@ -666,7 +695,7 @@ async fn commit_transaction(
 /// how far into the file the last chunk reached.
 async fn pipelined_chunks(
     txn: &DatabaseTransaction,
-    context: &Context<'_>,
+    context: &Context,
     mut chunk: Chunk,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
@@ -676,9 +705,9 @@ async fn pipelined_chunks(
     // The decided chunk whose writes have not run yet.
     let mut pending: Option<(pipeline::Decided, CheckedChunk)> = None;
     let bytes_read = loop {
-        rows += chunk.rows.len();
+        rows += chunk.rows;
         let bytes_read = chunk.bytes_read;
-        let (checked, events) = check_chunk(context, chunk.rows, report)?;
+        let (checked, events) = chunk.take(report)?;
         let items = pipeline::items(source::CSV, &context.campaign, &context.rules, events);
         let ahead = match &pending {
             Some((decided, _)) => pipeline::load_ahead(txn, &items, decided.carry()).await?,
@@ -713,7 +742,7 @@ async fn pipelined_chunks(
 /// The transaction's next chunk, or `None` when it has `rows` rows or has run long enough since
 /// `started` to commit, or when the file has ended.
 async fn next_in_transaction(
-    rows: usize,
+    rows: u64,
     started: Instant,
     chunks: &mut mpsc::Receiver<Chunk>,
 ) -> Option<Chunk> {
@@ -726,7 +755,7 @@ async fn next_in_transaction(
 /// Writes a decided chunk, if any, and counts its rows in `report`.
 async fn write_pending(
     txn: &DatabaseTransaction,
-    context: &Context<'_>,
+    context: &Context,
     pending: Option<(pipeline::Decided, CheckedChunk)>,
     report: &mut ImportReport,
 ) -> Result<(), AppError> {
@@ -762,11 +791,11 @@ fn push_error(report: &mut ImportReport, error: ImportError) {
 
 async fn process_chunk(
     txn: &DatabaseTransaction,
-    context: &Context<'_>,
-    rows: Vec<RowOutcome>,
+    context: &Context,
+    chunk: Chunk,
     report: &mut ImportReport,
 ) -> Result<(), AppError> {
-    let (checked, events) = check_chunk(context, rows, report)?;
+    let (checked, events) = chunk.take(report)?;
     let outcomes =
         conversions::record_many(txn, source::CSV, &context.campaign, &context.rules, events)
             .await?;
@@ -780,17 +809,15 @@ struct CheckedChunk {
     errors: Vec<(ImportError, bool)>,
 }
 
-/// Counts `rows` and checks each; the rows that pass come back as events for the engine.
+/// Checks each of `rows`; the rows that pass come back as events for the engine.
 fn check_chunk(
-    context: &Context<'_>,
+    context: &Context,
     rows: Vec<RowOutcome>,
-    report: &mut ImportReport,
 ) -> Result<(CheckedChunk, Vec<conversions::CheckedEvent>), AppError> {
     let mut errors: Vec<(ImportError, bool)> = Vec::new();
     let mut lines = Vec::with_capacity(rows.len());
     let mut events = Vec::with_capacity(rows.len());
     for outcome in rows {
-        report.rows += 1;
         let row = match outcome {
             RowOutcome::Row(row) => row,
             RowOutcome::Invalid(e) => {
@@ -810,7 +837,7 @@ fn check_chunk(
             event_id: row.row_id,
             event: row
                 .event
-                .unwrap_or_else(|| context.default_event.to_owned()),
+                .unwrap_or_else(|| context.default_event.to_string()),
             referral_code: row.code,
             promotion_code: row.promo_code,
             email: row.email,
@@ -834,7 +861,7 @@ impl CheckedChunk {
     /// order.
     fn account(
         self,
-        context: &Context<'_>,
+        context: &Context,
         outcomes: Vec<conversions::Outcome>,
         report: &mut ImportReport,
     ) -> Result<(), AppError> {
@@ -872,11 +899,7 @@ impl CheckedChunk {
 
 /// A row the engine refused, as a report line; `true` when it is unmatched (names nobody known)
 /// rather than invalid. Anything but a refusal is an error of the whole import.
-fn refusal(
-    context: &Context<'_>,
-    line: u64,
-    error: AppError,
-) -> Result<(ImportError, bool), AppError> {
+fn refusal(context: &Context, line: u64, error: AppError) -> Result<(ImportError, bool), AppError> {
     match error {
         AppError::Invalid {
             code,
