@@ -196,24 +196,28 @@ async fn run_checkpoints(
                 "PRAGMA wal_checkpoint(PASSIVE)",
             ))
             .await;
-        // Its row: busy, frames in the WAL, frames copied (both -1 when not in WAL mode).
-        let frames = match checkpoint {
-            Ok(Some(row)) => (
-                row.try_get_by_index::<i64>(1).unwrap_or(0),
-                row.try_get_by_index::<i64>(2).unwrap_or(0),
-            ),
-            Ok(None) => (0, 0),
-            // The writer goes on (its data is committed); the WAL just grows until one works.
+        let copied_all = match checkpoint {
+            Ok(row) => {
+                // Its row: busy, frames in the WAL, frames copied (-1 when not in WAL mode).
+                let column = |index| {
+                    row.as_ref()
+                        .and_then(|r| r.try_get_by_index::<i64>(index).ok())
+                        .unwrap_or(0)
+                };
+                let (in_wal, copied) = (column(1), column(2));
+                let bytes = u64::try_from(in_wal).unwrap_or(0) * (page_size + 24);
+                wal_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+                copied == in_wal
+            }
+            // The writer goes on (its data is committed) with the WAL's last known size, and
+            // waits for the next checkpoint if that is over the limit.
             Err(e) => {
                 tracing::warn!(error = %e, "an import's checkpoint failed");
-                (1, 0)
+                false
             }
         };
-        let (in_wal, copied) = frames;
-        let bytes = u64::try_from(in_wal).unwrap_or(0) * (page_size + 24);
-        wal_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
         if let Some(done) = done {
-            let _ = done.send(copied == in_wal);
+            let _ = done.send(copied_all);
         }
     }
     if let Err(e) = db.close().await {
