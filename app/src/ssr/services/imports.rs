@@ -125,7 +125,7 @@ struct Chunk {
 }
 
 impl Chunk {
-    /// Reads and checks `rows`.
+    /// Checks `rows`, which the reader read up to `bytes_read`.
     fn check(context: &Context, rows: Vec<RowOutcome>, bytes_read: u64) -> Self {
         Chunk {
             rows: rows.len() as u64,

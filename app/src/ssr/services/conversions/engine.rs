@@ -1722,13 +1722,9 @@ impl<'w> Pass<'w> {
         Ok(Reply::Full(Box::new(answer)))
     }
 
-    /// Writes the batch: one multi-row statement per table.
-    ///
-    /// Why two futures: building a statement (turning a thousand rows into values) is CPU work on
-    /// this thread, and running it is work on the database's (SQLite's worker thread, or the
-    /// PostgreSQL server). Each write is handed over as soon as it is built, and the next one is
-    /// built while the database runs it, so on two cores the two overlap instead of taking turns
-    /// (building is a small share, about 6% of a CSV import's write time, measured).
+    /// Writes the batch: one multi-row statement per table, all built first, then run in order.
+    /// (Building is a small share, about 6% of a CSV import's write time, measured; a pipelined
+    /// SQLite import builds the next batch while this one's statements run, see [`decide`].)
     async fn flush(self, txn: &DatabaseTransaction) -> Result<Vec<Outcome>, Failure> {
         let built = self.build(txn.get_database_backend())?;
         built.write(txn).await
