@@ -1,17 +1,64 @@
 """Prints the SQL of the CSV-import floor for `scripts/bench-import.sh`.
 
 The rows Handoff writes for each row of the benchmark's file (a lead, a conversion event, a
-reward and two timeline entries, with the engine's texts and timestamp format), inserted by
+reward and one timeline entry, with the engine's texts and timestamp format), inserted by
 `sqlite3` itself with set-based INSERT ... SELECT from the bare table `b.bare`, 10,000 rows per
 transaction, written as Handoff's import writes them: `INSERT OR FAIL` and no foreign-key checks
 (see `db::own_writer`). No application writes those rows faster through SQLite.
 
     python3 scripts/import-floor-sql.py ROWS > floor.sql
+
+With `--least`, it prints instead the least any importer that does what issue 3's section 2
+asks could write, for an empty database: per row a lead, a conversion event, a reward and a
+timeline entry, each table with a handful of short columns, no timestamps, and only the unique
+keys section 2 asks for (lead per campaign and email, event per source and id, reward per rule,
+lead and recipient), none of the indexes the admin needs. Its ratio to `.import` bounds the
+ratio any importer can reach.
+
+    python3 scripts/import-floor-sql.py ROWS --least > least.sql
 """
 
 import sys
 
 rows = int(sys.argv[1])
+
+
+def least():
+    """The least a conforming importer writes, into an empty database."""
+    print(
+        "pragma journal_mode=wal; pragma synchronous=normal; pragma cache_size=-16000;"
+        " pragma foreign_keys=off;"
+    )
+    print(
+        "create table leads(id integer primary key, campaign_id integer not null,"
+        " referrer_id integer, email text not null, status text not null);"
+        " create unique index ux_leads on leads(campaign_id, email);"
+        " create table events(id integer primary key, source text not null,"
+        " event_id text not null, lead_id integer, amount integer);"
+        " create unique index ux_events on events(source, event_id);"
+        " create table rewards(id integer primary key, rule_id integer, lead_id integer,"
+        " recipient text, status text);"
+        " create unique index ux_rewards on rewards(rule_id, lead_id, recipient);"
+        " create table timeline(id integer primary key, lead_id integer, kind text);"
+    )
+    print("attach 'bare.db' as b;")
+    for start in range(1, rows + 1, 10000):
+        src = f"from b.bare where rowid between {start} and {min(start + 9999, rows)}"
+        print("begin;")
+        print(f"insert into leads select rowid, 1, rowid % 100, email, 'qualified' {src};")
+        print(
+            "insert into events select rowid, 'csv', order_id, rowid,"
+            f" cast(amount * 100 as integer) {src};"
+        )
+        print(f"insert into rewards select rowid, 1, rowid, 'referrer', 'due' {src};")
+        print(f"insert into timeline select rowid, rowid, 'captured' {src};")
+        print("commit;")
+
+
+if "--least" in sys.argv[2:]:
+    least()
+    sys.exit(0)
+
 now = "'2026-11-26T02:41:48.986219113+00:00'"
 # Foreign keys off, as on the connection Handoff's import writes through (they were on until
 # 2026-11-26's last session, when the import stopped checking them: see docs/BENCHMARKS.md).
@@ -31,9 +78,9 @@ timeline = [
     (
         "captured",
         "'Event \"purchase\" of USD ' || amount || ' (id ' || order_id || ') arrived from csv"
-        " with code ' || referral_code || '; credited to Referrer 1; the lead qualifies.'",
+        " with code ' || referral_code || '; credited to Referrer 1; the lead qualifies."
+        " Reward for the referrer: Thank-you reward, due now.'",
     ),
-    ("reward", "'Reward for the referrer: Thank-you reward, due now.'"),
 ]
 for start in range(1, rows + 1, 10000):
     end = min(start + 9999, rows)

@@ -52,7 +52,7 @@ pub async fn own_writer(db: &DatabaseConnection) -> Result<Option<OwnWriter>, Db
 }
 
 /// How far an import lets the WAL grow before it waits for a checkpoint (see [`OwnWriter`]).
-pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+pub const WAL_LIMIT_BYTES: u64 = 128 * 1024 * 1024;
 
 /// One long writer's connection (a CSV import's) on SQLite: a new pool of one connection to the
 /// same database, without foreign-key checks and without automatic checkpoints, and a second

@@ -38,6 +38,11 @@ async fn put_rules(app: &TestApp, rules: Value) -> (StatusCode, Value) {
     (status, response.json().await.expect("json"))
 }
 
+/// Checks that a timeline line ends as expected, showing the whole line when it does not.
+fn assert_line_ends(line: &app::types::LeadEvent, end: &str) {
+    assert!(line.detail.ends_with(end), "{}", line.detail);
+}
+
 async fn count_rewards(app: &TestApp) -> u64 {
     reward::Entity::find().count(&app.db).await.unwrap()
 }
@@ -214,15 +219,14 @@ async fn an_email_finds_the_lead_the_friend_form_created(app: TestApp) {
     let kinds: Vec<&str> = detail.timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        vec![
-            "captured",
-            "conversion",
-            "conversion",
-            "reward",
-            "conversion"
-        ]
+        vec!["captured", "conversion", "conversion", "conversion"]
     );
     assert!(detail.timeline[1].detail.contains("not a qualifying event"));
+    // The qualifying event's line also tells the reward it made.
+    assert_line_ends(
+        &detail.timeline[2],
+        "the lead qualifies. Reward for the referrer: Thank-you reward, due now.",
+    );
 }
 
 async fn rules_decide_amounts_minimums_and_both_sides(app: TestApp) {
@@ -298,12 +302,9 @@ async fn rules_decide_amounts_minimums_and_both_sides(app: TestApp) {
     let detail = leads::detail(&app.state, dollars["lead"]["id"].as_i64().unwrap())
         .await
         .unwrap();
-    assert!(
-        detail.timeline[0]
-            .detail
-            .ends_with("the campaign's minimum of EUR 50.00 counts only amounts in EUR."),
-        "{}",
-        detail.timeline[0].detail
+    assert_line_ends(
+        &detail.timeline[0],
+        "the campaign's minimum of EUR 50.00 counts only amounts in EUR.",
     );
     let (_, euros) = convert(
         &app,

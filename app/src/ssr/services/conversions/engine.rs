@@ -938,6 +938,20 @@ impl Journal {
             self.push("conversion", format!("{what}; {verdict}."));
         }
     }
+
+    /// Adds what followed from the last entry (a reward, or why there is none) to that entry, so
+    /// one event or decision is one timeline row however many rewards it makes: a CSV import
+    /// writes one row per imported row instead of two. `kind` is used only when the journal is
+    /// still empty.
+    fn follow(&mut self, kind: &'static str, sentence: &str) {
+        match self.0.last_mut() {
+            Some((_, detail)) => {
+                detail.push(' ');
+                detail.push_str(sentence);
+            }
+            None => self.push(kind, sentence.to_owned()),
+        }
+    }
 }
 
 impl<'w> Pass<'w> {
@@ -945,8 +959,8 @@ impl<'w> Pass<'w> {
         let mut pass = Pass {
             world,
             now,
-            // Sized for one new lead, event and two timeline lines per item, the common case of
-            // a CSV import: growing them was a few percent of deciding (`perf`).
+            // Sized for one new lead, event and timeline line per item, the common case of a CSV
+            // import: growing them was a few percent of deciding (`perf`).
             leads: HashMap::with_capacity(items.len()),
             lead_order: Vec::with_capacity(items.len()),
             new_lead_by_email: HashMap::with_capacity(items.len()),
@@ -958,7 +972,7 @@ impl<'w> Pass<'w> {
             earned_delta: HashMap::new(),
             new_keys: HashSet::new(),
             events: Vec::with_capacity(items.len()),
-            timeline: Vec::with_capacity(items.len() * 2),
+            timeline: Vec::with_capacity(items.len()),
             effects: world.effects.clone(),
             outcomes: Vec::with_capacity(items.len()),
         };
@@ -1407,12 +1421,10 @@ impl<'w> Pass<'w> {
             super::lead_event_data(&before, &item.campaign.slug, "qualified")
         });
         // The caller's line already says the lead qualifies (the event's verdict, or the admin's
-        // approval), so only what follows from it is added here: rewards, or why there are none.
+        // approval), so only what follows from it is added to that line: rewards, or why there
+        // are none.
         let Some(referrer_id) = before.referrer_id else {
-            journal.push(
-                "reward_skipped",
-                "No rewards: no referrer is credited.".to_owned(),
-            );
+            journal.follow("reward_skipped", "No rewards: no referrer is credited.");
             return Vec::new();
         };
         let rules = &item.rules;
@@ -1554,7 +1566,9 @@ impl<'w> Pass<'w> {
                     dirty: false,
                 });
         }
-        journal.0.extend(story);
+        for (kind, sentence) in story {
+            journal.follow(kind, &sentence);
+        }
         created
     }
 
