@@ -196,6 +196,7 @@ fn build_router(
         .merge(routes::admin_exports::router())
         .merge(routes::admin_imports::router())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
+        .layer(middleware::from_fn(routes::rpc_status::error_status))
         .layer(middleware::from_fn_with_state(
             AllowedOrigin { public_origin },
             routes::csrf::guard,

@@ -1,5 +1,5 @@
 //! HTTP routes outside the Leptos app: the referral link, the friend page, the portal, the REST
-//! API, health, and the cross-site request forgery guard.
+//! API, health, the cross-site request forgery guard and server functions' error statuses.
 
 pub mod admin_exports;
 pub mod admin_imports;
@@ -12,5 +12,6 @@ pub mod health;
 pub mod pages;
 pub mod portal;
 pub mod redirect;
+pub mod rpc_status;
 pub mod uploads;
 pub mod webhooks;

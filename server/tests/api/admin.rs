@@ -139,6 +139,8 @@ async fn a_viewer_can_read_but_not_change_anything(app: TestApp) {
     let attempt = app
         .post_form("/rpc/campaign_create", &[("name", "Nope")])
         .await;
+    // Without JavaScript a failed post goes back to its page with the error, as before.
+    assert_eq!(attempt.status(), StatusCode::FOUND);
     assert!(
         attempt.headers()["location"]
             .to_str()
@@ -159,7 +161,8 @@ async fn a_viewer_can_read_but_not_change_anything(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert!(!keys.status().is_success());
+    // A server function's error answers with the status it deserves, not 500 (`rpc_status`).
+    assert_eq!(keys.status(), StatusCode::FORBIDDEN);
     let body = keys.text().await.unwrap();
     assert!(body.contains("\"forbidden\""), "{body}");
     assert!(
@@ -188,7 +191,7 @@ async fn an_admin_creates_a_key_with_the_access_chosen(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert!(!refused.status().is_success());
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = refused.text().await.unwrap();
     assert!(body.contains("invalid_access"), "{body}");
     let keys = app::ssr::services::api_keys::list(&app.db).await.unwrap();
@@ -328,6 +331,51 @@ async fn repeated_wrong_passwords_are_throttled(app: TestApp) {
 }
 
 on_both_databases!(repeated_wrong_passwords_are_throttled);
+
+/// A post to a server function as the app's own script sends it (it asks for JSON).
+async fn post_as_script(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(format!("{}{path}", app.address))
+        .header("Origin", &app.address)
+        .header("Accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn a_script_gets_each_server_function_error_with_its_status(app: TestApp) {
+    let anonymous = post_as_script(&app, "/rpc/campaign_create", &[("name", "Spring")]).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let body = anonymous.text().await.unwrap();
+    assert!(body.contains("\"unauthenticated\""), "{body}");
+
+    admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    let wrong = [
+        ("email", "admin@example.com"),
+        ("password", "wrong password!"),
+    ];
+    let refused = post_as_script(&app, "/rpc/login", &wrong).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("wrong_credentials"), "{body}");
+    for _ in 1..app::ssr::services::throttle::MAX_FAILURES {
+        post_as_script(&app, "/rpc/login", &wrong).await;
+    }
+    let throttled = post_as_script(
+        &app,
+        "/rpc/login",
+        &[("email", "admin@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = throttled.text().await.unwrap();
+    assert!(body.contains("\"rate_limited\""), "{body}");
+}
+
+on_both_databases!(a_script_gets_each_server_function_error_with_its_status);
 
 async fn without_javascript_a_new_api_key_is_shown_once_after_the_redirect(app: TestApp) {
     admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
