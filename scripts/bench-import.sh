@@ -5,8 +5,9 @@
 # is the floor: the rows Handoff writes for the file, inserted by sqlite3 itself with set-based
 # SQL (scripts/import-floor-sql.py), the best ratio to `.import` this schema allows. A fourth
 # is the least any importer doing what issue 3 asks could write (`import-floor-sql.py --least`:
-# a lead, an event, a reward and a timeline row per row, short columns, only the unique keys),
-# which bounds the ratio to `.import` that any importer can reach.
+# a lead, an event, a reward and a timeline row per row, short columns, only the unique keys):
+# no importer reaches a higher ratio to `.import` than that, and a real one, which also parses
+# and decides every row, stays well below it.
 #
 #   bash scripts/bench-import.sh [ROWS]     (default 1000000)
 #

@@ -350,6 +350,13 @@ async fn a_script_gets_each_server_function_error_with_its_status(app: TestApp) 
     let body = anonymous.text().await.unwrap();
     assert!(body.contains("\"unauthenticated\""), "{body}");
 
+    // A request the server function layer cannot read (no password at all) is the caller's
+    // fault too.
+    let unreadable = post_as_script(&app, "/rpc/login", &[("email", "a@example.com")]).await;
+    assert_eq!(unreadable.status(), StatusCode::BAD_REQUEST);
+    let body = unreadable.text().await.unwrap();
+    assert!(body.contains("\"transport\""), "{body}");
+
     admins::create(&app.db, "admin@example.com", PASSWORD, Role::Admin)
         .await
         .unwrap();

@@ -945,7 +945,11 @@ impl Journal {
     /// still empty.
     fn follow(&mut self, kind: &'static str, sentence: &str) {
         match self.0.last_mut() {
-            Some((_, detail)) => {
+            Some((last, detail)) => {
+                debug_assert!(
+                    matches!(*last, "captured" | "conversion" | "approved"),
+                    "a reward's sentence would follow a {last:?} line"
+                );
                 detail.push(' ');
                 detail.push_str(sentence);
             }
