@@ -446,6 +446,14 @@ async fn approval_holds_qualification_for_an_admin(app: TestApp) {
     let approved: Value = approved.json().await.unwrap();
     assert_eq!(approved["lead"]["status"], "qualified");
     assert_eq!(approved["rewards"].as_array().unwrap().len(), 1);
+    // The approval's line also tells the reward it made.
+    let timeline = leads::detail(&app.state, lead_id).await.unwrap().timeline;
+    let approval = timeline.last().expect("the approval is on the timeline");
+    assert_eq!(approval.kind, "approved");
+    assert_line_ends(
+        approval,
+        ": checked the order. Reward for the referrer: Gift, due now.",
+    );
     let twice = app
         .post_api(&format!("/api/v1/leads/{lead_id}/qualify"), &json!({}))
         .await;

@@ -941,9 +941,9 @@ impl Journal {
 
     /// Adds what followed from the last entry (a reward, or why there is none) to that entry, so
     /// one event or decision is one timeline row however many rewards it makes: a CSV import
-    /// writes one row per imported row instead of two. `kind` is used only when the journal is
-    /// still empty.
-    fn follow(&mut self, kind: &'static str, sentence: &str) {
+    /// writes one row per imported row instead of two. Its callers always wrote that entry first
+    /// (the event's verdict or the admin's approval); an empty journal gets a `reward` line.
+    fn follow(&mut self, sentence: &str) {
         match self.0.last_mut() {
             Some((last, detail)) => {
                 debug_assert!(
@@ -953,7 +953,7 @@ impl Journal {
                 detail.push(' ');
                 detail.push_str(sentence);
             }
-            None => self.push(kind, sentence.to_owned()),
+            None => self.push("reward", sentence.to_owned()),
         }
     }
 }
@@ -1428,7 +1428,7 @@ impl<'w> Pass<'w> {
         // approval), so only what follows from it is added to that line: rewards, or why there
         // are none.
         let Some(referrer_id) = before.referrer_id else {
-            journal.follow("reward_skipped", "No rewards: no referrer is credited.");
+            journal.follow("No rewards: no referrer is credited.");
             return Vec::new();
         };
         let rules = &item.rules;
@@ -1449,35 +1449,26 @@ impl<'w> Pass<'w> {
             ) {
                 Ok(d) => d,
                 Err(NoReward::CapReached) => {
-                    story.push((
-                        "reward_skipped",
-                        format!(
-                            "No \"{}\": the referrer reached the cap of {}.",
-                            label(rule),
-                            rule.max_per_referrer.unwrap_or(0)
-                        ),
+                    story.push(format!(
+                        "No \"{}\": the referrer reached the cap of {}.",
+                        label(rule),
+                        rule.max_per_referrer.unwrap_or(0)
                     ));
                     continue;
                 }
                 Err(NoReward::NotAMilestone) => {
                     let every = u64::from(rule.milestone_every.unwrap_or(1));
-                    story.push((
-                        "reward_progress",
-                        format!(
-                            "{} of {every} qualified referrals toward the next \"{}\".",
-                            qualified_count % every,
-                            label(rule)
-                        ),
+                    story.push(format!(
+                        "{} of {every} qualified referrals toward the next \"{}\".",
+                        qualified_count % every,
+                        label(rule)
                     ));
                     continue;
                 }
                 Err(NoReward::NoAmount) => {
-                    story.push((
-                        "reward_skipped",
-                        format!(
-                            "No \"{}\": a percentage reward needs the conversion's amount.",
-                            label(rule)
-                        ),
+                    story.push(format!(
+                        "No \"{}\": a percentage reward needs the conversion's amount.",
+                        label(rule)
                     ));
                     continue;
                 }
@@ -1491,9 +1482,9 @@ impl<'w> Pass<'w> {
             );
             if self.world.known_keys.contains(&dedupe_key) || self.new_keys.contains(&dedupe_key) {
                 // Earned before (re-qualification after a refund): exactly once means no second one.
-                story.push((
-                    "reward_skipped",
-                    format!("\"{}\" was already earned for this lead.", label(rule)),
+                story.push(format!(
+                    "\"{}\" was already earned for this lead.",
+                    label(rule)
                 ));
                 continue;
             }
@@ -1542,12 +1533,9 @@ impl<'w> Pass<'w> {
                 "issued" => ", issued automatically".to_owned(),
                 _ => ", due now".to_owned(),
             };
-            story.push((
-                "reward",
-                format!(
-                    "Reward for the {}: {}{amount}{when}.",
-                    row.recipient, row.description
-                ),
+            story.push(format!(
+                "Reward for the {}: {}{amount}{when}.",
+                row.recipient, row.description
             ));
             self.effects
                 .push_with("reward.created", || rewards::event_data(&row));
@@ -1570,8 +1558,8 @@ impl<'w> Pass<'w> {
                     dirty: false,
                 });
         }
-        for (kind, sentence) in story {
-            journal.follow(kind, &sentence);
+        for sentence in story {
+            journal.follow(&sentence);
         }
         created
     }
