@@ -2,7 +2,7 @@
 # Makes sure the build tools Handoff needs are installed, skipping whatever is already there at the
 # right version. Safe to run again and again.
 #
-#   bash scripts/setup.sh             # debug tools: wasm32 target, cargo-leptos, wasm-bindgen
+#   bash scripts/setup.sh             # debug tools: wasm32 target, cargo-leptos, wasm-bindgen, rsvg-convert
 #   bash scripts/setup.sh --release   # the same, plus wasm-opt (binaryen from npm) for release builds
 #   source scripts/setup.sh [--release]
 #
@@ -195,6 +195,26 @@ _hs_wasm_opt() {
   fi
 }
 
+# The QR code tests rasterise the SVG codes with librsvg before decoding them (server/tests/api/qr.rs).
+_hs_rsvg_convert() {
+  if command -v rsvg-convert >/dev/null 2>&1; then
+    _hs_say "rsvg-convert: present"
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    _hs_err "rsvg-convert not found (the QR code tests need it). Install it: apt-get install -y librsvg2-bin"
+    return 1
+  fi
+  _hs_say "rsvg-convert: missing, installing (apt-get install -y librsvg2-bin)"
+  if ! apt-get install -y librsvg2-bin >/dev/null; then
+    if ! { apt-get update >/dev/null && apt-get install -y librsvg2-bin >/dev/null; }; then
+      _hs_err "apt-get install -y librsvg2-bin failed"
+      return 1
+    fi
+  fi
+  _hs_say "rsvg-convert: installed"
+}
+
 handoff_setup() {
   local release="${HANDOFF_SETUP_RELEASE:-0}" arg
   for arg in "$@"; do
@@ -219,6 +239,7 @@ handoff_setup() {
   _hs_wasm_target || return 1
   _hs_cargo_leptos || return 1
   _hs_wasm_bindgen || return 1
+  _hs_rsvg_convert || return 1
   if [ "$release" = "1" ]; then
     _hs_wasm_opt || return 1
   else

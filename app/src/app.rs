@@ -19,6 +19,7 @@ use crate::pages::admin::{
     rewards::RewardsPage,
     setup::SetupPage,
 };
+use crate::pages::portal::PortalPage;
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/integrations/stripe") view=StripeLogPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/integrations/endpoints/:id") view=EndpointPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
+                <Route path=path!("/p/:slug") view=PortalPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

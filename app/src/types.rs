@@ -554,3 +554,121 @@ pub struct DeliveryLine {
     /// When it was delivered.
     pub delivered_at: Option<DateTime<Utc>>,
 }
+
+/// One email in the Emails log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLine {
+    /// Email id.
+    pub id: i64,
+    /// Its kind (`link_and_code`, `sign_in`, ...).
+    pub kind: String,
+    /// The recipient.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// pending, sent or failed.
+    pub status: String,
+    /// Tries so far.
+    pub attempts: i32,
+    /// The SMTP server's last answer when it failed.
+    pub last_error: Option<String>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// When the server accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The referrer it is about.
+    pub referrer_id: Option<i64>,
+}
+
+/// One email with both of its parts, as it was (or will be) sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailDetail {
+    /// The log line.
+    pub line: EmailLine,
+    /// The HTML part.
+    pub html: String,
+    /// The plain-text part.
+    pub text: String,
+}
+
+/// What a campaign's portal shows before anyone signs in: its branding and whether people may join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalBranding {
+    /// The campaign's slug.
+    pub slug: String,
+    /// The campaign's name.
+    pub name: String,
+    /// Brand colour, `#rrggbb`.
+    pub brand_color: String,
+    /// Text colour that reads on the brand colour.
+    pub brand_text_color: String,
+    /// Logo URL.
+    pub logo_url: Option<String>,
+    /// Headline ("Give $10, get $10").
+    pub headline: String,
+    /// A paragraph under the headline.
+    pub intro: Option<String>,
+    /// What referrers (and friends) earn, in the campaign's words.
+    pub reward_text: Option<String>,
+    /// The programme's terms.
+    pub terms_url: Option<String>,
+    /// The footer line.
+    pub footer: Option<String>,
+    /// Whether people may join on the portal.
+    pub signup_open: bool,
+}
+
+/// A reward as its referrer sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalReward {
+    /// What it is ("10.00 USD").
+    pub amount: String,
+    /// pending, due, issued or cancelled.
+    pub status: String,
+    /// Why it waits or was cancelled, in words.
+    pub note: Option<String>,
+    /// When it was earned.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A lead as its referrer sees it: never the friend's full email.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalLead {
+    /// `j***@example.com`.
+    pub masked_email: String,
+    /// pending, qualified or rejected.
+    pub status: String,
+    /// When the friend arrived.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The signed-in referrer's page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalHome {
+    /// The campaign's branding.
+    pub branding: PortalBranding,
+    /// The referrer's name.
+    pub name: String,
+    /// Their referral link.
+    pub link: String,
+    /// Their referral code, when the campaign has codes.
+    pub code: Option<String>,
+    /// The QR code of the link, as inline SVG markup (made on the server from the link only).
+    pub qr_svg: String,
+    /// Clicks on the link.
+    pub clicks: i64,
+    /// Friends who arrived.
+    pub leads: i64,
+    /// Of those, qualified.
+    pub qualified: i64,
+    /// Their rewards, newest first.
+    pub rewards: Vec<PortalReward>,
+    /// One page of their leads, newest first.
+    pub recent_leads: Vec<PortalLead>,
+    /// The lead page after this one (`?page=`), when there is one.
+    pub next_page: Option<u32>,
+    /// This page's number (1-based).
+    pub page: u32,
+    /// Whether notification emails are on.
+    pub emails_on: bool,
+}

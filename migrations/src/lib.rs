@@ -11,6 +11,7 @@ mod m20261125_000002_rewards;
 mod m20261126_000003_import_default_event;
 mod m20261126_000004_min_amount_currency;
 mod m20261126_000005_api_key_access;
+mod m20261204_000006_referrer_side;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_import_default_event::Migration),
             Box::new(m20261126_000004_min_amount_currency::Migration),
             Box::new(m20261126_000005_api_key_access::Migration),
+            Box::new(m20261204_000006_referrer_side::Migration),
         ]
     }
 }

@@ -7,11 +7,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use app::ssr::services::emails::smtp::{SmtpUrl, parse_mailbox};
 use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 11] = [
+pub const KNOWN_VARS: [&str; 14] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -23,6 +24,9 @@ pub const KNOWN_VARS: [&str; 11] = [
     "HANDOFF_OUTBOX_POLL_MS",
     "HANDOFF_TRUSTED_PROXIES",
     "HANDOFF_PREVIEW_COPY_MB",
+    "HANDOFF_SMTP_URL",
+    "HANDOFF_SMTP_FROM",
+    "HANDOFF_SMTP_REPLY_TO",
 ];
 
 /// A secret that never prints.
@@ -67,6 +71,12 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// CSV files larger than this many MB are previewed on a copy of a SQLite database.
     pub preview_copy_mb: u64,
+    /// The SMTP server emails go through; `None` keeps them in the database unsent.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The sender: `refer@example.com` or `Example <refer@example.com>`.
+    pub smtp_from: String,
+    /// Where replies go, when not to the sender.
+    pub smtp_reply_to: Option<String>,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -84,6 +94,9 @@ struct FileConfig {
     outbox_poll_ms: Option<u64>,
     trusted_proxies: Option<String>,
     preview_copy_mb: Option<u64>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    smtp_reply_to: Option<String>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -294,6 +307,29 @@ fn parse_trusted_proxies(name: &str, value: &str) -> Result<Vec<ipnet::IpNet>, C
         .collect()
 }
 
+/// A sender or reply-to address, checked now so that a typo stops the server at start-up
+/// rather than failing every email later.
+fn mailbox(name: &str, value: &str) -> Result<String, ConfigError> {
+    parse_mailbox(value)
+        .map(|m| m.to_string())
+        .map_err(|e| invalid(name, e))
+}
+
+/// The sender when none is configured: `Handoff <handoff@HOST>` for the public URL's host.
+fn default_sender(public_url: &str) -> String {
+    let host = url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".to_owned());
+    // An IP address is not a mail domain; `localhost` keeps the address well-formed.
+    let host = if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        "localhost".to_owned()
+    } else {
+        host
+    };
+    format!("Handoff <handoff@{host}>")
+}
+
 impl Settings {
     /// Loads settings from `sources`. Creates the data directory and its secret when needed.
     pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
@@ -423,6 +459,22 @@ impl Settings {
             },
         };
 
+        let smtp_url = match (sources.get("HANDOFF_SMTP_URL"), &file.smtp_url) {
+            (Some(v), _) => Some(SmtpUrl::parse(v).map_err(|e| invalid("HANDOFF_SMTP_URL", e))?),
+            (None, Some(v)) => Some(SmtpUrl::parse(v).map_err(|e| invalid("smtp_url", e))?),
+            (None, None) => None,
+        };
+        let smtp_from = match (sources.get("HANDOFF_SMTP_FROM"), &file.smtp_from) {
+            (Some(v), _) => mailbox("HANDOFF_SMTP_FROM", v)?,
+            (None, Some(v)) => mailbox("smtp_from", v)?,
+            (None, None) => default_sender(&public_url),
+        };
+        let smtp_reply_to = match (sources.get("HANDOFF_SMTP_REPLY_TO"), &file.smtp_reply_to) {
+            (Some(v), _) => Some(mailbox("HANDOFF_SMTP_REPLY_TO", v)?),
+            (None, Some(v)) => Some(mailbox("smtp_reply_to", v)?),
+            (None, None) => None,
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -435,6 +487,9 @@ impl Settings {
             outbox_poll_ms,
             trusted_proxies,
             preview_copy_mb,
+            smtp_url,
+            smtp_from,
+            smtp_reply_to,
         })
     }
 
@@ -451,6 +506,7 @@ impl Settings {
                 .map(|s| String::from_utf8_lossy(s.expose()).into_owned()),
             trusted_proxies: self.trusted_proxies.clone(),
             preview_copy_bytes: self.preview_copy_mb.saturating_mul(1024 * 1024),
+            email_sending: self.smtp_url.is_some(),
         }
     }
 
@@ -500,6 +556,33 @@ mod tests {
             second.secret.expose(),
             "secret is kept across starts"
         );
+    }
+
+    #[test]
+    fn smtp_settings_are_read_and_a_bad_url_names_the_setting() {
+        let dir = temp_dir("smtp");
+        let s = Settings::load(&sources(
+            &[
+                ("HANDOFF_SMTP_URL", "smtp://u:p@mail.example.com:587"),
+                ("HANDOFF_SMTP_FROM", "Refer <refer@example.com>"),
+            ],
+            &dir,
+        ))
+        .expect("loads");
+        assert_eq!(s.smtp_url.as_ref().map(|u| u.port), Some(587));
+        assert_eq!(s.smtp_from, "Refer <refer@example.com>");
+        assert!(s.runtime().email_sending);
+        let err = Settings::load(&sources(&[("HANDOFF_SMTP_URL", "mail.example.com")], &dir))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("HANDOFF_SMTP_URL:"), "{err}");
+        let err = Settings::load(&sources(&[("HANDOFF_SMTP_FROM", "not an address")], &dir))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("HANDOFF_SMTP_FROM:"), "{err}");
+        let s = Settings::load(&sources(&[], &dir)).expect("defaults");
+        assert!(!s.runtime().email_sending);
+        assert_eq!(s.smtp_from, "Handoff <handoff@localhost>");
     }
 
     #[test]

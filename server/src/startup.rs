@@ -5,7 +5,16 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context;
 use app::{
     app::{App, shell},
-    ssr::{db, services::admins, session_store::DbSessionStore, state::AppState},
+    ssr::{
+        db,
+        services::{
+            admins,
+            emails::smtp::{Mailer, parse_mailbox},
+            portal::tokens,
+        },
+        session_store::DbSessionStore,
+        state::AppState,
+    },
 };
 use axum::{
     Router, middleware,
@@ -31,6 +40,7 @@ pub struct Application {
     click_writer: JoinHandle<()>,
     session_cleanup: JoinHandle<()>,
     outbox_worker: JoinHandle<()>,
+    email_worker: Option<JoinHandle<()>>,
 }
 
 /// Connects to the database and applies migrations.
@@ -98,16 +108,49 @@ impl Application {
 
         let outbox_worker =
             workers::outbox::spawn(db.clone(), Duration::from_millis(settings.outbox_poll_ms));
+        let email_worker = match &settings.smtp_url {
+            Some(url) => {
+                let from = parse_mailbox(&settings.smtp_from).map_err(anyhow::Error::msg)?;
+                let reply_to = settings
+                    .smtp_reply_to
+                    .as_deref()
+                    .map(parse_mailbox)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
+                let mailer = Mailer::new(url, from, reply_to)
+                    .map_err(|e| anyhow::anyhow!("HANDOFF_SMTP_URL: {e}"))?;
+                tracing::info!(smtp = ?url, from = %settings.smtp_from, "sending email through SMTP");
+                Some(workers::email::spawn(
+                    db.clone(),
+                    mailer,
+                    state.settings.clone(),
+                    Duration::from_millis(settings.outbox_poll_ms),
+                ))
+            }
+            None => {
+                tracing::warn!(
+                    "No SMTP server configured (HANDOFF_SMTP_URL): emails are written to the database, but not sent"
+                );
+                eprintln!(
+                    "\n  Mail is not being sent: set HANDOFF_SMTP_URL (see docs/CONFIGURATION.md). Emails wait in the database until then.\n"
+                );
+                None
+            }
+        };
 
         let session_store = DbSessionStore::new(db.clone());
         let session_cleanup = tokio::spawn({
             let store = session_store.clone();
+            let db = db.clone();
             async move {
                 let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
                 loop {
                     every_hour.tick().await;
                     if let Err(e) = store.delete_expired().await {
                         tracing::warn!(error = %e, "could not delete expired sessions");
+                    }
+                    if let Err(e) = tokens::delete_expired(&db, chrono::Utc::now()).await {
+                        tracing::warn!(error = %e, "could not delete expired portal tokens");
                     }
                 }
             }
@@ -135,6 +178,7 @@ impl Application {
             click_writer,
             session_cleanup,
             outbox_worker,
+            email_worker,
         })
     }
 
@@ -161,6 +205,7 @@ impl Application {
             click_writer,
             session_cleanup,
             outbox_worker,
+            email_worker,
         } = self;
         tracing::info!(addr = %listener.local_addr()?, public_url = %state.settings.public_url, "Handoff is serving");
         drop(state);
@@ -174,6 +219,10 @@ impl Application {
         session_cleanup.abort();
         // A delivery cut off here keeps its lease and is retried when the lease runs out.
         outbox_worker.abort();
+        // An email cut off here keeps its lease and is sent again when the lease runs out.
+        if let Some(worker) = email_worker {
+            worker.abort();
+        }
         // The router (and with it every click sender) is gone: the writer drains and stops.
         click_writer.await.context("click writer panicked")?;
         Ok(())
@@ -206,11 +255,16 @@ fn build_router(
     let public = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/r/{slug}", get(routes::redirect::follow))
+        .route("/qr/{file}", get(routes::qr::show))
         .route(
             "/f/{campaign}",
             get(routes::friend::show).post(routes::friend::submit),
         )
-        .route("/p/{slug}/{token}", get(routes::portal::show))
+        .route("/p/{slug}/{token}", get(routes::portal::old_link))
+        .route(
+            "/p/{slug}/login/{token}",
+            get(routes::portal_login::show).post(routes::portal_login::redeem),
+        )
         .route("/webhooks/stripe", post(routes::webhooks::stripe))
         .route("/webhooks/in/{token}", post(routes::webhooks::source))
         .route(

@@ -7,6 +7,7 @@ pub mod imports;
 pub mod integrations;
 pub mod keys;
 pub mod leads;
+pub mod portal;
 pub mod referrers;
 pub mod rewards;
 

@@ -40,7 +40,13 @@ pub async fn add_referrer(
         ssr::{auth, services::referrers},
     };
     auth::require(Permission::ManageReferrers).await?;
-    referrers::create(&auth::state()?, &campaign, &name, &email)
-        .await
-        .map(|(referrer, _)| referrer)
+    referrers::create(
+        &auth::state()?,
+        &campaign,
+        &name,
+        &email,
+        referrers::Welcome::SendEmail,
+    )
+    .await
+    .map(|(referrer, _)| referrer)
 }

@@ -7,7 +7,9 @@
 
 pub mod api_access;
 pub mod codes;
+pub mod color;
 pub mod email;
+pub mod emails;
 pub mod roles;
 pub mod rules;
 pub mod rules_form;

@@ -2,9 +2,11 @@
 //! names sea-orm, askama or tower-sessions.
 
 pub mod auth;
+pub mod client_ip;
 pub mod conversion_csv;
 pub mod db;
 pub mod entities;
+pub mod portal_session;
 pub mod promotion_code_csv;
 pub mod services;
 pub mod session_store;

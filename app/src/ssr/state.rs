@@ -1,7 +1,7 @@
 //! `AppState`: built once at start-up, shared by the Leptos routes, server functions and the
 //! axum routes of the `server` crate.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -9,8 +9,11 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
 use crate::ssr::services::{
-    clicks::NewClick, conversions::ConversionQueue, links::LinkCache, rules::RulesCache,
-    throttle::LoginThrottle,
+    clicks::NewClick,
+    conversions::ConversionQueue,
+    links::LinkCache,
+    rules::RulesCache,
+    throttle::{LoginThrottle, RateLimiter},
 };
 
 /// Settings the application logic needs at run time (the full configuration lives in `server`).
@@ -31,6 +34,9 @@ pub struct RuntimeSettings {
     /// A CSV preview of a larger file than this runs on a copy of a SQLite database, so that it
     /// does not hold up other writes (see `services::imports`).
     pub preview_copy_bytes: u64,
+    /// Whether an SMTP server is configured. Without one, emails are still written (rendered,
+    /// readable in the database), but nothing sends them.
+    pub email_sending: bool,
 }
 
 impl std::fmt::Debug for RuntimeSettings {
@@ -46,6 +52,7 @@ impl std::fmt::Debug for RuntimeSettings {
             )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("preview_copy_bytes", &self.preview_copy_bytes)
+            .field("email_sending", &self.email_sending)
             .finish()
     }
 }
@@ -69,6 +76,17 @@ pub struct AppState {
     pub rules_cache: Arc<RulesCache>,
     /// Conversion events waiting to be written together (group commit).
     pub conversion_queue: Arc<ConversionQueue>,
+    /// Portal sign-in and join requests per email address and per client address.
+    pub portal_limits: Arc<PortalLimits>,
+}
+
+/// Rate limits of the portal's forms that send email.
+#[derive(Debug)]
+pub struct PortalLimits {
+    /// Per email address.
+    pub by_email: RateLimiter,
+    /// Per client address.
+    pub by_client: RateLimiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,6 +114,11 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::default()),
             rules_cache: Arc::new(RulesCache::default()),
             conversion_queue: Arc::new(ConversionQueue::default()),
+            // A person asks for a link now and then; a script asks for hundreds.
+            portal_limits: Arc::new(PortalLimits {
+                by_email: RateLimiter::new(5, Duration::from_secs(15 * 60)),
+                by_client: RateLimiter::new(20, Duration::from_secs(15 * 60)),
+            }),
         }
     }
 }

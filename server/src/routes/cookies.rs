@@ -5,7 +5,6 @@ use app::ssr::services::{
     leads::LinkAttribution,
     secrets::{constant_time_eq, keyed_digest},
 };
-use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 
 /// Cookie name.
@@ -69,16 +68,7 @@ pub fn decode(secret: &[u8], value: &str, now: DateTime<Utc>) -> Option<Attribut
 }
 
 /// The value of cookie `name` in the request headers.
-pub fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+pub use app::ssr::portal_session::read_cookie as read;
 
 /// A `Set-Cookie` value for the attribution cookie.
 pub fn set_cookie(value: &str, secure: bool) -> String {
@@ -88,40 +78,9 @@ pub fn set_cookie(value: &str, secure: bool) -> String {
     )
 }
 
-/// Cookie name of the referrer's own browser: set when they open their portal, so a sign-up from
-/// the same browser is recognised as a self-referral.
-pub const PORTAL_COOKIE: &str = "handoff_me";
-
-/// How long the portal cookie lasts: a year.
-pub const PORTAL_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
-
-/// The portal cookie's value for referrer `id`: `id.mac`.
-pub fn encode_portal_visitor(secret: &[u8], id: i64) -> String {
-    let payload = id.to_string();
-    format!(
-        "{payload}.{}",
-        keyed_digest(secret, "portal-visitor", &payload, 32)
-    )
-}
-
-/// The referrer whose browser this is, if it carries a valid portal cookie.
-pub fn portal_visitor(headers: &HeaderMap, secret: &[u8]) -> Option<i64> {
-    let value = read(headers, PORTAL_COOKIE)?;
-    let (payload, signature) = value.rsplit_once('.')?;
-    let expected = keyed_digest(secret, "portal-visitor", payload, 32);
-    if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
-        return None;
-    }
-    payload.parse().ok()
-}
-
-/// A `Set-Cookie` value for the portal cookie.
-pub fn set_portal_cookie(value: &str, secure: bool) -> String {
-    format!(
-        "{PORTAL_COOKIE}={value}; Path=/; Max-Age={PORTAL_MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    )
-}
+pub use app::ssr::portal_session::{
+    PORTAL_COOKIE, PORTAL_MAX_AGE_SECS, encode_portal_visitor, portal_visitor, set_portal_cookie,
+};
 
 #[cfg(test)]
 mod tests {

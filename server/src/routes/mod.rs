@@ -1,5 +1,6 @@
-//! HTTP routes outside the Leptos app: the referral link, the friend page, the portal, the REST
-//! API, health, the cross-site request forgery guard and server functions' error statuses.
+//! HTTP routes outside the Leptos app: the referral link and its QR code, the friend page, the
+//! portal, the REST API, health, the cross-site request forgery guard and server functions' error
+//! statuses.
 
 pub mod admin_exports;
 pub mod admin_imports;
@@ -11,6 +12,8 @@ pub mod friend;
 pub mod health;
 pub mod pages;
 pub mod portal;
+pub mod portal_login;
+pub mod qr;
 pub mod redirect;
 pub mod rpc_status;
 pub mod uploads;

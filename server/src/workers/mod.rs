@@ -1,4 +1,5 @@
 //! Background workers.
 
 pub mod clicks;
+pub mod email;
 pub mod outbox;

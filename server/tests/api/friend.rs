@@ -256,9 +256,11 @@ async fn six_friends_forwarded(app: &TestApp, code: &str) {
 
 /// Jane opens her portal from `forwarded_for` (a client without cookies, so that the portal's
 /// own-browser cookie plays no part).
-async fn portal_visit_forwarded(jane: &Value, forwarded_for: &str) {
+async fn portal_visit_forwarded(app: &TestApp, jane: &Value, forwarded_for: &str) {
+    let session = crate::portal::session_for(app, jane["id"].as_i64().unwrap()).await;
     let portal = reqwest::Client::new()
         .get(jane["portal_url"].as_str().unwrap())
+        .header("Cookie", format!("handoff_portal={session}"))
         .header("X-Forwarded-For", forwarded_for)
         .send()
         .await
@@ -271,7 +273,7 @@ async fn behind_a_trusted_proxy_each_friend_is_seen_at_their_own_address() {
     let app = crate::helpers::spawn_sqlite_with(&[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1")]).await;
     let jane = setup(&app).await;
     let code = jane["code"].as_str().unwrap();
-    portal_visit_forwarded(&jane, "203.0.113.50").await;
+    portal_visit_forwarded(&app, &jane, "203.0.113.50").await;
     // Six friends through the same proxy: six addresses, so no burst from one address.
     six_friends_forwarded(&app, code).await;
     for i in 1..=6 {

@@ -330,9 +330,15 @@ async fn run_case(
     rules::replace(&app.state, &slug, book)
         .await
         .map_err(|e| e.to_string())?;
-    let (referrer, _) = referrers::create(&app.state, &slug, "Ref", "ref@example.com")
-        .await
-        .map_err(|e| e.to_string())?;
+    let (referrer, _) = referrers::create(
+        &app.state,
+        &slug,
+        "Ref",
+        "ref@example.com",
+        referrers::Welcome::Quiet,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let code = referrer.code.clone().unwrap();
     let campaign = campaigns::find_row(&app.db, &slug)
         .await

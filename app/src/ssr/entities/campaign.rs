@@ -20,6 +20,22 @@ pub struct Model {
     pub status: String,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub portal_headline: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub portal_intro: Option<String>,
+    /// What a referrer (and a friend) earns, in the campaign's own words.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub reward_text: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub terms_url: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub portal_footer: Option<String>,
+    /// Whether people may join on the portal entrance.
+    pub signup_open: bool,
+    /// Origins that may embed the portal in a frame, separated by spaces.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub frame_ancestors: Option<String>,
 }
 
 /// Relations are spelled out in queries rather than derived.

@@ -19,6 +19,8 @@ pub struct Model {
     pub code_key: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub last_ip_hash: Option<String>,
+    /// The referrer turned notification emails off.
+    pub emails_opt_out: bool,
 }
 
 /// Relations are spelled out in queries rather than derived.

@@ -144,7 +144,14 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
             LAST[i % LAST.len()].to_lowercase(),
             i
         );
-        let (referrer, _) = referrers::create(state, &campaign.slug, &name, &email).await?;
+        let (referrer, _) = referrers::create(
+            state,
+            &campaign.slug,
+            &name,
+            &email,
+            referrers::Welcome::Quiet,
+        )
+        .await?;
         made.push(referrer);
     }
     let now = Utc::now();

@@ -19,12 +19,15 @@ use crate::{
     },
     error::AppError,
     ssr::{
-        db::is_unique_violation,
+        db::{begin_write, is_unique_violation},
         entities::{campaign, click, lead, referrer},
         services::{
             campaigns,
             codes::{MAX_CODE_ATTEMPTS, new_code},
-            secrets::{constant_time_eq, keyed_digest, random_index},
+            emails::{self, Occasion, queue},
+            outbox::Effects,
+            portal,
+            secrets::random_index,
         },
         state::{AppState, RuntimeSettings},
     },
@@ -36,21 +39,6 @@ pub fn link(settings: &RuntimeSettings, slug: &str) -> String {
     format!("{}/r/{slug}", settings.public_url)
 }
 
-/// The token in a referrer's portal URL: derived from the secret, so it needs no storage and
-/// cannot be guessed from the public link slug.
-pub fn portal_token(settings: &RuntimeSettings, slug: &str) -> String {
-    keyed_digest(&settings.secret, "portal", slug, 24)
-}
-
-/// The absolute URL of a referrer's portal.
-pub fn portal_url(settings: &RuntimeSettings, slug: &str) -> String {
-    format!(
-        "{}/p/{slug}/{}",
-        settings.public_url,
-        portal_token(settings, slug)
-    )
-}
-
 /// The wire form of a referrer row.
 pub fn to_wire(settings: &RuntimeSettings, row: &referrer::Model, campaign_slug: &str) -> Referrer {
     Referrer {
@@ -60,7 +48,7 @@ pub fn to_wire(settings: &RuntimeSettings, row: &referrer::Model, campaign_slug:
         name: row.name.clone(),
         code: row.code.clone(),
         link: link(settings, &row.slug),
-        portal_url: portal_url(settings, &row.slug),
+        portal_url: portal::entrance_url(settings, campaign_slug),
         created_at: row.created_at,
     }
 }
@@ -91,28 +79,86 @@ pub async fn find_by_email(
         .map_err(|e| AppError::internal("referrers::find_by_email", e))
 }
 
+/// What happens around a new referrer besides the row itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Welcome {
+    /// Write the link-and-code email (at most once per referrer, whichever path asks).
+    SendEmail,
+    /// No email (the API without `send_welcome_email`, the demo data).
+    Quiet,
+}
+
+/// The `referrer.created` webhook payload.
+fn created_event(
+    settings: &RuntimeSettings,
+    row: &referrer::Model,
+    campaign_slug: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": row.id,
+        "campaign": campaign_slug,
+        "name": row.name,
+        "email": row.email,
+        "code": row.code,
+        "link": link(settings, &row.slug),
+        "created_at": row.created_at.to_rfc3339(),
+    })
+}
+
+/// Writes the link-and-code email of `row` in `txn` when `welcome` asks for it.
+async fn welcome_email(
+    txn: &impl ConnectionTrait,
+    settings: &RuntimeSettings,
+    campaign: &campaign::Model,
+    row: &referrer::Model,
+    welcome: Welcome,
+) -> Result<(), AppError> {
+    if welcome == Welcome::Quiet {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let draft = emails::link_and_code(txn, settings, campaign, row, Occasion::First, now).await?;
+    queue::enqueue(txn, vec![draft], &emails::mail_domain(settings), now).await?;
+    Ok(())
+}
+
 /// Adds a referrer to a campaign, or returns the existing one with the same (normalized) email.
-/// The boolean is true when a new referrer was created.
+/// The boolean is true when a new referrer was created. The row, its `referrer.created` webhook
+/// and (with [`Welcome::SendEmail`]) its link-and-code email are written in one transaction.
 pub async fn create(
     state: &AppState,
     campaign_slug: &str,
     name: &str,
     email: &str,
+    welcome: Welcome,
 ) -> Result<(Referrer, bool), AppError> {
     let campaign = campaigns::find_row(&state.db, campaign_slug).await?;
     let name = parse_name(name)?;
     let email = Email::parse(email)
         .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
     let normalized = email.normalized();
-    if let Some(existing) = find_by_email(&state.db, campaign.id, &normalized).await? {
-        return Ok((to_wire(&state.settings, &existing, &campaign.slug), false));
+    let campaign = &campaign;
+    let existing = |row: referrer::Model| async move {
+        // An existing referrer who never had their link-and-code email gets it now; one who
+        // did is not sent it twice (the email's dedupe key).
+        let txn = begin_write(&state.db)
+            .await
+            .map_err(|e| AppError::internal("referrers::create existing begin", e))?;
+        welcome_email(&txn, &state.settings, campaign, &row, welcome).await?;
+        txn.commit()
+            .await
+            .map_err(|e| AppError::internal("referrers::create existing commit", e))?;
+        Ok::<_, AppError>((to_wire(&state.settings, &row, &campaign.slug), false))
+    };
+    if let Some(row) = find_by_email(&state.db, campaign.id, &normalized).await? {
+        return existing(row).await;
     }
     // Slugs and codes are random: on a unique collision draw again. A collision on the email
     // means a concurrent request created this referrer first; return theirs.
     for attempt in 0..MAX_CODE_ATTEMPTS {
         let code = campaign
             .codes_enabled
-            .then(|| new_code(&campaign, &name, attempt));
+            .then(|| new_code(campaign, &name, attempt));
         let row = referrer::ActiveModel {
             campaign_id: Set(campaign.id),
             name: Set(name.clone()),
@@ -126,11 +172,28 @@ pub async fn create(
             created_at: Set(Utc::now()),
             ..Default::default()
         };
-        match row.insert(&state.db).await {
-            Ok(model) => return Ok((to_wire(&state.settings, &model, &campaign.slug), true)),
+        let txn = begin_write(&state.db)
+            .await
+            .map_err(|e| AppError::internal("referrers::create begin", e))?;
+        match row.insert(&txn).await {
+            Ok(model) => {
+                let mut effects = Effects::default();
+                effects.push(
+                    "referrer.created",
+                    created_event(&state.settings, &model, &campaign.slug),
+                );
+                effects.write(&txn).await?;
+                welcome_email(&txn, &state.settings, campaign, &model, welcome).await?;
+                txn.commit()
+                    .await
+                    .map_err(|e| AppError::internal("referrers::create commit", e))?;
+                return Ok((to_wire(&state.settings, &model, &campaign.slug), true));
+            }
             Err(e) if is_unique_violation(&e) => {
-                if let Some(existing) = find_by_email(&state.db, campaign.id, &normalized).await? {
-                    return Ok((to_wire(&state.settings, &existing, &campaign.slug), false));
+                // PostgreSQL has given up on this transaction; look again outside it.
+                let _ = txn.rollback().await;
+                if let Some(row) = find_by_email(&state.db, campaign.id, &normalized).await? {
+                    return existing(row).await;
                 }
             }
             Err(e) => return Err(AppError::internal("referrers::create", e)),
@@ -328,49 +391,21 @@ pub async fn find_in_campaign(
         .map_err(|e| AppError::internal("referrers::find_in_campaign", e))
 }
 
-/// What a referrer's portal shows, when `token` is the portal token of `slug`; otherwise
-/// `NotFound` (a wrong token and an unknown slug look the same). The visitor's IP hash is kept as
-/// the referrer's last known address, for the same-IP fraud signal.
-pub async fn portal(
-    state: &AppState,
+/// The campaign of the referrer whose link slug is `slug`, if there is one.
+pub async fn campaign_of_slug(
+    db: &impl ConnectionTrait,
     slug: &str,
-    token: &str,
-    ip_hash: Option<&str>,
-) -> Result<(ReferrerWithStats, campaign::Model), AppError> {
-    let not_found = || AppError::not_found("Portal");
-    if !constant_time_eq(
-        portal_token(&state.settings, slug).as_bytes(),
-        token.as_bytes(),
-    ) {
-        return Err(not_found());
-    }
-    let row = referrer::Entity::find()
-        .filter(referrer::Column::Slug.eq(slug))
-        .one(&state.db)
+) -> Result<Option<campaign::Model>, AppError> {
+    let Some(row) = referrer::Entity::find()
+        .filter(referrer::Column::Slug.eq(slug.to_ascii_lowercase()))
+        .one(db)
         .await
-        .map_err(|e| AppError::internal("referrers::portal", e))?
-        .ok_or_else(not_found)?;
-    if let Some(ip) = ip_hash
-        && row.last_ip_hash.as_deref() != Some(ip)
-    {
-        referrer::Entity::update_many()
-            .col_expr(
-                referrer::Column::LastIpHash,
-                sea_orm::sea_query::Expr::value(ip),
-            )
-            .filter(referrer::Column::Id.eq(row.id))
-            .exec(&state.db)
-            .await
-            .map_err(|e| AppError::internal("referrers::portal ip", e))?;
-    }
-    let campaign = campaign::Entity::find_by_id(row.campaign_id)
-        .one(&state.db)
+        .map_err(|e| AppError::internal("referrers::campaign_of_slug", e))?
+    else {
+        return Ok(None);
+    };
+    campaign::Entity::find_by_id(row.campaign_id)
+        .one(db)
         .await
-        .map_err(|e| AppError::internal("referrers::portal campaign", e))?
-        .ok_or_else(not_found)?;
-    let stats = with_stats(state, vec![row])
-        .await?
-        .pop()
-        .ok_or(AppError::Internal)?;
-    Ok((stats, campaign))
+        .map_err(|e| AppError::internal("referrers::campaign_of_slug campaign", e))
 }

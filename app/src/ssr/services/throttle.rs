@@ -70,3 +70,54 @@ mod tests {
         assert!(throttle.allows("a@example.com"));
     }
 }
+
+/// Counts attempts per key (an email, a client address) in a fixed window and refuses past a
+/// limit: the portal's sign-in and join forms, which send email. In memory per process, like
+/// [`LoginThrottle`].
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: u32,
+    window: Duration,
+    seen: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `limit` attempts per key per `window`.
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts an attempt for `key`; false when the key is over its limit.
+    pub fn attempt(&self, key: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let window = self.window;
+        // Forget old entries so the map cannot grow without bound.
+        if seen.len() > 10_000 {
+            seen.retain(|_, (since, _)| since.elapsed() <= window);
+        }
+        let entry = seen.entry(key.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() > window {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.limit
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn a_key_over_its_limit_is_refused_and_others_are_not() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        assert!(limiter.attempt("a"));
+        assert!(limiter.attempt("a"));
+        assert!(!limiter.attempt("a"));
+        assert!(limiter.attempt("b"));
+    }
+}

@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use super::{campaigns, conversions, error, leads, promotion_codes, referrers};
+use super::{campaigns, conversions, error, leads, promotion_codes, qr, referrers};
 use crate::routes::pages;
 
 /// Registers the bearer API-key scheme.
@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
     paths(
         campaigns::create, campaigns::list, campaigns::get_one,
         referrers::create, referrers::list, referrers::get_one,
+        qr::svg, qr::png,
         leads::create, leads::list,
         conversions::record, conversions::import_csv, conversions::get_rules, conversions::put_rules,
         conversions::list_rewards, conversions::issue_reward,

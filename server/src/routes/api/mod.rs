@@ -8,6 +8,7 @@ pub mod docs;
 pub mod error;
 pub mod leads;
 pub mod promotion_codes;
+pub mod qr;
 pub mod referrers;
 
 use app::ssr::state::AppState;
@@ -30,6 +31,8 @@ pub fn router() -> Router<AppState> {
             post(referrers::create).get(referrers::list),
         )
         .route("/api/v1/referrers/{id}", get(referrers::get_one))
+        .route("/api/v1/referrers/{id}/qr.svg", get(qr::svg))
+        .route("/api/v1/referrers/{id}/qr.png", get(qr::png))
         .route(
             "/api/v1/campaigns/{slug}/rules",
             get(conversions::get_rules).put(conversions::put_rules),

@@ -22,6 +22,10 @@ pub struct NewReferrer {
     pub email: String,
     /// Display name.
     pub name: String,
+    /// Send the link-and-code email (link, code, QR, portal entrance and a sign-in link). A
+    /// referrer never gets this first email twice, however often it is asked for.
+    #[serde(default)]
+    pub send_welcome_email: bool,
 }
 
 /// Filters for listing referrers.
@@ -72,8 +76,18 @@ pub async fn create(
     _key: ApiKey,
     ApiJson(input): ApiJson<NewReferrer>,
 ) -> Result<(StatusCode, Json<Referrer>), ApiError> {
-    let (referrer, created) =
-        referrers::create(&state, &input.campaign, &input.name, &input.email).await?;
+    let (referrer, created) = referrers::create(
+        &state,
+        &input.campaign,
+        &input.name,
+        &input.email,
+        if input.send_welcome_email {
+            referrers::Welcome::SendEmail
+        } else {
+            referrers::Welcome::Quiet
+        },
+    )
+    .await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -1,0 +1,284 @@
+//! Emails to referrers (and friends): what each kind says, the outbox they go through, the SMTP
+//! side, and the Emails log the admin reads.
+//!
+//! - `compose`: a template and its values into a branded subject, HTML part and text part;
+//! - `queue`: the outbox rows (enqueue in the caller's transaction, claim, record, resend);
+//! - `smtp`: `HANDOFF_SMTP_URL`, and a stored email turned into a MIME message sent by lettre;
+//! - this file: the use cases (the link-and-code email, the sign-in email) and the log.
+
+pub mod compose;
+pub mod queue;
+pub mod smtp;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::{
+    domain::emails::{EmailKind, Placeholder, Values, first_name},
+    error::AppError,
+    ssr::{
+        entities::{campaign, email, referrer},
+        services::{
+            emails::{
+                compose::{Button, Card, Content},
+                queue::Draft,
+            },
+            portal::{
+                self,
+                tokens::{self, TokenPurpose},
+            },
+            referrers,
+            secrets::{constant_time_eq, keyed_digest},
+        },
+        state::RuntimeSettings,
+    },
+    types::{EmailDetail, EmailLine},
+};
+
+/// The domain that ends Message-IDs: the public URL's host.
+pub fn mail_domain(settings: &RuntimeSettings) -> String {
+    url::Url::parse(&settings.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "handoff.invalid".to_owned())
+}
+
+/// Where the QR image of a referrer's link is served.
+pub fn qr_url(settings: &RuntimeSettings, referrer_slug: &str) -> String {
+    format!("{}/qr/{referrer_slug}.png?size=240", settings.public_url)
+}
+
+/// The token of a referrer's one-click unsubscribe address: derived from the secret, so it
+/// needs no storage and cannot be guessed from the referrer's id.
+fn unsubscribe_token(settings: &RuntimeSettings, referrer_id: i64) -> String {
+    keyed_digest(
+        &settings.secret,
+        "unsubscribe",
+        &referrer_id.to_string(),
+        32,
+    )
+}
+
+/// A referrer's one-click unsubscribe address (the footer link and `List-Unsubscribe`).
+pub fn unsubscribe_url(settings: &RuntimeSettings, referrer_id: i64) -> String {
+    format!(
+        "{}/p/unsubscribe/{referrer_id}-{}",
+        settings.public_url,
+        unsubscribe_token(settings, referrer_id)
+    )
+}
+
+/// The referrer id in an unsubscribe token (`{id}-{digest}`) when the digest is right.
+pub fn check_unsubscribe(settings: &RuntimeSettings, token: &str) -> Option<i64> {
+    let (id, digest) = token.split_once('-')?;
+    let id: i64 = id.parse().ok()?;
+    constant_time_eq(
+        unsubscribe_token(settings, id).as_bytes(),
+        digest.as_bytes(),
+    )
+    .then_some(id)
+}
+
+/// The values every email to a referrer knows.
+fn referrer_values(
+    settings: &RuntimeSettings,
+    campaign: &campaign::Model,
+    referrer: &referrer::Model,
+) -> Values {
+    let mut values = Values::default();
+    values
+        .set(Placeholder::FirstName, first_name(&referrer.name))
+        .set(Placeholder::Name, referrer.name.clone())
+        .set(Placeholder::Campaign, campaign.name.clone())
+        .set(
+            Placeholder::ReferralLink,
+            referrers::link(settings, &referrer.slug),
+        )
+        .set(
+            Placeholder::ReferralCode,
+            referrer.code.clone().unwrap_or_default(),
+        )
+        .set(
+            Placeholder::PortalLink,
+            portal::entrance_url(settings, &campaign.slug),
+        )
+        .set(
+            Placeholder::Reward,
+            campaign.reward_text.clone().unwrap_or_default(),
+        );
+    values
+}
+
+/// Why a link-and-code email is written: the first one a referrer gets goes out at most once,
+/// however many paths ask for it (join, admin add, API, bulk send); the admin's "send again"
+/// always writes a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Occasion {
+    /// The first, automatic or bulk: at most once per referrer.
+    First,
+    /// Sent again on purpose.
+    Again,
+}
+
+/// The link-and-code email for a referrer, with a fresh sign-in link (a token written in `db`,
+/// so call it in the transaction that writes the email).
+pub async fn link_and_code(
+    db: &impl ConnectionTrait,
+    settings: &RuntimeSettings,
+    campaign: &campaign::Model,
+    referrer: &referrer::Model,
+    occasion: Occasion,
+    now: DateTime<Utc>,
+) -> Result<Draft, AppError> {
+    let token = tokens::issue(
+        db,
+        referrer.id,
+        TokenPurpose::EmailLink,
+        tokens::WELCOME_SIGN_IN_TTL,
+        now,
+    )
+    .await?;
+    let sign_in = portal::sign_in_link(settings, &campaign.slug, &token);
+    let mut values = referrer_values(settings, campaign, referrer);
+    values.set(Placeholder::SignInLink, sign_in.clone());
+    let rendered = compose::render(&Content {
+        kind: EmailKind::LinkAndCode,
+        campaign,
+        values,
+        card: Some(Card {
+            link: referrers::link(settings, &referrer.slug),
+            code: referrer.code.clone(),
+            qr_url: qr_url(settings, &referrer.slug),
+        }),
+        button: Some(Button {
+            label: "Open your referral portal".to_owned(),
+            url: sign_in,
+        }),
+        unsubscribe_url: None,
+    })?;
+    Ok(Draft {
+        kind: EmailKind::LinkAndCode,
+        campaign_id: Some(campaign.id),
+        referrer_id: Some(referrer.id),
+        to: referrer.email.clone(),
+        rendered,
+        dedupe_key: (occasion == Occasion::First).then(|| format!("link_and_code:{}", referrer.id)),
+    })
+}
+
+/// The sign-in email: a single-use link that lasts 30 minutes.
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    settings: &RuntimeSettings,
+    campaign: &campaign::Model,
+    referrer: &referrer::Model,
+    now: DateTime<Utc>,
+) -> Result<Draft, AppError> {
+    let token = tokens::issue(
+        db,
+        referrer.id,
+        TokenPurpose::EmailLink,
+        tokens::SIGN_IN_TTL,
+        now,
+    )
+    .await?;
+    let link = portal::sign_in_link(settings, &campaign.slug, &token);
+    let mut values = referrer_values(settings, campaign, referrer);
+    values.set(Placeholder::SignInLink, link.clone());
+    let rendered = compose::render(&Content {
+        kind: EmailKind::SignIn,
+        campaign,
+        values,
+        card: None,
+        button: Some(Button {
+            label: "Sign in".to_owned(),
+            url: link,
+        }),
+        unsubscribe_url: None,
+    })?;
+    Ok(Draft {
+        kind: EmailKind::SignIn,
+        campaign_id: Some(campaign.id),
+        referrer_id: Some(referrer.id),
+        to: referrer.email.clone(),
+        rendered,
+        dedupe_key: None,
+    })
+}
+
+fn to_line(row: &email::Model) -> EmailLine {
+    EmailLine {
+        id: row.id,
+        kind: row.kind.clone(),
+        to: row.to_address.clone(),
+        subject: row.subject.clone(),
+        status: row.status.clone(),
+        attempts: row.attempts,
+        last_error: row.last_error.clone(),
+        created_at: row.created_at,
+        sent_at: row.sent_at,
+        referrer_id: row.referrer_id,
+    }
+}
+
+/// The Emails log: newest first, 100 at a time, optionally one referrer's or one status's.
+pub async fn log(
+    db: &DatabaseConnection,
+    referrer_id: Option<i64>,
+    status: Option<&str>,
+    before: Option<i64>,
+) -> Result<Vec<EmailLine>, AppError> {
+    let mut query = email::Entity::find().order_by_desc(email::Column::Id);
+    if let Some(id) = referrer_id {
+        query = query.filter(email::Column::ReferrerId.eq(id));
+    }
+    if let Some(status) = status.filter(|s| !s.is_empty()) {
+        query = query.filter(email::Column::Status.eq(status));
+    }
+    if let Some(before) = before {
+        query = query.filter(email::Column::Id.lt(before));
+    }
+    Ok(query
+        .limit(100)
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("emails::log", e))?
+        .iter()
+        .map(to_line)
+        .collect())
+}
+
+/// One email of the log, with its parts.
+pub async fn detail(db: &DatabaseConnection, id: i64) -> Result<EmailDetail, AppError> {
+    let row = email::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("emails::detail", e))?
+        .ok_or_else(|| AppError::not_found("Email"))?;
+    Ok(EmailDetail {
+        line: to_line(&row),
+        html: row.html_body,
+        text: row.text_body,
+    })
+}
+
+/// Referrer ids (of `ids`) that have had a link-and-code email written for them.
+pub async fn emailed(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, AppError> {
+    let rows: Vec<Option<i64>> = email::Entity::find()
+        .select_only()
+        .column(email::Column::ReferrerId)
+        .filter(email::Column::ReferrerId.is_in(ids.to_vec()))
+        .filter(email::Column::Kind.eq(EmailKind::LinkAndCode.as_str()))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("emails::emailed", e))?;
+    Ok(rows.into_iter().flatten().collect())
+}

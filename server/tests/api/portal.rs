@@ -1,0 +1,283 @@
+//! The referrer portal through real HTTP: joining, sign-in links (single use, expiry, other
+//! campaigns, tampering), the rate limit, the signed-in page, and that one referrer never sees
+//! another's data.
+
+use app::ssr::{
+    entities::{email, portal_token, referrer},
+    services::portal::tokens::{self, TokenPurpose},
+};
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use serde_json::{Value, json};
+
+use crate::{helpers::TestApp, on_both_databases};
+
+/// A portal session token for referrer `id`, as a signed-in browser would hold.
+pub async fn session_for(app: &TestApp, id: i64) -> String {
+    tokens::issue(
+        &app.db,
+        id,
+        TokenPurpose::Session,
+        tokens::SESSION_TTL,
+        Utc::now(),
+    )
+    .await
+    .expect("session")
+}
+
+/// The sign-in link in the newest email to `to`.
+async fn sign_in_link(app: &TestApp, to: &str) -> String {
+    let row = email::Entity::find()
+        .filter(email::Column::ToAddress.eq(to))
+        .order_by_desc(email::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("an email");
+    let start = row.text_body.find("/p/").expect("a portal link");
+    let rest = &row.text_body[start..];
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let path = &rest[..end];
+    assert!(path.contains("/login/"), "{path}");
+    path.to_owned()
+}
+
+async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(format!("{}{path}", app.address))
+        .header("Origin", &app.address)
+        .header("Accept", "text/html")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_referrer_joins_signs_in_by_email_and_sees_their_own_page(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let joined = post(
+        &app,
+        "/p/_rpc/join",
+        &[
+            ("slug", "spring"),
+            ("name", "Jane Doe"),
+            ("email", "jane@example.com"),
+            ("consent", "on"),
+        ],
+    )
+    .await;
+    assert!(joined.status().is_redirection(), "{}", joined.status());
+    assert_eq!(
+        joined.headers()["location"].to_str().unwrap(),
+        "/p/spring?notice=sent"
+    );
+    // Joining again with the same email signs in instead: still one referrer.
+    post(
+        &app,
+        "/p/_rpc/join",
+        &[
+            ("slug", "spring"),
+            ("name", "Jane"),
+            ("email", "JANE@example.com"),
+            ("consent", "on"),
+        ],
+    )
+    .await;
+    let referrers = referrer::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(referrers.len(), 1);
+    let kinds: Vec<String> = email::Entity::find()
+        .order_by_asc(email::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["link_and_code", "sign_in"]);
+
+    let link = sign_in_link(&app, "jane@example.com").await;
+    // Opening the link uses nothing (mail scanners open links); the button does.
+    let shown = app.get(&link).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert!(shown.text().await.unwrap().contains("Jane Doe"));
+    let used = post(&app, &link, &[]).await;
+    assert_eq!(used.status(), StatusCode::SEE_OTHER);
+    let cookie = used.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("handoff_portal="));
+    assert!(cookie.contains("Path=/p") && cookie.contains("HttpOnly"));
+
+    let page = app.get("/p/spring").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    let code = referrers[0].code.clone().unwrap();
+    assert!(html.contains(&code), "the code");
+    assert!(
+        html.contains(&format!("/r/{}", referrers[0].slug)),
+        "the link"
+    );
+    assert!(html.contains("<svg"), "the QR code inline");
+    assert!(html.contains("wa.me"), "share links");
+
+    // The link was used: a second use is refused and opens nothing.
+    let again = post(&app, &link, &[]).await;
+    assert_eq!(again.status(), StatusCode::GONE);
+    assert!(again.headers().get("set-cookie").is_none());
+
+    // Signing out ends the session in the database too.
+    let out = post(&app, "/p/_rpc/sign_out", &[("slug", "spring")]).await;
+    assert!(out.status().is_redirection());
+    let live = portal_token::Entity::find()
+        .filter(portal_token::Column::Purpose.eq("session"))
+        .filter(portal_token::Column::UsedAt.is_null())
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(live, 0);
+}
+
+async fn expired_tampered_and_other_campaign_links_are_refused(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.campaign(json!({"name": "Autumn", "slug": "autumn"}))
+        .await;
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    let id = jane["id"].as_i64().unwrap();
+    let token = tokens::issue(
+        &app.db,
+        id,
+        TokenPurpose::EmailLink,
+        tokens::SIGN_IN_TTL,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    // Another campaign's portal does not take Spring's link.
+    let other = post(&app, &format!("/p/autumn/login/{token}"), &[]).await;
+    assert_eq!(other.status(), StatusCode::GONE);
+    // A changed character is another token.
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let forged = post(&app, &format!("/p/spring/login/{tampered}"), &[]).await;
+    assert_eq!(forged.status(), StatusCode::GONE);
+    // Expired.
+    portal_token::Entity::update_many()
+        .col_expr(
+            portal_token::Column::ExpiresAt,
+            Expr::value(Utc::now() - Duration::minutes(1)),
+        )
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let expired = post(&app, &format!("/p/spring/login/{token}"), &[]).await;
+    assert_eq!(expired.status(), StatusCode::GONE);
+    assert!(expired.headers().get("set-cookie").is_none());
+    // None of these used the token up.
+    let used = portal_token::Entity::find()
+        .filter(portal_token::Column::UsedAt.is_not_null())
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(used, 0);
+}
+
+async fn a_referrer_sees_only_their_own_page(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.campaign(json!({"name": "Autumn", "slug": "autumn"}))
+        .await;
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    let john = app.referrer("spring", "John", "john@example.com").await;
+    let anna = app.referrer("autumn", "Anna", "anna@example.com").await;
+    let session = session_for(&app, jane["id"].as_i64().unwrap()).await;
+    let as_jane = |path: &str| {
+        app.client
+            .get(format!("{}{path}", app.address))
+            .header("Cookie", format!("handoff_portal={session}"))
+            .send()
+    };
+    let html = as_jane("/p/spring").await.unwrap().text().await.unwrap();
+    assert!(html.contains(jane["code"].as_str().unwrap()));
+    assert!(!html.contains(john["code"].as_str().unwrap()));
+    // Jane's session opens nothing in another campaign: its entrance, not Anna's page.
+    let html = as_jane("/p/autumn").await.unwrap().text().await.unwrap();
+    assert!(!html.contains(anna["code"].as_str().unwrap()));
+    assert!(!html.contains(jane["code"].as_str().unwrap()));
+    assert!(html.contains("Email me a sign-in link"));
+    // The server function takes the referrer from the session, never from the body.
+    let rpc = app
+        .client
+        .post(format!("{}/p/_rpc/home", app.address))
+        .header("Origin", &app.address)
+        .form(&[("slug", "autumn")])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = rpc.json().await.unwrap_or(Value::Null);
+    assert!(body.is_null(), "nobody signed in: nothing, {body}");
+}
+
+async fn sign_in_requests_answer_the_same_and_are_rate_limited(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.referrer("spring", "Jane", "jane@example.com").await;
+    let app = &app;
+    let ask = |email: &'static str| async move {
+        app.client
+            .post(format!("{}/p/_rpc/sign_in", app.address))
+            .header("Origin", &app.address)
+            .form(&[("slug", "spring"), ("email", email)])
+            .send()
+            .await
+            .unwrap()
+    };
+    let known = ask("jane@example.com").await;
+    let unknown = ask("nobody@example.com").await;
+    assert_eq!(known.status(), StatusCode::OK);
+    assert_eq!(unknown.status(), StatusCode::OK);
+    assert_eq!(
+        known.text().await.unwrap(),
+        unknown.text().await.unwrap(),
+        "the same answer whether or not the email takes part"
+    );
+    // Five per email in a quarter of an hour, then refused.
+    for _ in 0..4 {
+        assert_eq!(ask("jane@example.com").await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        ask("jane@example.com").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let sign_ins = email::Entity::find()
+        .filter(email::Column::Kind.eq("sign_in"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(sign_ins, 5, "the refused request sent nothing");
+}
+
+on_both_databases!(
+    a_referrer_joins_signs_in_by_email_and_sees_their_own_page,
+    expired_tampered_and_other_campaign_links_are_refused,
+    a_referrer_sees_only_their_own_page,
+    sign_in_requests_answer_the_same_and_are_rate_limited,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_portal_link_points_to_the_portal_entrance() {
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    let slug = jane["link"].as_str().unwrap().rsplit('/').next().unwrap();
+    let old = app
+        .get(&format!("/p/{slug}/0123456789abcdef01234567"))
+        .await;
+    assert_eq!(old.status(), StatusCode::GONE);
+    let html = old.text().await.unwrap();
+    assert!(html.contains(&format!("{}/p/spring", app.address)));
+    assert!(!html.contains(jane["code"].as_str().unwrap()));
+}

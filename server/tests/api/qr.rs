@@ -1,0 +1,358 @@
+//! QR codes of referral links: decoded back with a real decoder (rqrr; SVGs rasterised first by
+//! librsvg's `rsvg-convert`), on the public `/qr/...` route and the REST API.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
+use app::domain::api_access::ApiAccess;
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::{helpers::TestApp, on_both_databases};
+
+/// A campaign with one referrer; returns the referrer's JSON.
+async fn jane(app: &TestApp) -> Value {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.referrer("spring", "Jane Doe", "jane@example.com").await
+}
+
+/// The link slug of a referrer's JSON.
+fn slug(referrer: &Value) -> String {
+    let link = referrer["link"].as_str().unwrap();
+    link.rsplit_once("/r/").unwrap().1.to_owned()
+}
+
+/// A PNG as (width, height, one grey byte per pixel), whatever its colour type.
+fn grey_pixels(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("buffer size")];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    let channels = info.color_type.samples();
+    let grey = buf[..info.buffer_size()]
+        .chunks_exact(channels)
+        .map(|p| match p.len() {
+            // Grey, or grey with alpha: the grey.
+            1 | 2 => p[0],
+            // RGB(A): the average of the colour channels, over white where transparent.
+            _ => {
+                let alpha = if p.len() == 4 { u32::from(p[3]) } else { 255 };
+                let average = (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3;
+                ((average * alpha + 255 * (255 - alpha)) / 255) as u8
+            }
+        })
+        .collect();
+    (info.width as usize, info.height as usize, grey)
+}
+
+/// The text of the one QR code in a PNG.
+fn decode_png(png_bytes: &[u8]) -> String {
+    let (w, h, grey) = grey_pixels(png_bytes);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| grey[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "exactly one QR code in the image");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+/// The text of the one QR code in an SVG, rasterised by `rsvg-convert` (librsvg2-bin).
+fn decode_svg(svg: &str) -> String {
+    let mut child = Command::new("rsvg-convert")
+        .args(["--format", "png"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "rsvg-convert is needed to rasterise the SVG ({e}); install it: apt-get install -y librsvg2-bin \
+                 (scripts/setup.sh does)"
+            )
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(svg.as_bytes())
+        .expect("write the SVG");
+    let output = child.wait_with_output().expect("rsvg-convert runs");
+    assert!(
+        output.status.success(),
+        "rsvg-convert failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    decode_png(&output.stdout)
+}
+
+fn content_type(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+async fn a_referrers_svg_and_png_codes_scan_back_to_their_link(app: TestApp) {
+    let jane = jane(&app).await;
+    let link = jane["link"].as_str().unwrap();
+    let slug = slug(&jane);
+
+    let svg = app.get(&format!("/qr/{slug}.svg")).await;
+    assert_eq!(svg.status(), StatusCode::OK);
+    assert_eq!(content_type(&svg), "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    assert!(svg.starts_with("<svg "), "no XML declaration: {svg:.80}");
+    assert_eq!(decode_svg(&svg), link);
+
+    let png = app.get(&format!("/qr/{slug}.png")).await;
+    assert_eq!(png.status(), StatusCode::OK);
+    assert_eq!(content_type(&png), "image/png");
+    assert_eq!(decode_png(&png.bytes().await.unwrap()), link);
+
+    let id = jane["id"].as_i64().unwrap();
+    let api_svg = app.get_api(&format!("/api/v1/referrers/{id}/qr.svg")).await;
+    assert_eq!(api_svg.status(), StatusCode::OK);
+    assert_eq!(content_type(&api_svg), "image/svg+xml");
+    assert_eq!(decode_svg(&api_svg.text().await.unwrap()), link);
+    let api_png = app.get_api(&format!("/api/v1/referrers/{id}/qr.png")).await;
+    assert_eq!(api_png.status(), StatusCode::OK);
+    assert_eq!(decode_png(&api_png.bytes().await.unwrap()), link);
+}
+
+async fn an_unknown_slug_or_extension_is_not_found(app: TestApp) {
+    let slug = slug(&jane(&app).await);
+    for path in [
+        "/qr/nobody-here.svg".to_owned(),
+        "/qr/nobody-here.png".to_owned(),
+        format!("/qr/{slug}.jpg"),
+        format!("/qr/{slug}"),
+        format!("/qr/{slug}.SVG"),
+        "/qr/.svg".to_owned(),
+        "/qr/..%2F..%2Fetc.png".to_owned(),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(content_type(&response).starts_with("text/html"), "{path}");
+        assert!(
+            response.text().await.unwrap().contains("QR code"),
+            "{path}: says what was not found"
+        );
+    }
+}
+
+async fn the_api_needs_a_key_and_answers_json_404_for_an_unknown_referrer(app: TestApp) {
+    let id = jane(&app).await["id"].as_i64().unwrap();
+    let path = format!("/api/v1/referrers/{id}/qr.png");
+
+    let anonymous = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let error: Value = anonymous.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "unauthenticated");
+
+    let (_, read_key) = app::ssr::services::api_keys::create(&app.db, "read", ApiAccess::ReadOnly)
+        .await
+        .unwrap();
+    let read = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(&read_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK, "a read-only key suffices");
+
+    for missing in [
+        "/api/v1/referrers/999999/qr.svg",
+        "/api/v1/referrers/999999/qr.png",
+    ] {
+        let response = app.get_api(missing).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "not_found", "{missing}");
+    }
+    let not_an_id = app.get_api("/api/v1/referrers/jane/qr.svg").await;
+    assert_eq!(not_an_id.status(), StatusCode::BAD_REQUEST);
+}
+
+on_both_databases!(
+    a_referrers_svg_and_png_codes_scan_back_to_their_link,
+    an_unknown_slug_or_extension_is_not_found,
+    the_api_needs_a_key_and_answers_json_404_for_an_unknown_referrer,
+);
+
+async fn size_and_colours_are_applied_and_download_offers_a_named_file(app: TestApp) {
+    let jane = jane(&app).await;
+    let link = jane["link"].as_str().unwrap();
+    let slug = slug(&jane);
+
+    let response = app
+        .get(&format!(
+            "/qr/{slug}.png?size=512&fg=%231d4ed8&bg=fefce8&download=1"
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"{slug}-qr.png\"").as_str()
+    );
+    let png = response.bytes().await.unwrap();
+    let (w, h, _) = grey_pixels(&png);
+    assert_eq!(w, h);
+    assert!((480..=560).contains(&w), "about 512 px: {w}");
+    assert_eq!(decode_png(&png), link, "blue on cream still scans");
+
+    let svg = app
+        .get(&format!("/qr/{slug}.svg?size=1000&fg=1d4ed8"))
+        .await;
+    assert!(svg.headers().get(header::CONTENT_DISPOSITION).is_none());
+    let svg = svg.text().await.unwrap();
+    assert!(svg.contains(r#" width="1000" height="1000""#));
+    assert!(svg.contains(r##"fill="#1d4ed8""##));
+    assert_eq!(decode_svg(&svg), link);
+}
+
+async fn bad_sizes_and_colours_that_scan_poorly_are_refused_with_the_reason(app: TestApp) {
+    let jane = jane(&app).await;
+    let slug = slug(&jane);
+    for (query, words) in [
+        ("fg=aaaaaa", "contrast ratio"),
+        ("fg=ffffff&bg=000000", "darker than the background"),
+        ("size=10", "64 to 2048"),
+        ("size=huge", "64 to 2048"),
+        ("bg=white", "six hex digits"),
+    ] {
+        let response = app.get(&format!("/qr/{slug}.png?{query}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(words), "{query}: {page}");
+    }
+
+    let id = jane["id"].as_i64().unwrap();
+    let response = app
+        .get_api(&format!(
+            "/api/v1/referrers/{id}/qr.svg?fg=777777&bg=888888"
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "low_contrast");
+    assert_eq!(error["error"]["field"], "fg");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4.5:1")
+    );
+}
+
+async fn a_repeat_request_with_the_etag_is_answered_304_without_a_body(app: TestApp) {
+    let jane = jane(&app).await;
+    let slug = slug(&jane);
+    let path = format!("/qr/{slug}.svg?size=300");
+
+    let first = app.get(&path).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "strong: {etag}"
+    );
+    assert_eq!(
+        first.headers()[header::CACHE_CONTROL],
+        "public, max-age=86400"
+    );
+    assert_eq!(app.get(&path).await.headers()[header::ETAG], etag.as_str());
+
+    let again = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()[header::ETAG], etag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let other_size = app.get(&format!("/qr/{slug}.svg?size=301")).await;
+    assert_ne!(other_size.headers()[header::ETAG], etag.as_str());
+    let png = app.get(&format!("/qr/{slug}.png?size=300")).await;
+    assert_ne!(png.headers()[header::ETAG], etag.as_str());
+    let stale = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header(header::IF_NONE_MATCH, "\"0123\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+
+    let id = jane["id"].as_i64().unwrap();
+    let api = app
+        .client
+        .get(format!(
+            "{}/api/v1/referrers/{id}/qr.svg?size=300",
+            app.address
+        ))
+        .bearer_auth(&app.api_key)
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api.status(),
+        StatusCode::NOT_MODIFIED,
+        "the same link and options are the same image"
+    );
+    assert_eq!(
+        api.headers()[header::CACHE_CONTROL],
+        "private, max-age=86400"
+    );
+}
+
+async fn the_openapi_document_describes_both_qr_routes(app: TestApp) {
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    for path in [
+        "/api/v1/referrers/{id}/qr.svg",
+        "/api/v1/referrers/{id}/qr.png",
+    ] {
+        let get = &doc["paths"][path]["get"];
+        assert!(get.is_object(), "{path} documented");
+        let names: Vec<&str> = get["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["id", "size", "fg", "bg", "download"], "{path}");
+    }
+}
+
+/// Runs a scenario on SQLite only (what it checks does not touch the database engine).
+macro_rules! on_sqlite {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$scenario(crate::helpers::spawn_sqlite_with(&[]).await).await;
+                }
+            }
+        )*
+    };
+}
+
+on_sqlite!(
+    size_and_colours_are_applied_and_download_offers_a_named_file,
+    bad_sizes_and_colours_that_scan_poorly_are_refused_with_the_reason,
+    a_repeat_request_with_the_etag_is_answered_304_without_a_body,
+    the_openapi_document_describes_both_qr_routes,
+);
