@@ -84,6 +84,8 @@ pub use app::ssr::portal_session::{
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, header};
+
     use super::*;
 
     #[test]
