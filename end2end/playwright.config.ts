@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
+import { SMTP_URL } from './tests/mail';
 
 // Browser tests for Handoff, run by scripts/test.sh after `cargo leptos build`.
 //
 // Playwright starts the already-built debug binary itself (webServer below), waits for /healthz,
 // and stops it at the end: every run starts on an empty data directory, so the first admin is
 // created through the setup link the server logs. Never run `npx playwright install`: the
-// browser is Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium).
+// browser is Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium). Emails go to the test
+// SMTP server that global-setup.ts runs on loopback; tests read them with tests/mail.ts.
 
 const PORT = 3100;
 const BASE_URL = `http://127.0.0.1:${PORT}`;
@@ -26,6 +28,8 @@ export default defineConfig({
   // Keeps a hung browser or server from eating CI's time budget.
   globalTimeout: 20 * 60_000,
   outputDir: './test-results',
+  // The test SMTP server (stopped at the end by the function it returns).
+  globalSetup: './global-setup.ts',
 
   use: {
     baseURL: BASE_URL,
@@ -96,6 +100,9 @@ export default defineConfig({
       RUST_LOG: 'info',
       // Plain log lines: the setup link is read back with a regular expression.
       NO_COLOR: '1',
+      // Emails to the test SMTP server of global-setup.ts, looked for every 100 ms.
+      HANDOFF_SMTP_URL: SMTP_URL,
+      HANDOFF_OUTBOX_POLL_MS: '100',
     },
   },
 });

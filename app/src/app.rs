@@ -10,11 +10,14 @@ use leptos_router::{
 
 use crate::pages::admin::{
     campaigns::{CampaignPage, CampaignsPage},
+    email_templates::EmailTemplatesPage,
+    emails::{EmailPage, EmailsPage},
     imports::{ImportPage, ImportsPage},
     integrations::{EndpointPage, IntegrationsPage, SourcePage, StripeLogPage},
     keys::ApiKeysPage,
     leads::{LeadPage, LeadsPage},
     login::LoginPage,
+    referrer::ReferrerPage,
     referrers::ReferrersPage,
     rewards::RewardsPage,
     setup::SetupPage,
@@ -55,7 +58,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/setup") view=SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/campaigns") view=CampaignsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/campaigns/:slug") view=CampaignPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/campaigns/:slug/emails") view=EmailTemplatesPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/referrers") view=ReferrersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/referrers/:id") view=ReferrerPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/emails") view=EmailsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/emails/:id") view=EmailPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/leads") view=LeadsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/leads/:id") view=LeadPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/rewards") view=RewardsPage ssr=SsrMode::Async />

@@ -170,6 +170,9 @@ pub struct ReferrerFilter {
     pub search: Option<String>,
     /// Keyset cursor: only rows with a smaller id.
     pub after: Option<i64>,
+    /// Only referrers who never had a link-and-code email.
+    #[serde(default)]
+    pub never_emailed: bool,
 }
 
 /// Filters for the Leads tab and `GET /api/v1/leads`.
@@ -671,4 +674,78 @@ pub struct PortalHome {
     pub page: u32,
     /// Whether notification emails are on.
     pub emails_on: bool,
+}
+
+/// A referrer's admin page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReferrerDetail {
+    /// The referrer with their numbers.
+    pub referrer: ReferrerWithStats,
+    /// The QR code of their link, as inline SVG markup (made on the server from the link only).
+    pub qr_svg: String,
+    /// Their link's slug (for the QR download addresses).
+    pub link_slug: String,
+    /// Whether they turned notification emails off.
+    pub emails_opt_out: bool,
+    /// Every email written to them, newest first.
+    pub emails: Vec<EmailLine>,
+}
+
+/// What an admin sets for a campaign's portal (the campaign page's "Portal" form).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSettingsInput {
+    /// The big line on the portal ("Give $10, get $10"); empty for "Refer a friend to {name}".
+    #[serde(default)]
+    pub headline: String,
+    /// A paragraph under it.
+    #[serde(default)]
+    pub intro: String,
+    /// What referrers (and friends) earn, in the campaign's words.
+    #[serde(default)]
+    pub reward_text: String,
+    /// The programme's terms (http or https).
+    #[serde(default)]
+    pub terms_url: String,
+    /// The footer line.
+    #[serde(default)]
+    pub footer: String,
+    /// `on` (a ticked checkbox) lets people join on the portal.
+    #[serde(default)]
+    pub signup_open: Option<String>,
+    /// The business's own sites that may show the portal in a frame, separated by spaces:
+    /// `https://shop.example.com https://app.example.com`. Empty: no site may.
+    #[serde(default)]
+    pub frame_ancestors: String,
+}
+
+/// One kind of email as a campaign's template editor shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailTemplateView {
+    /// The kind (`link_and_code`, ...).
+    pub kind: String,
+    /// What the admin calls it.
+    pub label: String,
+    /// The subject template.
+    pub subject: String,
+    /// The body template.
+    pub body: String,
+    /// Whether it goes out on its own.
+    pub auto_send: bool,
+    /// Whether the campaign wrote its own (false: the built-in text).
+    pub custom: bool,
+    /// Whether it can be turned off (a sign-in link cannot).
+    pub can_turn_off: bool,
+    /// The saved template rendered with sample data.
+    pub preview: EmailPreview,
+}
+
+/// An email rendered with sample data, for the template editor's preview.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPreview {
+    /// The subject line.
+    pub subject: String,
+    /// The HTML part.
+    pub html: String,
+    /// The text part.
+    pub text: String,
 }

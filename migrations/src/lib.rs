@@ -12,6 +12,7 @@ mod m20261126_000003_import_default_event;
 mod m20261126_000004_min_amount_currency;
 mod m20261126_000005_api_key_access;
 mod m20261204_000006_referrer_side;
+mod m20261204_000007_email_templates;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_min_amount_currency::Migration),
             Box::new(m20261126_000005_api_key_access::Migration),
             Box::new(m20261204_000006_referrer_side::Migration),
+            Box::new(m20261204_000007_email_templates::Migration),
         ]
     }
 }

@@ -106,8 +106,11 @@ impl Application {
             click_tx,
         );
 
-        let outbox_worker =
-            workers::outbox::spawn(db.clone(), Duration::from_millis(settings.outbox_poll_ms));
+        let outbox_worker = workers::outbox::spawn(
+            db.clone(),
+            state.settings.clone(),
+            Duration::from_millis(settings.outbox_poll_ms),
+        );
         let email_worker = match &settings.smtp_url {
             Some(url) => {
                 let from = parse_mailbox(&settings.smtp_from).map_err(anyhow::Error::msg)?;
@@ -261,6 +264,10 @@ fn build_router(
             get(routes::friend::show).post(routes::friend::submit),
         )
         .route("/p/{slug}/{token}", get(routes::portal::old_link))
+        .route(
+            "/p/unsubscribe/{token}",
+            get(routes::unsubscribe::show).post(routes::unsubscribe::confirm),
+        )
         .route(
             "/p/{slug}/login/{token}",
             get(routes::portal_login::show).post(routes::portal_login::redeem),

@@ -7,14 +7,51 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{PortalBranding, PortalHome},
+    types::{PortalBranding, PortalHome, PortalSettingsInput},
 };
 
 /// A campaign's portal entrance: its branding and whether people may join.
 #[server(prefix = "/p/_rpc", endpoint = "entrance")]
 pub async fn portal_entrance(slug: String) -> Result<PortalBranding, AppError> {
     use crate::ssr::{auth, services::portal};
-    portal::entrance(&auth::state()?, &slug).await
+    use axum::http::{HeaderValue, header};
+    let (branding, frame_policy) = portal::entrance(&auth::state()?, &slug).await?;
+    // Not framable unless the campaign lists the business's own sites; the policy wins over the
+    // server-wide X-Frame-Options in every current browser.
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(value) = HeaderValue::from_str(&frame_policy)
+    {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(branding)
+}
+
+/// The campaign's portal settings, for the admin's form.
+#[server(prefix = "/rpc", endpoint = "portal_settings")]
+pub async fn load_portal_settings(slug: String) -> Result<PortalSettingsInput, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::portal::settings},
+    };
+    auth::require(Permission::ViewData).await?;
+    settings::get(&auth::state()?, &slug).await
+}
+
+/// Saves the campaign's portal settings (headline, intro, reward text, terms, footer, sign-up,
+/// sites that may frame it).
+#[server(prefix = "/rpc", endpoint = "portal_settings_save")]
+pub async fn save_portal_settings(
+    slug: String,
+    settings: PortalSettingsInput,
+) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::portal::settings as portal_settings},
+    };
+    auth::require(Permission::ManageCampaigns).await?;
+    portal_settings::update(&auth::state()?, &slug, &settings).await?;
+    crate::api::redirect_back_with(&[("saved", "portal")]);
+    Ok(())
 }
 
 /// The signed-in referrer's page for campaign `slug`, or `None` when nobody (or another

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{Page, Referrer, ReferrerWithStats},
+    types::{Page, Referrer, ReferrerDetail, ReferrerWithStats},
 };
 
 /// One page of the Referrers tab. (Flat arguments: they travel as a plain query string.)
@@ -13,6 +13,7 @@ pub async fn list_referrers(
     campaign: Option<String>,
     search: Option<String>,
     after: Option<i64>,
+    never_emailed: Option<bool>,
 ) -> Result<Page<ReferrerWithStats>, AppError> {
     use crate::{
         domain::roles::Permission,
@@ -23,6 +24,7 @@ pub async fn list_referrers(
         campaign,
         search,
         after,
+        never_emailed: never_emailed.unwrap_or(false),
         ..Default::default()
     };
     referrers::list(&auth::state()?, &filter).await
@@ -49,4 +51,57 @@ pub async fn add_referrer(
     )
     .await
     .map(|(referrer, _)| referrer)
+}
+
+/// A referrer's admin page.
+#[server(prefix = "/rpc", endpoint = "referrer")]
+pub async fn load_referrer(id: i64) -> Result<ReferrerDetail, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::referrers},
+    };
+    auth::require(Permission::ViewData).await?;
+    referrers::detail(&auth::state()?, id).await
+}
+
+/// The referrer page's buttons: `email` is `link_and_code` (send the link-and-code email
+/// again) or `sign_in` (send a fresh sign-in link).
+#[server(prefix = "/rpc", endpoint = "referrer_email")]
+pub async fn send_referrer_email(id: i64, email: String) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::emails::{self, ManualEmail},
+        },
+    };
+    auth::require(Permission::ManageReferrers).await?;
+    let which = match email.as_str() {
+        "link_and_code" => ManualEmail::LinkAndCode,
+        "sign_in" => ManualEmail::SignIn,
+        _ => {
+            return Err(AppError::invalid(
+                "invalid_email_kind",
+                "email",
+                "Choose the link-and-code email or a sign-in link.",
+            ));
+        }
+    };
+    emails::send_to_referrer(&auth::state()?, id, which).await?;
+    crate::api::redirect_back_with(&[("sent", &email)]);
+    Ok(())
+}
+
+/// "Send the link-and-code email to every referrer of this campaign who has not had one".
+/// Returns how many emails were written.
+#[server(prefix = "/rpc", endpoint = "referrers_welcome_all")]
+pub async fn send_missing_welcomes(campaign: String) -> Result<usize, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::emails},
+    };
+    auth::require(Permission::ManageReferrers).await?;
+    let written = emails::send_missing_welcomes(&auth::state()?, &campaign).await?;
+    crate::api::redirect_back_with(&[("welcomed", &written.to_string())]);
+    Ok(written)
 }

@@ -50,6 +50,7 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                 <A href="/admin/referrers">"Referrers"</A>
                 <A href="/admin/leads">"Leads"</A>
                 <A href="/admin/rewards">"Rewards"</A>
+                <A href="/admin/emails">"Emails"</A>
                 <A href="/admin/imports">"Uploads"</A>
                 <A href="/admin/integrations">"Integrations"</A>
                 {admin
@@ -132,6 +133,59 @@ fn copy_to_clipboard(text: &str) {
 
 #[cfg(not(feature = "hydrate"))]
 fn copy_to_clipboard(_text: &str) {}
+
+/// The browser's own share sheet (the Web Share API), offered only where the browser has it:
+/// most phones, some desktops. Elsewhere nothing shows, and the plain share links do the job.
+#[component]
+pub fn ShareButton(title: String, text: String, url: String) -> impl IntoView {
+    let available = RwSignal::new(false);
+    Effect::new(move |_| available.set(can_share()));
+    let share = move |_| share_sheet(&title, &text, &url);
+    view! {
+        <Show when=move || available.get()>
+            <button type="button" class="secondary" on:click=share.clone()>"Share…"</button>
+        </Show>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn can_share() -> bool {
+    web_sys::window().is_some_and(|w| {
+        web_sys::js_sys::Reflect::has(&w.navigator(), &"share".into()).unwrap_or(false)
+    })
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn can_share() -> bool {
+    false
+}
+
+#[cfg(feature = "hydrate")]
+fn share_sheet(title: &str, text: &str, url: &str) {
+    if let Some(window) = web_sys::window() {
+        let data = web_sys::ShareData::new();
+        data.set_title(title);
+        data.set_text(text);
+        data.set_url(url);
+        // A dismissed sheet rejects the promise; there is nothing to do about it.
+        let _promise = window.navigator().share_with_data(&data);
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn share_sheet(_title: &str, _text: &str, _url: &str) {}
+
+/// Opens the browser's print dialog (the page's print style sheet decides what is printed).
+#[cfg(feature = "hydrate")]
+pub fn print_page() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.print();
+    }
+}
+
+/// Printing needs a browser.
+#[cfg(not(feature = "hydrate"))]
+pub fn print_page() {}
 
 /// A signal that turns true once the page runs in the browser with JavaScript (effects never run
 /// during server rendering), for controls that only work there.

@@ -71,6 +71,12 @@ impl EmailKind {
         )
     }
 
+    /// Whether a campaign can stop it going out on its own. A sign-in link is only ever sent
+    /// because somebody asked for it, so it cannot be turned off.
+    pub fn can_turn_off(self) -> bool {
+        self != EmailKind::SignIn
+    }
+
     /// The subject and body a campaign starts with.
     pub fn default_template(self) -> (&'static str, &'static str) {
         match self {

@@ -16,5 +16,6 @@ pub mod portal_login;
 pub mod qr;
 pub mod redirect;
 pub mod rpc_status;
+pub mod unsubscribe;
 pub mod uploads;
 pub mod webhooks;

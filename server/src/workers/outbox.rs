@@ -2,11 +2,14 @@
 //! Webhooks scheme, with retries and backoff (see `services::deliveries`), and moves rewards
 //! whose hold has passed to `due`.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use app::ssr::services::{
-    deliveries::{self, Attempt, Claimed},
-    rewards, signatures,
+use app::ssr::{
+    services::{
+        deliveries::{self, Attempt, Claimed},
+        rewards, signatures,
+    },
+    state::RuntimeSettings,
 };
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -22,8 +25,13 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// How often held rewards are checked.
 const MATURE_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the worker; it polls every `poll` until aborted.
-pub fn spawn(db: DatabaseConnection, poll: Duration) -> JoinHandle<()> {
+/// Starts the worker; it polls every `poll` until aborted. `settings` word the "reward issued"
+/// emails of rewards it issues when their hold passes.
+pub fn spawn(
+    db: DatabaseConnection,
+    settings: Arc<RuntimeSettings>,
+    poll: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -41,7 +49,7 @@ pub fn spawn(db: DatabaseConnection, poll: Duration) -> JoinHandle<()> {
         loop {
             if last_mature.elapsed() >= MATURE_EVERY {
                 last_mature = tokio::time::Instant::now();
-                if let Err(e) = rewards::mature(&db, Utc::now()).await {
+                if let Err(e) = rewards::mature(&db, &settings, Utc::now()).await {
                     tracing::warn!(error = %e, "outbox worker: maturing rewards failed");
                 }
             }

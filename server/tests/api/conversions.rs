@@ -340,11 +340,20 @@ async fn holds_make_rewards_pending_until_due_then_issued(app: TestApp) {
         .await;
     assert_eq!(early.status(), StatusCode::CONFLICT);
 
-    assert_eq!(rewards::mature(&app.db, Utc::now()).await.unwrap(), 0);
     assert_eq!(
-        rewards::mature(&app.db, Utc::now() + Duration::days(15))
+        rewards::mature(&app.db, &app.state.settings, Utc::now())
             .await
             .unwrap(),
+        0
+    );
+    assert_eq!(
+        rewards::mature(
+            &app.db,
+            &app.state.settings,
+            Utc::now() + Duration::days(15)
+        )
+        .await
+        .unwrap(),
         1
     );
     let issued = app

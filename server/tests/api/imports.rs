@@ -948,7 +948,13 @@ async fn a_batch_is_loaded_ahead_only_when_it_cannot_read_the_pending_one() {
                 .unwrap()
             })
             .collect();
-        pipeline::items("csv", &campaign, &loaded_rules, events)
+        pipeline::items(
+            "csv",
+            &campaign,
+            &loaded_rules,
+            Some(&app.state.settings),
+            events,
+        )
     };
     let now = chrono::Utc::now();
     let txn = app::ssr::db::begin_write(&app.db).await.unwrap();

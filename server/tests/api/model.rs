@@ -279,9 +279,16 @@ async fn flush_batch(
     let txn = app::ssr::db::begin_write(&app.db)
         .await
         .map_err(|e| e.to_string())?;
-    conversions::record_many(&txn, conversions::source::API, campaign, &rules, events)
-        .await
-        .map_err(|e| e.to_string())?;
+    conversions::record_many(
+        &txn,
+        conversions::source::API,
+        campaign,
+        &rules,
+        Some(&app.state.settings),
+        events,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     txn.commit().await.map_err(|e| e.to_string())
 }
 
@@ -415,7 +422,7 @@ async fn run_case(
                     r.3 = "due".to_owned();
                 }
                 later += Duration::days(11);
-                rewards::mature(&app.db, later)
+                rewards::mature(&app.db, &app.state.settings, later)
                     .await
                     .map_err(|e| e.to_string())?;
             }

@@ -281,3 +281,73 @@ async fn an_old_portal_link_points_to_the_portal_entrance() {
     assert!(html.contains(&format!("{}/p/spring", app.address)));
     assert!(!html.contains(jane["code"].as_str().unwrap()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_settings_brand_the_entrance_and_decide_who_may_frame_it() {
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    app.campaign(json!({"name": "Spring", "slug": "spring", "brand_color": "#fde047"}))
+        .await;
+    let entrance = app.get("/p/spring").await;
+    assert_eq!(
+        entrance.headers()["content-security-policy"],
+        "frame-ancestors 'none'",
+        "not framable by default"
+    );
+    app.log_in_as("owner@example.com", app::domain::roles::Role::Owner)
+        .await;
+    let save = |fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![("slug", "spring")];
+        form.extend(fields);
+        app.client
+            .post(format!("{}/rpc/portal_settings_save", app.address))
+            .header("Origin", &app.address)
+            .form(&form)
+            .send()
+    };
+    let refused = save(vec![
+        ("settings[headline]", "Changed"),
+        ("settings[frame_ancestors]", "https://shop.example.com/path"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = app.get("/p/spring").await.text().await.unwrap();
+    assert!(!html.contains("Changed"), "a bad field changes nothing");
+
+    let saved = save(vec![
+        (
+            "settings[headline]",
+            "<script>alert(1)</script> Give $10, get $10",
+        ),
+        ("settings[reward_text]", "You both get $10."),
+        ("settings[terms_url]", "https://shop.example.com/terms"),
+        ("settings[frame_ancestors]", "https://shop.example.com"),
+    ])
+    .await
+    .unwrap();
+    assert!(saved.status().is_success(), "{}", saved.status());
+    let entrance = app.get("/p/spring").await;
+    assert_eq!(
+        entrance.headers()["content-security-policy"],
+        "frame-ancestors https://shop.example.com"
+    );
+    let html = entrance.text().await.unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Give $10, get $10"));
+    assert!(html.contains("You both get $10."));
+    assert!(html.contains("https://shop.example.com/terms"));
+    // The sign-up box was not ticked: the portal takes no new referrers, only sign-ins.
+    assert!(!html.contains("Join and get my link"));
+    let join = post(
+        &app,
+        "/p/_rpc/join",
+        &[
+            ("slug", "spring"),
+            ("name", "J"),
+            ("email", "j@example.com"),
+            ("consent", "on"),
+        ],
+    )
+    .await;
+    assert!(!join.status().is_success());
+    assert_eq!(referrer::Entity::find().count(&app.db).await.unwrap(), 0);
+}

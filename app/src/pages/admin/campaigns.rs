@@ -146,12 +146,21 @@ pub fn CampaignPage() -> impl IntoView {
         move || (slug(), rules_saved.get()),
         |(slug, _)| get_campaign_rules(slug),
     );
+    let save_portal = ServerAction::<crate::api::portal::SavePortalSettings>::new();
+    let portal_settings = Resource::new(
+        move || (slug(), save_portal.version().get()),
+        |(slug, _)| crate::api::portal::load_portal_settings(slug),
+    );
     view! {
         <AdminPage title="Campaign">
             <Suspense fallback=|| view! { <p>"Loading campaign…"</p> }>
                 {move || Suspend::new(async move {
                     let rules = match rules.await {
                         Ok(rules) => rules,
+                        Err(error) => return load_error(error),
+                    };
+                    let portal_current = match portal_settings.await {
+                        Ok(settings) => settings,
                         Err(error) => return load_error(error),
                     };
                     match campaign.await {
@@ -161,8 +170,11 @@ pub fn CampaignPage() -> impl IntoView {
                             let friend_page = format!("/f/{slug}");
                             let referrers_href = format!("/admin/referrers?campaign={slug}");
                             let leads_href = format!("/admin/leads?campaign={slug}");
+                            let emails_href = format!("/admin/campaigns/{slug}/emails");
                             let (slug_update, slug_pause, slug_generate) = (slug.clone(), slug.clone(), slug.clone());
                             let slug_rules = slug;
+                            let (portal_slug, portal_name, portal_color) =
+                                (c.slug.clone(), c.name.clone(), c.brand_color.clone());
                             view! {
                                 <h1>{c.name.clone()}</h1>
                                 <p>
@@ -170,6 +182,7 @@ pub fn CampaignPage() -> impl IntoView {
                                     " Friend page: " <a href=friend_page.clone()>{friend_page.clone()}</a>
                                     " · " <a href=referrers_href>"Referrers"</a>
                                     " · " <a href=leads_href>"Leads"</a>
+                                    " · " <a href=emails_href>"Email templates"</a>
                                 </p>
                                 <section class="card">
                                     <h2>"Settings"</h2>
@@ -181,6 +194,13 @@ pub fn CampaignPage() -> impl IntoView {
                                         <button type="submit">"Save changes"</button>
                                     </ActionForm>
                                 </section>
+                                <crate::pages::admin::portal_settings::PortalSettingsCard
+                                    slug=portal_slug
+                                    name=portal_name
+                                    brand_color=portal_color
+                                    current=portal_current
+                                    save=save_portal
+                                />
                                 <RulesEditor slug=slug_rules rules save=save_rules />
                                 <section class="card">
                                     <h2>{if paused { "Resume" } else { "Pause" }}</h2>

@@ -1,11 +1,15 @@
 //! The admin dashboard's screens.
 
 pub mod campaigns;
+pub mod email_templates;
+pub mod emails;
 pub mod imports;
 pub mod integrations;
 pub mod keys;
 pub mod leads;
 pub mod login;
+pub mod portal_settings;
+pub mod referrer;
 pub mod referrers;
 pub mod rewards;
 pub mod rules;

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         campaigns::list_campaigns,
-        referrers::{AddReferrer, list_referrers},
+        referrers::{AddReferrer, SendMissingWelcomes, list_referrers},
     },
     components::{AdminPage, action_error, load_error, short_time},
     types::ReferrerFilter,
@@ -21,13 +21,23 @@ pub fn ReferrersPage() -> impl IntoView {
             campaign: q.get("campaign").filter(|s| !s.is_empty()),
             search: q.get("q").filter(|s| !s.is_empty()),
             after: q.get("after").and_then(|a| a.parse().ok()),
+            never_emailed: q.get("never_emailed").is_some_and(|v| v == "1"),
             ..Default::default()
         })
     };
+    let welcomed = move || query.with(|q| q.get("welcomed"));
     let add = ServerAction::<AddReferrer>::new();
+    let welcome_all = ServerAction::<SendMissingWelcomes>::new();
     let referrers = Resource::new(
-        move || (filter(), add.version().get()),
-        |(filter, _)| list_referrers(filter.campaign, filter.search, filter.after),
+        move || (filter(), add.version().get(), welcome_all.version().get()),
+        |(filter, _, _)| {
+            list_referrers(
+                filter.campaign,
+                filter.search,
+                filter.after,
+                Some(filter.never_emailed),
+            )
+        },
     );
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     view! {
@@ -57,6 +67,7 @@ pub fn ReferrersPage() -> impl IntoView {
                         let mut q = vec![("after", cursor.to_string())];
                         if let Some(c) = &current.campaign { q.push(("campaign", c.clone())); }
                         if let Some(s) = &current.search { q.push(("q", s.clone())); }
+                        if current.never_emailed { q.push(("never_emailed", "1".to_owned())); }
                         format!("/admin/referrers?{}", serde_urlencoded_pairs(&q))
                     });
                     view! {
@@ -68,8 +79,35 @@ pub fn ReferrersPage() -> impl IntoView {
                             </select>
                             <label for="filter-q">"Search"</label>
                             <input id="filter-q" name="q" type="search" placeholder="Name, email or code" value=current.search.clone().unwrap_or_default() />
+                            <p class="check">
+                                <input id="filter-never-emailed" name="never_emailed" type="checkbox" value="1" checked=current.never_emailed />
+                                <label for="filter-never-emailed">"Never emailed"</label>
+                            </p>
                             <button type="submit">"Filter"</button>
                         </form>
+                        {current.campaign.clone().map(|campaign| {
+                            let sent = move || {
+                                let from_action = match welcome_all.value().get() {
+                                    Some(Ok(n)) => Some(n.to_string()),
+                                    _ => None,
+                                };
+                                from_action.or_else(welcomed).map(|n| view! {
+                                    <p class="ok" role="status">{format!("Link-and-code emails written: {n}.")}</p>
+                                })
+                            };
+                            view! {
+                                <section class="card">
+                                    <h2>"Link-and-code emails"</h2>
+                                    <ActionForm action=welcome_all>
+                                        <input type="hidden" name="campaign" value=campaign />
+                                        <p>"Send the link-and-code email to every referrer of this campaign who has not had one. Nobody gets it twice; run it again any time to reach the rest."</p>
+                                        {action_error(welcome_all.value())}
+                                        {sent}
+                                        <button type="submit">"Send to everyone not yet emailed"</button>
+                                    </ActionForm>
+                                </section>
+                            }
+                        })}
                         <section class="card">
                             <h2>"Add a referrer"</h2>
                             <ActionForm action=add>
@@ -106,12 +144,12 @@ pub fn ReferrersPage() -> impl IntoView {
                                         <tbody>
                                             {page.items.into_iter().map(|r| view! {
                                                 <tr>
-                                                    <td><a href=format!("/admin/leads?referrer_id={}", r.referrer.id)>{r.referrer.name.clone()}</a></td>
+                                                    <td><a href=format!("/admin/referrers/{}", r.referrer.id)>{r.referrer.name.clone()}</a></td>
                                                     <td>{r.referrer.email.clone()}</td>
                                                     <td><code class="code">{r.referrer.code.clone().unwrap_or_else(|| "—".into())}</code></td>
                                                     <td><crate::components::CopyText text=r.referrer.link.clone() /></td>
                                                     <td class="num">{r.clicks}</td>
-                                                    <td class="num">{r.leads}</td>
+                                                    <td class="num"><a href=format!("/admin/leads?referrer_id={}", r.referrer.id)>{r.leads}</a></td>
                                                     <td class="num">{r.qualified}</td>
                                                     <td>{short_time(&r.referrer.created_at)}</td>
                                                 </tr>

@@ -10,7 +10,9 @@ use crate::{
     api::portal::{
         PortalJoin, PortalSetEmails, PortalSignIn, PortalSignOut, load_portal_home, portal_entrance,
     },
-    components::{CopyText, ErrorNote, action_error, short_time},
+    components::{
+        CopyText, ErrorNote, ShareButton, action_error, print_page, short_time, use_hydrated,
+    },
     types::{PortalBranding, PortalHome},
 };
 
@@ -166,6 +168,25 @@ fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// "Print" (with JavaScript; without it, the browser's own Print prints the same card).
+#[component]
+fn PrintButton() -> impl IntoView {
+    let hydrated = use_hydrated();
+    view! {
+        <Show when=move || hydrated.get()>
+            <button type="button" on:click=|_| print_page()>"Print my card"</button>
+        </Show>
+    }
+}
+
+/// What a share says before the link (the share sheet adds the link itself).
+fn share_message(campaign: &str, code: Option<&str>) -> String {
+    match code {
+        Some(code) => format!("I recommend {campaign}. Use my link, or my code {code}."),
+        None => format!("I recommend {campaign}. Use my link."),
+    }
+}
+
 /// Share targets as plain links: no third-party scripts on the page.
 fn share_links(campaign: &str, link: &str, code: Option<&str>) -> Vec<(&'static str, String)> {
     let message = match code {
@@ -218,6 +239,10 @@ fn Home(
     let link_slug = home.link.rsplit('/').next().unwrap_or_default().to_owned();
     let shares = share_links(&home.branding.name, &home.link, home.code.as_deref());
     let saved = notice.as_deref() == Some("saved");
+    let card_style = format!(
+        "background:{};color:{}",
+        home.branding.brand_color, home.branding.brand_text_color
+    );
     view! {
         <h1>{format!("Hi {}", home.name)}</h1>
         {saved.then(|| view! { <p class="ok" role="status">"Saved."</p> })}
@@ -238,11 +263,34 @@ fn Home(
                 </p>
             </div>
             <h3>"Share"</h3>
+            <ShareButton
+                title=home.branding.name.clone()
+                text=share_message(&home.branding.name, home.code.as_deref())
+                url=home.link.clone()
+            />
             <ul class="share">
                 {shares.into_iter().map(|(label, href)| view! {
                     <li><a href=href rel="noopener noreferrer" target="_blank">{label}</a></li>
                 }).collect_view()}
             </ul>
+        </section>
+        <section class="card print-card-section" aria-labelledby="card-heading">
+            <h2 id="card-heading">"Print my card"</h2>
+            <p class="hint">"A business card with your QR code, code and link. Printing this page prints only the card."</p>
+            <div class="print-card" aria-label="Your referral card">
+                <div class="print-card-brand" style=card_style>{home.branding.name.clone()}</div>
+                <div class="print-card-body">
+                    <div class="print-card-qr" aria-hidden="true" inner_html=home.qr_svg.clone()></div>
+                    <div class="print-card-text">
+                        {home.code.clone().map(|code| view! {
+                            <p class="print-card-label">"My code"</p>
+                            <p class="print-card-code">{code}</p>
+                        })}
+                        <p class="print-card-link">{home.link.clone()}</p>
+                    </div>
+                </div>
+            </div>
+            <PrintButton />
         </section>
         <section class="card" aria-labelledby="how-heading">
             <h2 id="how-heading">"How it works"</h2>

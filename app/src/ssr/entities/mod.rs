@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod click;
 pub mod conversion_event;
 pub mod email;
+pub mod email_template;
 pub mod import;
 pub mod inbound_delivery;
 pub mod inbound_source;

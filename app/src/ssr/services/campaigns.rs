@@ -49,7 +49,7 @@ fn present(value: &Option<String>) -> Option<&str> {
 }
 
 /// An absolute http(s) URL, or a field error. The redirect only ever goes to URLs that passed here.
-fn http_url(field: &str, value: &str) -> Result<String, AppError> {
+pub(crate) fn http_url(field: &str, value: &str) -> Result<String, AppError> {
     let bad = || {
         AppError::invalid(
             "invalid_url",

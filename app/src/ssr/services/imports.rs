@@ -39,7 +39,7 @@ use crate::{
             conversions::{self, pipeline, source},
             rules::{self, LoadedRules},
         },
-        state::AppState,
+        state::{AppState, RuntimeSettings},
     },
     types::{ConversionInput, ImportError, ImportReport, ImportView},
 };
@@ -272,6 +272,7 @@ async fn execute(
     let context = Context {
         campaign: Arc::new(campaign.clone()),
         rules: Arc::new(rules),
+        mail: (!options.dry_run).then(|| state.settings.clone()),
         default_event: default_event.into(),
         columns: Arc::new(columns),
     };
@@ -531,6 +532,8 @@ pub async fn error_report(state: &AppState, id: i64) -> Result<String, AppError>
 struct Context {
     campaign: Arc<campaign::Model>,
     rules: Arc<LoadedRules>,
+    /// Notification emails' settings; `None` for a preview, whose writes are rolled back.
+    mail: Option<Arc<RuntimeSettings>>,
     default_event: Arc<str>,
     columns: Arc<ColumnNames>,
 }
@@ -708,7 +711,13 @@ async fn pipelined_chunks(
         rows += chunk.rows;
         let bytes_read = chunk.bytes_read;
         let (checked, events) = chunk.take(report)?;
-        let items = pipeline::items(source::CSV, &context.campaign, &context.rules, events);
+        let items = pipeline::items(
+            source::CSV,
+            &context.campaign,
+            &context.rules,
+            context.mail.as_ref(),
+            events,
+        );
         let ahead = match &pending {
             Some((decided, _)) => pipeline::load_ahead(txn, &items, decided.carry()).await?,
             None => Some(pipeline::load(txn, &items).await?),
@@ -796,9 +805,15 @@ async fn process_chunk(
     report: &mut ImportReport,
 ) -> Result<(), AppError> {
     let (checked, events) = chunk.take(report)?;
-    let outcomes =
-        conversions::record_many(txn, source::CSV, &context.campaign, &context.rules, events)
-            .await?;
+    let outcomes = conversions::record_many(
+        txn,
+        source::CSV,
+        &context.campaign,
+        &context.rules,
+        context.mail.as_ref(),
+        events,
+    )
+    .await?;
     checked.account(context, outcomes, report)
 }
 

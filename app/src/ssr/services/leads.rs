@@ -14,7 +14,11 @@ use crate::{
     ssr::{
         db::{begin_write, is_unique_violation},
         entities::{campaign, lead, lead_event, referrer},
-        services::{campaigns, codes, fraud, paging, referrers},
+        services::{
+            campaigns, codes,
+            emails::{self, notifications, queue, templates::CampaignTemplates},
+            fraud, paging, referrers,
+        },
         state::AppState,
     },
     types::{CaptureOutcome, Lead, LeadDetail, LeadEvent, LeadFilter, Page},
@@ -227,7 +231,8 @@ async fn decide_credit(
 ///
 /// First referrer wins: an email already in the campaign keeps its lead and attribution, and
 /// nothing is created (`created: false`). A friend whose normalized email is the referrer's own
-/// is recorded but flagged as a self-referral.
+/// is recorded but flagged as a self-referral. The referrer's "new referral" email is written in
+/// the lead's transaction (unless they turned notifications off).
 pub async fn capture(
     state: &AppState,
     request: &CaptureRequest,
@@ -317,6 +322,25 @@ pub async fn capture(
         .exec(&txn)
         .await
         .map_err(|e| AppError::internal("leads::capture events", e))?;
+    let templates = CampaignTemplates::load_many(&txn, [campaign.id])
+        .await?
+        .remove(&campaign.id)
+        .unwrap_or_default();
+    if let Some(draft) = notifications::new_referral(
+        &state.settings,
+        &templates,
+        &campaign,
+        &credit.referrer,
+        &row,
+    )? {
+        queue::enqueue(
+            &txn,
+            vec![draft],
+            &emails::mail_domain(&state.settings),
+            now,
+        )
+        .await?;
+    }
     txn.commit()
         .await
         .map_err(|e| AppError::internal("leads::capture commit", e))?;

@@ -15,6 +15,7 @@ use crate::{
     domain::{
         codes,
         email::Email,
+        emails::EmailKind,
         slug::{self},
     },
     error::AppError,
@@ -26,12 +27,12 @@ use crate::{
             codes::{MAX_CODE_ATTEMPTS, new_code},
             emails::{self, Occasion, queue},
             outbox::Effects,
-            portal,
+            portal, qr,
             secrets::random_index,
         },
         state::{AppState, RuntimeSettings},
     },
-    types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
+    types::{Page, Referrer, ReferrerDetail, ReferrerFilter, ReferrerWithStats},
 };
 
 /// The absolute referral link of a referrer slug.
@@ -113,7 +114,11 @@ async fn welcome_email(
     row: &referrer::Model,
     welcome: Welcome,
 ) -> Result<(), AppError> {
-    if welcome == Welcome::Quiet {
+    if welcome == Welcome::Quiet
+        || !emails::templates::effective(txn, campaign.id, EmailKind::LinkAndCode)
+            .await?
+            .auto_send
+    {
         return Ok(());
     }
     let now = Utc::now();
@@ -330,6 +335,9 @@ pub async fn list(
             .unwrap_or_else(|_| email.trim().to_lowercase());
         query = query.filter(referrer::Column::EmailNormalized.eq(normalized));
     }
+    if filter.never_emailed {
+        query = query.filter(emails::never_emailed_condition());
+    }
     if let Some(code) = filter.code.as_deref().filter(|s| !s.trim().is_empty()) {
         let key = codes::normalize(code).unwrap_or_default();
         query = query.filter(referrer::Column::CodeKey.eq(key));
@@ -408,4 +416,27 @@ pub async fn campaign_of_slug(
         .one(db)
         .await
         .map_err(|e| AppError::internal("referrers::campaign_of_slug campaign", e))
+}
+
+/// A referrer's admin page: numbers, QR, and every email written to them.
+pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppError> {
+    let row = referrer::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::detail", e))?
+        .ok_or_else(|| AppError::not_found("Referrer"))?;
+    let qr_svg = qr::svg(&link(&state.settings, &row.slug), &qr::QrOptions::default())?;
+    let emails = emails::log(&state.db, Some(row.id), None, None).await?;
+    let (link_slug, emails_opt_out) = (row.slug.clone(), row.emails_opt_out);
+    let referrer = with_stats(state, vec![row])
+        .await?
+        .pop()
+        .ok_or(AppError::Internal)?;
+    Ok(ReferrerDetail {
+        referrer,
+        qr_svg,
+        link_slug,
+        emails_opt_out,
+        emails,
+    })
 }

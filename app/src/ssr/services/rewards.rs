@@ -17,8 +17,8 @@ use crate::{
     ssr::{
         db::begin_write,
         entities::{campaign, lead, qualification_rule, referrer, reward},
-        services::{campaigns, outbox::Effects, paging},
-        state::AppState,
+        services::{campaigns, emails::notifications, outbox::Effects, paging},
+        state::{AppState, RuntimeSettings},
     },
     types::{Page, Reward, RewardFilter},
 };
@@ -207,7 +207,8 @@ pub async fn list(state: &AppState, filter: &RewardFilter) -> Result<Page<Reward
 }
 
 /// Marks due rewards as issued. Rewards that are not due are refused (one) or skipped (bulk).
-/// Returns the rewards issued.
+/// Their referrers' "reward issued" emails are written in the same transaction. Returns the
+/// rewards issued.
 pub async fn issue(state: &AppState, ids: &[i64]) -> Result<Vec<Reward>, AppError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -248,6 +249,7 @@ pub async fn issue(state: &AppState, ids: &[i64]) -> Result<Vec<Reward>, AppErro
         .map(|r| r.id)
         .collect();
     let issued = mark_issued(&txn, &due, now).await?;
+    notifications::rewards_issued(&txn, &state.settings, &issued, now).await?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("rewards::issue commit", e))?;
@@ -307,8 +309,13 @@ async fn mark_issued(
 }
 
 /// Moves pending rewards whose hold has passed to `due` (and on to `issued` where the campaign
-/// issues automatically). Run periodically by the worker; returns how many became due.
-pub async fn mature(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize, AppError> {
+/// issues automatically, with the referrers' "reward issued" emails). Run periodically by the
+/// worker; returns how many became due.
+pub async fn mature(
+    db: &DatabaseConnection,
+    settings: &RuntimeSettings,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("rewards::mature begin", e))?;
@@ -353,7 +360,8 @@ pub async fn mature(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize
     }
     let count = effects.types().len();
     effects.write(&txn).await?;
-    mark_issued(&txn, &auto, now).await?;
+    let issued = mark_issued(&txn, &auto, now).await?;
+    notifications::rewards_issued(&txn, settings, &issued, now).await?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("rewards::mature commit", e))?;

@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
             post(referrers::create).get(referrers::list),
         )
         .route("/api/v1/referrers/{id}", get(referrers::get_one))
+        .route(
+            "/api/v1/referrers/{id}/portal-link",
+            post(referrers::portal_link),
+        )
         .route("/api/v1/referrers/{id}/qr.svg", get(qr::svg))
         .route("/api/v1/referrers/{id}/qr.png", get(qr::png))
         .route(

@@ -39,6 +39,8 @@ pub struct ReferrerQuery {
     pub code: Option<String>,
     /// Cursor from `next_cursor` of the previous page.
     pub after: Option<i64>,
+    /// `true`: only referrers who never had a link-and-code email.
+    pub never_emailed: Option<bool>,
 }
 
 /// One page of referrers, newest first.
@@ -135,6 +137,48 @@ pub async fn list(
         code: query.code,
         search: None,
         after: query.after,
+        never_emailed: query.never_emailed.unwrap_or(false),
     };
     Ok(Json(referrers::list(&state, &filter).await?.into()))
+}
+
+/// Ask for a signed portal link.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PortalLinkRequest {
+    /// How long the link works, in minutes: 1 to 1440 (24 hours); 15 when left out.
+    #[serde(default)]
+    pub ttl_minutes: Option<i64>,
+}
+
+/// A signed, single-use link that signs the referrer in to their portal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalLink {
+    /// Open it (or redirect the referrer's browser to it) to sign them in; it works once.
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Make a signed portal link, for a business that opens the portal from its own logged-in
+/// product. Single use; expires after `ttl_minutes` (default 15, at most 24 hours).
+#[utoipa::path(
+    post, path = "/api/v1/referrers/{id}/portal-link", tag = "referrers",
+    params(("id" = i64, Path, description = "Referrer id")),
+    request_body = PortalLinkRequest,
+    responses(
+        (status = 201, description = "The link", body = PortalLink),
+        (status = 404, description = "No such referrer", body = ErrorBody),
+        (status = 422, description = "ttl_minutes out of range", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn portal_link(
+    State(state): State<AppState>,
+    _key: ApiKey,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<PortalLinkRequest>,
+) -> Result<(StatusCode, Json<PortalLink>), ApiError> {
+    let (url, expires_at) =
+        app::ssr::services::portal::api_link(&state, id, input.ttl_minutes).await?;
+    Ok((StatusCode::CREATED, Json(PortalLink { url, expires_at })))
 }

@@ -32,6 +32,7 @@ use crate::{
     domain::{
         codes::{self as code_rules, CodeError},
         email::Email,
+        emails::EmailKind,
         rules::{
             self, EventFacts, LeadFacts, LeadStatus, NoReward, NotQualifying, RewardContext,
             Verdict,
@@ -44,8 +45,18 @@ use crate::{
             campaign, conversion_event, lead, lead_event, promotion_code, referrer, reward,
         },
         services::{
-            codes as code_lookup, fraud, leads, outbox::Effects, rewards, rules::LoadedRules,
+            codes as code_lookup,
+            emails::{
+                self, notifications,
+                queue::{self, Draft},
+                templates::CampaignTemplates,
+            },
+            fraud, leads,
+            outbox::Effects,
+            rewards,
+            rules::LoadedRules,
         },
+        state::RuntimeSettings,
     },
     types::ConversionResult,
 };
@@ -79,6 +90,9 @@ pub struct Item {
     pub rules: Arc<LoadedRules>,
     /// What to do.
     pub op: Op,
+    /// The settings notification emails are written with (their links and unsubscribe address),
+    /// or `None` to write none (a preview, which is rolled back).
+    pub mail: Option<Arc<RuntimeSettings>>,
 }
 
 /// The answer to one item.
@@ -444,6 +458,8 @@ struct World {
     ids: Reserved,
     /// Empty effects that know which event types have subscribers.
     effects: Effects,
+    /// The email templates of the batch's campaigns (only when the batch sends notifications).
+    templates: HashMap<i64, CampaignTemplates>,
 }
 
 /// Whether `rules` count per referrer (milestones, caps): then a batch reads counts that every
@@ -828,8 +844,18 @@ impl World {
                 .map_err(db_failure("conversions::reserve reward ids"))?,
         };
         let effects = Effects::for_subscribers(txn).await?;
+        let mailing: HashSet<i64> = items
+            .iter()
+            .filter(|item| item.mail.is_some())
+            .map(|item| item.campaign.id)
+            .collect();
+        let templates = CampaignTemplates::load_many(txn, mailing)
+            .await?
+            .into_iter()
+            .collect();
         Ok(World {
             effects,
+            templates,
             answers,
             leads: leads_by_id,
             lead_by_email,
@@ -892,6 +918,19 @@ struct LeadState {
     rewards: Vec<RewardState>,
 }
 
+/// A notification email the batch will write. Only what it is about is noted while the batch
+/// decides; it is rendered when the batch is built (`Pass::drafts`), once, against the batch's
+/// final rows.
+struct Notice {
+    kind: EmailKind,
+    lead_id: i64,
+    referrer_id: i64,
+    /// The new rewards it tells about (none for a new referral).
+    reward_ids: Vec<i64>,
+    campaign: Arc<campaign::Model>,
+    settings: Arc<RuntimeSettings>,
+}
+
 /// The in-memory run of a batch over a `World`, and the rows it will write.
 struct Pass<'w> {
     world: &'w World,
@@ -911,6 +950,7 @@ struct Pass<'w> {
     events: Vec<conversion_event::Model>,
     timeline: Vec<(i64, &'static str, String)>,
     effects: Effects,
+    notices: Vec<Notice>,
     outcomes: Vec<Outcome>,
 }
 
@@ -978,6 +1018,7 @@ impl<'w> Pass<'w> {
             events: Vec::with_capacity(items.len()),
             timeline: Vec::with_capacity(items.len()),
             effects: world.effects.clone(),
+            notices: Vec::new(),
             outcomes: Vec::with_capacity(items.len()),
         };
         for (index, item) in items.iter().enumerate() {
@@ -1354,6 +1395,18 @@ impl<'w> Pass<'w> {
             "lead.created",
             || json!({"id": id, "campaign": item.campaign.slug, "referrer_id": referrer_id, "source": "code", "email": event.email.as_ref().map(Email::as_str)}),
         );
+        if let Some(settings) = &item.mail
+            && !referrer.emails_opt_out
+        {
+            self.notices.push(Notice {
+                kind: EmailKind::NewReferral,
+                lead_id: id,
+                referrer_id,
+                reward_ids: Vec::new(),
+                campaign: item.campaign.clone(),
+                settings: settings.clone(),
+            });
+        }
         self.new_lead_by_email
             .insert((item.campaign.id, normalized), id);
         self.leads.insert(
@@ -1561,7 +1614,148 @@ impl<'w> Pass<'w> {
         for sentence in story {
             journal.follow(&sentence);
         }
+        if let Some(settings) = &item.mail {
+            self.notice_rewards(item, settings, lead_id, referrer_id, &created);
+        }
         created
+    }
+
+    /// Notes the emails the rewards a qualification `created` call for: to the referrer, "your
+    /// referral qualified" for theirs and "your reward was issued" for each issued at once; to
+    /// the friend, the welcome with theirs.
+    fn notice_rewards(
+        &mut self,
+        item: &Item,
+        settings: &Arc<RuntimeSettings>,
+        lead_id: i64,
+        referrer_id: i64,
+        created: &[reward::Model],
+    ) {
+        let Some(referrer) = self.world.referrers.get(&referrer_id) else {
+            return;
+        };
+        let notice = |kind, reward_ids| Notice {
+            kind,
+            lead_id,
+            referrer_id,
+            reward_ids,
+            campaign: item.campaign.clone(),
+            settings: settings.clone(),
+        };
+        let (theirs, friends): (Vec<&reward::Model>, Vec<&reward::Model>) =
+            created.iter().partition(|r| r.recipient != "friend");
+        if !referrer.emails_opt_out && !theirs.is_empty() {
+            self.notices.push(notice(
+                EmailKind::ReferralQualified,
+                theirs.iter().map(|r| r.id).collect(),
+            ));
+            for r in theirs.iter().filter(|r| r.status == "issued") {
+                self.notices
+                    .push(notice(EmailKind::RewardIssued, vec![r.id]));
+            }
+        }
+        if !friends.is_empty() && self.lead(lead_id).email.contains('@') {
+            self.notices.push(notice(
+                EmailKind::FriendWelcome,
+                friends.iter().map(|r| r.id).collect(),
+            ));
+        }
+    }
+
+    /// The batch's notification emails, rendered against its final rows: a reward cancelled later
+    /// in the batch (a refund in the same file) is not announced, and a new referral that also
+    /// qualified in the batch gets only the "qualified" email, which names the friend too (two
+    /// emails about one friend in the same second say nothing the second does not).
+    fn drafts(&self) -> Result<Vec<Draft>, AppError> {
+        if self.notices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let live = |notice: &Notice| -> Vec<reward::Model> {
+            self.leads[&notice.lead_id]
+                .rewards
+                .iter()
+                .filter(|r| notice.reward_ids.contains(&r.row.id) && r.row.status != "cancelled")
+                .map(|r| r.row.clone())
+                .collect()
+        };
+        let mut qualified = HashSet::new();
+        let mut drafts = Vec::with_capacity(self.notices.len());
+        // Qualifications first, so that a new referral knows whether one covers it.
+        for notice in self
+            .notices
+            .iter()
+            .filter(|n| n.kind == EmailKind::ReferralQualified)
+        {
+            let rewards = live(notice);
+            if rewards.is_empty() {
+                continue;
+            }
+            let (lead, referrer) = self.notice_rows(notice);
+            drafts.extend(notifications::referral_qualified(
+                &notice.settings,
+                self.templates(notice),
+                &notice.campaign,
+                referrer,
+                lead,
+                &rewards,
+            )?);
+            qualified.insert(notice.lead_id);
+        }
+        for notice in self
+            .notices
+            .iter()
+            .filter(|n| n.kind != EmailKind::ReferralQualified)
+        {
+            let (lead, referrer) = self.notice_rows(notice);
+            let templates = self.templates(notice);
+            let draft = match notice.kind {
+                EmailKind::NewReferral if qualified.contains(&notice.lead_id) => None,
+                EmailKind::NewReferral => notifications::new_referral(
+                    &notice.settings,
+                    templates,
+                    &notice.campaign,
+                    referrer,
+                    lead,
+                )?,
+                EmailKind::RewardIssued => match live(notice).first() {
+                    Some(reward) => notifications::reward_issued(
+                        &notice.settings,
+                        templates,
+                        &notice.campaign,
+                        referrer,
+                        reward,
+                    )?,
+                    None => None,
+                },
+                EmailKind::FriendWelcome => notifications::friend_welcome(
+                    templates,
+                    &notice.campaign,
+                    referrer,
+                    lead,
+                    &live(notice),
+                )?,
+                _ => None,
+            };
+            drafts.extend(draft);
+        }
+        Ok(drafts)
+    }
+
+    /// The templates of the notice's campaign (loaded with the batch: every notice comes from an
+    /// item with `mail`).
+    fn templates(&self, notice: &Notice) -> &'w CampaignTemplates {
+        static BUILT_IN: std::sync::OnceLock<CampaignTemplates> = std::sync::OnceLock::new();
+        self.world
+            .templates
+            .get(&notice.campaign.id)
+            .unwrap_or_else(|| BUILT_IN.get_or_init(CampaignTemplates::default))
+    }
+
+    fn notice_rows(&self, notice: &Notice) -> (&lead::Model, &'w referrer::Model) {
+        (
+            &self.leads[&notice.lead_id].row,
+            &self.world.referrers[&notice.referrer_id],
+        )
     }
 
     /// Cancels the lead's rewards not yet issued (with `reason`) and, for a refund, flags issued
@@ -1738,6 +1932,12 @@ impl<'w> Pass<'w> {
 
     /// The batch's writes, in the order they run, with its effects and answers.
     fn build(self, backend: DbBackend) -> Result<Built, Failure> {
+        let emails = self.drafts()?;
+        let mail_domain = self
+            .notices
+            .first()
+            .map(|n| emails::mail_domain(&n.settings))
+            .unwrap_or_default();
         let mut writes = Vec::with_capacity(6);
         let mut new_leads = Vec::new();
         let mut changed_leads = Vec::new();
@@ -1840,6 +2040,9 @@ impl<'w> Pass<'w> {
         Ok(Built {
             writes,
             effects: self.effects,
+            emails,
+            mail_domain,
+            now,
             outcomes: self.outcomes,
         })
     }
@@ -1849,16 +2052,24 @@ impl<'w> Pass<'w> {
 struct Built {
     writes: Vec<Write>,
     effects: Effects,
+    /// Its notification emails, rendered, and the domain their Message-IDs end in.
+    emails: Vec<Draft>,
+    mail_domain: String,
+    now: DateTime<Utc>,
     outcomes: Vec<Outcome>,
 }
 
 impl Built {
-    /// Runs the writes, then queues the effects, and hands back the answers.
+    /// Runs the writes, then queues the effects and the emails (one multi-row insert, none
+    /// when there are none), and hands back the answers.
     async fn write(self, txn: &DatabaseTransaction) -> Result<Vec<Outcome>, Failure> {
         for write in self.writes {
             write.run(txn).await?;
         }
         self.effects.write(txn).await?;
+        if !self.emails.is_empty() {
+            queue::enqueue(txn, self.emails, &self.mail_domain, self.now).await?;
+        }
         Ok(self.outcomes)
     }
 }

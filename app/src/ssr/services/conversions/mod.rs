@@ -36,7 +36,7 @@ use crate::{
         db::begin_write,
         entities::{campaign, conversion_event, lead},
         services::rules::{self as rule_store, LoadedRules},
-        state::AppState,
+        state::{AppState, RuntimeSettings},
     },
     types::{ConversionInput, ConversionResult},
 };
@@ -260,6 +260,7 @@ pub async fn record(
                 campaign: Arc::new(campaign),
                 rules: Arc::new(rules),
                 op: Op::Event(event),
+                mail: Some(state.settings.clone()),
             },
         )
         .await?
@@ -268,15 +269,17 @@ pub async fn record(
 
 /// Records checked events of one campaign, in order, inside the caller's transaction (a CSV
 /// import's chunk, or a preview that is rolled back): one answer per event. A refused event
-/// writes nothing, so the transaction stays usable for the next one.
+/// writes nothing, so the transaction stays usable for the next one. Notification emails are
+/// written with `mail`'s settings (`None`: none, as for a preview).
 pub async fn record_many(
     txn: &DatabaseTransaction,
     source: &str,
     campaign: &Arc<campaign::Model>,
     rules: &Arc<LoadedRules>,
+    mail: Option<&Arc<RuntimeSettings>>,
     events: Vec<CheckedEvent>,
 ) -> Result<Vec<Outcome>, AppError> {
-    engine::run(txn, &event_items(source, campaign, rules, events)).await
+    engine::run(txn, &event_items(source, campaign, rules, mail, events)).await
 }
 
 /// The engine's items for checked events of one campaign.
@@ -284,6 +287,7 @@ fn event_items(
     source: &str,
     campaign: &Arc<campaign::Model>,
     rules: &Arc<LoadedRules>,
+    mail: Option<&Arc<RuntimeSettings>>,
     events: Vec<CheckedEvent>,
 ) -> Vec<Item> {
     events
@@ -293,6 +297,7 @@ fn event_items(
             campaign: campaign.clone(),
             rules: rules.clone(),
             op: Op::Event(event),
+            mail: mail.cloned(),
         })
         .collect()
 }
@@ -306,16 +311,17 @@ pub mod pipeline {
     pub use super::engine::{
         Carry, Decided, Item, Loaded, decide, load, load_ahead, pipelines, write,
     };
-    use super::{CheckedEvent, LoadedRules, campaign};
+    use super::{CheckedEvent, LoadedRules, RuntimeSettings, campaign};
 
     /// The items of one batch of checked events (as [`super::record_many`] makes them).
     pub fn items(
         source: &str,
         campaign: &Arc<campaign::Model>,
         rules: &Arc<LoadedRules>,
+        mail: Option<&Arc<RuntimeSettings>>,
         events: Vec<CheckedEvent>,
     ) -> Vec<Item> {
-        super::event_items(source, campaign, rules, events)
+        super::event_items(source, campaign, rules, mail, events)
     }
 }
 
@@ -376,6 +382,7 @@ pub async fn decide(
             reason: reason.to_owned(),
             admin_email: admin_email.to_owned(),
         },
+        mail: Some(state.settings.clone()),
     };
     let txn = begin_write(&state.db)
         .await

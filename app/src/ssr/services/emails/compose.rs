@@ -39,7 +39,7 @@ pub struct Button {
 /// Everything that varies between two emails of one kind.
 #[derive(Clone, Debug)]
 pub struct Content<'a> {
-    /// The kind (its default template is used).
+    /// The kind.
     pub kind: EmailKind,
     /// The campaign whose branding frames the email.
     pub campaign: &'a campaign::Model,
@@ -89,9 +89,13 @@ struct TextLayout<'a> {
     unsubscribe_url: Option<&'a str>,
 }
 
-/// Renders an email in the campaign's branding.
-pub fn render(content: &Content<'_>) -> Result<Rendered, AppError> {
-    let (subject_template, body_template) = content.kind.default_template();
+/// Renders an email in the campaign's branding from a subject and body template (the
+/// campaign's own, see `templates`).
+pub fn render_template(
+    content: &Content<'_>,
+    subject_template: &str,
+    body_template: &str,
+) -> Result<Rendered, AppError> {
     let subject = render_subject(subject_template, &content.values);
     let brand = Rgb::parse(&content.campaign.brand_color)
         .or_else(|| Rgb::parse(DEFAULT_BRAND_COLOR))

@@ -7,14 +7,18 @@
 //! - this file: the use cases (the link-and-code email, the sign-in email) and the log.
 
 pub mod compose;
+pub mod notifications;
 pub mod queue;
 pub mod smtp;
+pub mod templates;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+
+use crate::ssr::db::{WriteTxn, begin_write};
 
 use crate::{
     domain::emails::{EmailKind, Placeholder, Values, first_name},
@@ -33,7 +37,7 @@ use crate::{
             referrers,
             secrets::{constant_time_eq, keyed_digest},
         },
-        state::RuntimeSettings,
+        state::{AppState, RuntimeSettings},
     },
     types::{EmailDetail, EmailLine},
 };
@@ -82,8 +86,9 @@ pub fn check_unsubscribe(settings: &RuntimeSettings, token: &str) -> Option<i64>
     .then_some(id)
 }
 
-/// The values every email to a referrer knows.
-fn referrer_values(
+/// The values every email to a referrer knows (`{reward}` is the campaign's reward text; a
+/// notification about a reward sets it to that reward).
+pub(crate) fn referrer_values(
     settings: &RuntimeSettings,
     campaign: &campaign::Model,
     referrer: &referrer::Model,
@@ -144,21 +149,26 @@ pub async fn link_and_code(
     let sign_in = portal::sign_in_link(settings, &campaign.slug, &token);
     let mut values = referrer_values(settings, campaign, referrer);
     values.set(Placeholder::SignInLink, sign_in.clone());
-    let rendered = compose::render(&Content {
-        kind: EmailKind::LinkAndCode,
-        campaign,
-        values,
-        card: Some(Card {
-            link: referrers::link(settings, &referrer.slug),
-            code: referrer.code.clone(),
-            qr_url: qr_url(settings, &referrer.slug),
-        }),
-        button: Some(Button {
-            label: "Open your referral portal".to_owned(),
-            url: sign_in,
-        }),
-        unsubscribe_url: None,
-    })?;
+    let template = templates::effective(db, campaign.id, EmailKind::LinkAndCode).await?;
+    let rendered = compose::render_template(
+        &Content {
+            kind: EmailKind::LinkAndCode,
+            campaign,
+            values,
+            card: Some(Card {
+                link: referrers::link(settings, &referrer.slug),
+                code: referrer.code.clone(),
+                qr_url: qr_url(settings, &referrer.slug),
+            }),
+            button: Some(Button {
+                label: "Open your referral portal".to_owned(),
+                url: sign_in,
+            }),
+            unsubscribe_url: None,
+        },
+        &template.subject,
+        &template.body,
+    )?;
     Ok(Draft {
         kind: EmailKind::LinkAndCode,
         campaign_id: Some(campaign.id),
@@ -188,17 +198,22 @@ pub async fn sign_in(
     let link = portal::sign_in_link(settings, &campaign.slug, &token);
     let mut values = referrer_values(settings, campaign, referrer);
     values.set(Placeholder::SignInLink, link.clone());
-    let rendered = compose::render(&Content {
-        kind: EmailKind::SignIn,
-        campaign,
-        values,
-        card: None,
-        button: Some(Button {
-            label: "Sign in".to_owned(),
-            url: link,
-        }),
-        unsubscribe_url: None,
-    })?;
+    let template = templates::effective(db, campaign.id, EmailKind::SignIn).await?;
+    let rendered = compose::render_template(
+        &Content {
+            kind: EmailKind::SignIn,
+            campaign,
+            values,
+            card: None,
+            button: Some(Button {
+                label: "Sign in".to_owned(),
+                url: link,
+            }),
+            unsubscribe_url: None,
+        },
+        &template.subject,
+        &template.body,
+    )?;
     Ok(Draft {
         kind: EmailKind::SignIn,
         campaign_id: Some(campaign.id),
@@ -207,6 +222,137 @@ pub async fn sign_in(
         rendered,
         dedupe_key: None,
     })
+}
+
+/// The referrer with `id` and their campaign.
+async fn referrer_and_campaign(
+    db: &DatabaseConnection,
+    id: i64,
+) -> Result<(referrer::Model, campaign::Model), AppError> {
+    let row = referrer::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("emails::referrer", e))?
+        .ok_or_else(|| AppError::not_found("Referrer"))?;
+    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("emails::campaign", e))?
+        .ok_or_else(|| AppError::not_found("Campaign"))?;
+    Ok((row, campaign))
+}
+
+async fn begin(state: &AppState) -> Result<WriteTxn, AppError> {
+    begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("emails::begin", e))
+}
+
+/// Stores `draft` in `txn` (which holds its sign-in token) and commits both.
+async fn finish(
+    state: &AppState,
+    txn: WriteTxn,
+    draft: Draft,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    queue::enqueue(&txn, vec![draft], &mail_domain(&state.settings), now).await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("emails::finish commit", e))
+}
+
+/// Sends a sign-in email to a referrer (the portal's "email me a link", the admin's button).
+pub async fn send_sign_in(
+    state: &AppState,
+    campaign: &campaign::Model,
+    row: &referrer::Model,
+) -> Result<(), AppError> {
+    let (txn, now) = (begin(state).await?, Utc::now());
+    let draft = sign_in(&txn, &state.settings, campaign, row, now).await?;
+    finish(state, txn, draft, now).await
+}
+
+/// What the admin can send a referrer by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManualEmail {
+    /// The link-and-code email, again.
+    LinkAndCode,
+    /// A fresh sign-in link.
+    SignIn,
+}
+
+/// The admin's "send link-and-code email" and "send sign-in link" buttons.
+pub async fn send_to_referrer(
+    state: &AppState,
+    referrer_id: i64,
+    which: ManualEmail,
+) -> Result<(), AppError> {
+    let (row, campaign) = referrer_and_campaign(&state.db, referrer_id).await?;
+    match which {
+        ManualEmail::LinkAndCode => {
+            let (txn, now) = (begin(state).await?, Utc::now());
+            let draft =
+                link_and_code(&txn, &state.settings, &campaign, &row, Occasion::Again, now).await?;
+            finish(state, txn, draft, now).await
+        }
+        ManualEmail::SignIn => send_sign_in(state, &campaign, &row).await,
+    }
+}
+
+/// Referrers written per transaction by [`send_missing_welcomes`].
+const WELCOME_BATCH: u64 = 200;
+
+/// Writes the link-and-code email for every referrer of the campaign who has never had one.
+/// Batches of [`WELCOME_BATCH`] commit one by one, so a run cut short keeps what it wrote and
+/// the next run goes on from there; the emails' dedupe keys make sure nobody gets it twice,
+/// even with two runs at once. Returns how many were written.
+pub async fn send_missing_welcomes(
+    state: &AppState,
+    campaign_slug: &str,
+) -> Result<usize, AppError> {
+    let campaign = crate::ssr::services::campaigns::find_row(&state.db, campaign_slug).await?;
+    let mut written = 0;
+    let mut after = 0i64;
+    loop {
+        let batch = referrer::Entity::find()
+            .filter(referrer::Column::CampaignId.eq(campaign.id))
+            .filter(referrer::Column::Id.gt(after))
+            .filter(never_emailed_condition())
+            .order_by_asc(referrer::Column::Id)
+            .limit(WELCOME_BATCH)
+            .all(&state.db)
+            .await
+            .map_err(|e| AppError::internal("emails::send_missing_welcomes", e))?;
+        let Some(last) = batch.last() else {
+            return Ok(written);
+        };
+        after = last.id;
+        let now = Utc::now();
+        let txn = begin(state).await?;
+        let mut drafts = Vec::with_capacity(batch.len());
+        for row in &batch {
+            drafts.push(
+                link_and_code(&txn, &state.settings, &campaign, row, Occasion::First, now).await?,
+            );
+        }
+        written += queue::enqueue(&txn, drafts, &mail_domain(&state.settings), now).await?;
+        txn.commit()
+            .await
+            .map_err(|e| AppError::internal("emails::send_missing_welcomes commit", e))?;
+    }
+}
+
+/// Referrers who never had a link-and-code email written for them.
+pub fn never_emailed_condition() -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Expr::col((referrer::Entity, referrer::Column::Id)).not_in_subquery(
+        Query::select()
+            .column(email::Column::ReferrerId)
+            .from(email::Entity)
+            .and_where(Expr::col(email::Column::Kind).eq(EmailKind::LinkAndCode.as_str()))
+            .and_where(Expr::col(email::Column::ReferrerId).is_not_null())
+            .to_owned(),
+    )
 }
 
 fn to_line(row: &email::Model) -> EmailLine {

@@ -2,6 +2,7 @@
 //! password (`tokens`), and what the signed-in page shows. Every function that shows a
 //! referrer's data takes the referrer from their session, never from the request.
 
+pub mod settings;
 pub mod tokens;
 
 use chrono::Utc;
@@ -9,16 +10,21 @@ use sea_orm::{
     ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
+use chrono::{DateTime, Duration};
+
 use crate::{
-    domain::{color::Rgb, email::Email, emails::mask_email, rules::format_amount},
+    domain::{
+        color::Rgb,
+        email::Email,
+        emails::{EmailKind, mask_email},
+        rules::format_amount,
+    },
     error::AppError,
     ssr::{
-        db::begin_write,
         entities::{campaign, click, lead, referrer, reward},
         services::{
             campaigns::{self, DEFAULT_BRAND_COLOR},
-            emails::{self, queue},
-            qr, referrers,
+            emails, qr, referrers,
         },
         state::{AppState, RuntimeSettings},
     },
@@ -84,12 +90,13 @@ pub fn branding(row: &campaign::Model) -> PortalBranding {
     }
 }
 
-/// The portal entrance of campaign `slug`. Paused campaigns show their entrance too: referrers
-/// still sign in to see their rewards.
-pub async fn entrance(state: &AppState, slug: &str) -> Result<PortalBranding, AppError> {
+/// The portal entrance of campaign `slug`, with the `Content-Security-Policy` its pages carry
+/// (who may frame them). Paused campaigns show their entrance too: referrers still sign in to
+/// see their rewards.
+pub async fn entrance(state: &AppState, slug: &str) -> Result<(PortalBranding, String), AppError> {
     campaigns::find_row(&state.db, slug)
         .await
-        .map(|c| branding(&c))
+        .map(|c| (branding(&c), settings::frame_policy(&c)))
 }
 
 /// The answer to every join and sign-in request that passed the checks, whether or not the
@@ -112,29 +119,6 @@ fn parse_email(email: &str) -> Result<Email, AppError> {
     Email::parse(email).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))
 }
 
-/// Writes a sign-in email for `row` (in one transaction with its token).
-async fn send_sign_in(
-    state: &AppState,
-    campaign: &campaign::Model,
-    row: &referrer::Model,
-) -> Result<(), AppError> {
-    let now = Utc::now();
-    let txn = begin_write(&state.db)
-        .await
-        .map_err(|e| AppError::internal("portal::send_sign_in begin", e))?;
-    let draft = emails::sign_in(&txn, &state.settings, campaign, row, now).await?;
-    queue::enqueue(
-        &txn,
-        vec![draft],
-        &emails::mail_domain(&state.settings),
-        now,
-    )
-    .await?;
-    txn.commit()
-        .await
-        .map_err(|e| AppError::internal("portal::send_sign_in commit", e))
-}
-
 /// "Email me a sign-in link": the same answer whether or not the email takes part.
 /// `client` identifies the caller for the rate limit (a hash of their address).
 pub async fn request_sign_in(
@@ -148,7 +132,7 @@ pub async fn request_sign_in(
     limit(state, &email.normalized(), client)?;
     if let Some(row) = referrers::find_by_email(&state.db, campaign.id, &email.normalized()).await?
     {
-        send_sign_in(state, &campaign, &row).await?;
+        emails::send_sign_in(state, &campaign, &row).await?;
     }
     Ok(CHECK_YOUR_EMAIL)
 }
@@ -183,10 +167,10 @@ pub async fn join(
     if let Some(row) =
         referrers::find_by_email(&state.db, campaign.id, &parsed.normalized()).await?
     {
-        send_sign_in(state, &campaign, &row).await?;
+        emails::send_sign_in(state, &campaign, &row).await?;
         return Ok(CHECK_YOUR_EMAIL);
     }
-    referrers::create(
+    let (created, _) = referrers::create(
         state,
         &campaign.slug,
         name,
@@ -194,6 +178,18 @@ pub async fn join(
         referrers::Welcome::SendEmail,
     )
     .await?;
+    // A campaign that stopped the link-and-code email from going out on its own still lets a
+    // new referrer in: they get a sign-in link instead.
+    let welcome =
+        emails::templates::effective(&state.db, campaign.id, EmailKind::LinkAndCode).await?;
+    if !welcome.auto_send
+        && let Some(row) = referrer::Entity::find_by_id(created.id)
+            .one(&state.db)
+            .await
+            .map_err(|e| AppError::internal("portal::join referrer", e))?
+    {
+        emails::send_sign_in(state, &campaign, &row).await?;
+    }
     Ok(CHECK_YOUR_EMAIL)
 }
 
@@ -333,4 +329,46 @@ pub async fn set_emails(state: &AppState, referrer_id: i64, on: bool) -> Result<
         .await
         .map_err(|e| AppError::internal("portal::set_emails", e))?;
     Ok(())
+}
+
+/// A signed portal link for a business that opens the portal from its own product
+/// (`POST /api/v1/referrers/{id}/portal-link`): single use, `ttl_minutes` long (default 15, at
+/// most 24 hours). Returns the link and when it expires.
+pub async fn api_link(
+    state: &AppState,
+    referrer_id: i64,
+    ttl_minutes: Option<i64>,
+) -> Result<(String, DateTime<Utc>), AppError> {
+    let ttl = match ttl_minutes {
+        None => tokens::API_LINK_DEFAULT_TTL,
+        Some(m) if (1..=tokens::API_LINK_MAX_TTL.num_minutes()).contains(&m) => {
+            Duration::minutes(m)
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "invalid_ttl",
+                "ttl_minutes",
+                format!(
+                    "ttl_minutes is 1 to {} (24 hours).",
+                    tokens::API_LINK_MAX_TTL.num_minutes()
+                ),
+            ));
+        }
+    };
+    let row = referrer::Entity::find_by_id(referrer_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("portal::api_link", e))?
+        .ok_or_else(|| AppError::not_found("Referrer"))?;
+    let campaign = campaign::Entity::find_by_id(row.campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("portal::api_link campaign", e))?
+        .ok_or_else(|| AppError::not_found("Campaign"))?;
+    let now = Utc::now();
+    let token = tokens::issue(&state.db, row.id, tokens::TokenPurpose::ApiLink, ttl, now).await?;
+    Ok((
+        sign_in_link(&state.settings, &campaign.slug, &token),
+        now + ttl,
+    ))
 }

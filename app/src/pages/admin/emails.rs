@@ -1,0 +1,149 @@
+//! The Emails log: every email Handoff wrote, whether it was sent, the SMTP server's reply when
+//! it failed, and a resend button; one email with both of its parts.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::{
+    api::emails::{ResendEmail, email_sending, list_emails, load_email},
+    components::{AdminPage, action_error, load_error, short_time},
+    types::EmailLine,
+};
+
+/// A table of emails (the log, and a referrer's history).
+#[component]
+pub fn EmailRows(emails: Vec<EmailLine>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Written"</th>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"To"</th>
+                        <th scope="col">"Subject"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Server's reply"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {emails.into_iter().map(|e| view! {
+                        <tr>
+                            <td>{short_time(&e.created_at)}</td>
+                            <td>{e.kind.clone()}</td>
+                            <td>{e.to.clone()}</td>
+                            <td><a href=format!("/admin/emails/{}", e.id)>{e.subject.clone()}</a></td>
+                            <td>{match (e.status.as_str(), e.sent_at) {
+                                ("sent", Some(at)) => format!("sent {}", short_time(&at)),
+                                ("pending", _) if e.attempts > 0 => format!("retrying ({} tries)", e.attempts),
+                                (status, _) => status.to_owned(),
+                            }}</td>
+                            <td>{e.last_error.clone().unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `/admin/emails?status=&before=`.
+#[component]
+pub fn EmailsPage() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || query.with(|q| q.get("status").filter(|s| !s.is_empty()));
+    let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
+    let emails = Resource::new(move || (status(), before()), |(s, b)| list_emails(s, b));
+    let sending = Resource::new(|| (), |_| email_sending());
+    view! {
+        <AdminPage title="Emails">
+            <h1>"Emails"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    (sending.await == Ok(false)).then(|| view! {
+                        <p class="error" role="status">"Mail is not being sent: no SMTP server is configured (HANDOFF_SMTP_URL). Emails are written and kept here; they go out once it is set."</p>
+                    })
+                })}
+            </Suspense>
+            <form method="get" class="filters" role="search">
+                <label for="email-status">"Status"</label>
+                <select id="email-status" name="status">
+                    <option value="">"All"</option>
+                    <option value="pending">"Pending"</option>
+                    <option value="sent">"Sent"</option>
+                    <option value="failed">"Failed"</option>
+                </select>
+                <button type="submit">"Filter"</button>
+            </form>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match emails.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No emails."</p> }.into_any(),
+                        Ok(list) => {
+                            let older = (list.len() == 100).then(|| list.last().map(|e| e.id)).flatten();
+                            let status = status().unwrap_or_default();
+                            view! {
+                                <EmailRows emails=list />
+                                {older.map(|id| view! {
+                                    <p><a rel="next" href=format!("/admin/emails?status={status}&before={id}")>"Older emails →"</a></p>
+                                })}
+                            }.into_any()
+                        }
+                        Err(error) => load_error(error),
+                    }
+                })}
+            </Suspense>
+        </AdminPage>
+    }
+}
+
+/// `/admin/emails/:id`: one email as it was sent, with a resend button.
+#[component]
+pub fn EmailPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|i| i.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let resend = ServerAction::<ResendEmail>::new();
+    let email = Resource::new(
+        move || (id(), resend.version().get()),
+        |(id, _)| load_email(id),
+    );
+    view! {
+        <AdminPage title="Email">
+            <p><a href="/admin/emails">"← Emails"</a></p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let e = match email.await {
+                        Ok(e) => e,
+                        Err(error) => return load_error(error),
+                    };
+                    let resent = matches!(resend.value().get(), Some(Ok(())))
+                        || query.with(|q| q.get("resent").is_some());
+                    view! {
+                        <h1>{e.line.subject.clone()}</h1>
+                        <p>{format!("To {} · {} · {}", e.line.to, e.line.kind, e.line.status)}</p>
+                        {e.line.last_error.clone().map(|err| view! { <p class="error">{format!("The server answered: {err}")}</p> })}
+                        {resent.then(|| view! { <p class="ok" role="status">"It will be sent again in a moment."</p> })}
+                        <ActionForm action=resend>
+                            <input type="hidden" name="id" value=e.line.id.to_string() />
+                            {action_error(resend.value())}
+                            <button type="submit">"Send again"</button>
+                        </ActionForm>
+                        <h2>"HTML part"</h2>
+                        // A sandbox without scripts, forms or same-origin access: the email is shown, never run.
+                        <iframe class="email-preview" title="The email's HTML part" sandbox="" srcdoc=e.html.clone()></iframe>
+                        <h2>"Text part"</h2>
+                        <pre class="email-text">{e.text.clone()}</pre>
+                    }
+                    .into_any()
+                })}
+            </Suspense>
+        </AdminPage>
+    }
+}

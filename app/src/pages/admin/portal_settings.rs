@@ -1,0 +1,89 @@
+//! The campaign page's "Referrer portal" form: what the portal says, whether people may join,
+//! which of the business's sites may frame it, with a live preview (once JavaScript runs; the
+//! saved portal is always one click away).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::portal::SavePortalSettings, components::action_error, domain::color::Rgb,
+    types::PortalSettingsInput,
+};
+
+/// The form and its preview, for campaign `slug`. `current` and `save` belong to the campaign
+/// page: resources made there (not in this nested component) hydrate from the streamed data.
+#[component]
+pub fn PortalSettingsCard(
+    slug: String,
+    name: String,
+    brand_color: String,
+    current: PortalSettingsInput,
+    save: ServerAction<SavePortalSettings>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let brand = Rgb::parse(&brand_color).unwrap_or(Rgb::BLACK);
+    let brand_text = brand.readable_text().hex();
+    let saved = move || {
+        matches!(save.value().get(), Some(Ok(())))
+            || query.with(|q| q.get("saved").as_deref() == Some("portal"))
+    };
+    view! {
+        <section class="card" aria-labelledby="portal-heading">
+            <h2 id="portal-heading">"Referrer portal"</h2>
+            <p>"Referrers join and sign in at " <a href=format!("/p/{slug}")>{format!("/p/{slug}")}</a> "."</p>
+            {
+                        let headline = RwSignal::new(current.headline.clone());
+                        let intro = RwSignal::new(current.intro.clone());
+                        let reward = RwSignal::new(current.reward_text.clone());
+                        let default_headline = format!("Refer a friend to {name}");
+                        let fallback_headline = default_headline.clone();
+                        view! {
+                            <div class="portal-settings">
+                                <ActionForm action=save>
+                                    <input type="hidden" name="slug" value=slug />
+                                    <label for="portal-headline">"Headline"</label>
+                                    <input id="portal-headline" name="settings[headline]" maxlength="120"
+                                        placeholder=default_headline.clone() value=current.headline.clone()
+                                        on:input=move |ev| headline.set(event_target_value(&ev)) />
+                                    <label for="portal-intro">"Intro"</label>
+                                    <textarea id="portal-intro" name="settings[intro]" maxlength="1000" rows="3"
+                                        on:input=move |ev| intro.set(event_target_value(&ev))>{current.intro.clone()}</textarea>
+                                    <label for="portal-reward">"Reward, in your words"</label>
+                                    <input id="portal-reward" name="settings[reward_text]" maxlength="500"
+                                        placeholder="Give $10, get $10 when your friend's first order ships"
+                                        value=current.reward_text.clone()
+                                        on:input=move |ev| reward.set(event_target_value(&ev)) />
+                                    <label for="portal-terms">"Terms address"</label>
+                                    <input id="portal-terms" name="settings[terms_url]" type="url" placeholder="https://example.com/referral-terms" value=current.terms_url.clone() />
+                                    <label for="portal-footer">"Footer"</label>
+                                    <input id="portal-footer" name="settings[footer]" maxlength="500" value=current.footer.clone() />
+                                    <p class="check">
+                                        <input id="portal-signup" name="settings[signup_open]" type="checkbox" checked=current.signup_open.is_some() />
+                                        <label for="portal-signup">"Anyone may join on the portal"</label>
+                                    </p>
+                                    <label for="portal-frame">"Sites that may show the portal in a frame"</label>
+                                    <input id="portal-frame" name="settings[frame_ancestors]" aria-describedby="portal-frame-hint" placeholder="https://shop.example.com" value=current.frame_ancestors.clone() />
+                                    <p id="portal-frame-hint" class="hint">"Your own sites, separated by spaces. Empty: no site may frame it."</p>
+                                    {action_error(save.value())}
+                                    {move || saved().then(|| view! { <p class="ok" role="status">"Portal saved."</p> })}
+                                    <button type="submit">"Save portal"</button>
+                                </ActionForm>
+                                <div class="preview" aria-label="Preview of the portal entrance">
+                                    <div class="portal-header" style=format!("background:{};color:{}", brand.hex(), brand_text)>
+                                        <span class="portal-name">{name.clone()}</span>
+                                    </div>
+                                    <div class="preview-body">
+                                        <p class="preview-headline">{move || {
+                                            let h = headline.get();
+                                            if h.trim().is_empty() { fallback_headline.clone() } else { h }
+                                        }}</p>
+                                        <p>{move || intro.get()}</p>
+                                        <p class="reward">{move || reward.get()}</p>
+                                    </div>
+                                </div>
+                            </div>
+                        }
+            }
+        </section>
+    }
+}

@@ -1,0 +1,151 @@
+// The campaign's branded pieces with JavaScript (project chromium-js): the campaign page hydrates
+// and its portal settings preview follows the typing; the email template editor previews what is
+// typed (with sample data, from the server), saves one card at a time, and sends a test to the
+// admin; the referrer's page shares through the browser's share sheet and prints only the card.
+// Without JavaScript, the template editor is covered by the Rust test
+// `the_template_editor_saves_previews_tests_and_resets_without_javascript`.
+import { expect, test } from '@playwright/test';
+import { BASE_URL, expectNoSeriousA11yViolations, savedOwner, settle, visit } from './helpers';
+import { signInLink, waitForMail } from './mail';
+import { campaignFor, decodeQrPng, join, newJoiner, shownLinkAndCode, signInWith, visitorContext } from './portal-helpers';
+
+test('the campaign page hydrates, and its portal preview follows the typing and reaches the portal', async ({
+  page,
+  browser,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const campaign = await campaignFor(page, browser, 'Branded');
+  // settle() fails when the page never hydrates (a panic during hydration, say).
+  await visit(page, `/admin/campaigns/${campaign.slug}`);
+  const preview = page.getByLabel('Preview of the portal entrance');
+  await expect(preview).toContainText(`Refer a friend to ${campaign.name}`);
+
+  await page.getByLabel('Headline', { exact: true }).fill('Bring a friend, both get a coffee');
+  await expect(preview.locator('.preview-headline')).toHaveText('Bring a friend, both get a coffee');
+  await page.getByLabel('Intro', { exact: true }).fill('Your friends get their first cup free.');
+  await expect(preview).toContainText('Your friends get their first cup free.');
+  await page.getByRole('button', { name: 'Save portal', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Portal saved.' })).toBeVisible();
+
+  await page.reload();
+  await settle(page);
+  await expect(page.getByLabel('Headline', { exact: true })).toHaveValue('Bring a friend, both get a coffee');
+  await expectNoSeriousA11yViolations(page, 'campaign page');
+
+  const context = await visitorContext(browser, testInfo);
+  const visitor = await context.newPage();
+  await visit(visitor, `/p/${campaign.slug}`);
+  await expect(visitor.getByRole('heading', { level: 1 })).toHaveText('Bring a friend, both get a coffee');
+  await expect(visitor.getByText('Your friends get their first cup free.')).toBeVisible();
+  await context.close();
+});
+
+test('the email editor previews what is typed, saves one card, and sends a test to the admin', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const campaign = await campaignFor(page, browser, 'Wording');
+  const owner = savedOwner();
+  expect(owner, 'the owner of this run').not.toBeNull();
+  await visit(page, `/admin/campaigns/${campaign.slug}`);
+  await page.getByRole('link', { name: 'Email templates', exact: true }).click();
+  await expect(page).toHaveURL(`${BASE_URL}/admin/campaigns/${campaign.slug}/emails`);
+  // A client-side navigation of a hydrated page (no settle(): Playwright's "network idle" never
+  // comes for the preview frames this navigation inserts).
+  await expect(page.getByRole('heading', { level: 1, name: 'Emails of this campaign' })).toBeVisible();
+  await expectNoSeriousA11yViolations(page, 'email editor', { exclude: ['iframe.email-frame'] });
+
+  const card = page.getByRole('region', { name: /^New referral/ });
+  await expect(card.getByText('built-in text', { exact: true })).toBeVisible();
+  const frame = card.frameLocator('iframe.email-frame');
+  await expect(frame.locator('body')).toContainText('Hi Jane,');
+
+  await test.step('the preview follows the typing, with sample data', async () => {
+    await card.getByLabel('Subject', { exact: true }).fill('{friend_name} is in, {first_name}');
+    await expect(card.getByText('Subject: Sam is in, Jane')).toBeVisible();
+    await card.getByLabel('Body', { exact: true }).fill('Hello {first_name}, <b>{friend_name}</b> joined {campaign}.');
+    await expect(frame.locator('body')).toContainText(`Hello Jane, <b>Sam</b> joined ${campaign.name}.`);
+    await card.getByLabel('Body', { exact: true }).fill('Hello {frist_name}');
+    await expect(card.getByRole('alert')).toContainText('{frist_name} is not a placeholder');
+    await card.getByLabel('Body', { exact: true }).fill('Hello {first_name}, {friend_name} joined {campaign}.');
+    await expect(card.getByRole('alert')).toHaveCount(0);
+  });
+
+  await test.step('saving answers in that card only', async () => {
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    const saved = page.getByRole('region', { name: /^New referral/ }).getByRole('status');
+    await expect(saved).toHaveText('Saved.');
+    await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toHaveCount(1);
+    await expect(page.getByRole('region', { name: /^New referral/ }).getByText('built-in text', { exact: true })).toHaveCount(0);
+  });
+
+  await test.step('a test goes to the admin, marked as a test', async () => {
+    const edited = page.getByRole('region', { name: /^New referral/ });
+    await edited.getByRole('button', { name: 'Send a test to me', exact: true }).click();
+    await expect(edited.getByRole('status').filter({ hasText: `Test sent to ${owner!.email}.` })).toBeVisible();
+    const mail = await waitForMail(owner!.email, { subject: /^\[Test\] Sam is in, Jane$/ });
+    expect(mail.text).toContain(`Hello Jane, Sam joined ${campaign.name}.`);
+  });
+
+  await test.step('back to the built-in text', async () => {
+    const edited = page.getByRole('region', { name: /^New referral/ });
+    await edited.getByRole('button', { name: 'Back to the built-in text', exact: true }).click();
+    await expect(page.getByRole('region', { name: /^New referral/ }).getByText('built-in text', { exact: true })).toBeVisible();
+    await expect(page.getByRole('region', { name: /^New referral/ }).getByLabel('Subject', { exact: true })).toHaveValue(
+      'Somebody you referred just arrived',
+    );
+  });
+});
+
+test("the referrer's page shares through the share sheet and prints only the card", async ({
+  page,
+  browser,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const campaign = await campaignFor(page, browser, 'Cards');
+  const who = newJoiner('Rosa');
+  const context = await visitorContext(browser, testInfo);
+  // Headless Chromium on Linux has no share sheet: stand one in that records what it is given.
+  await context.addInitScript(() => {
+    (window as unknown as { shared: unknown[] }).shared = [];
+    Object.defineProperty(navigator, 'share', {
+      value: (data: unknown) => {
+        (window as unknown as { shared: unknown[] }).shared.push(data);
+        return Promise.resolve();
+      },
+    });
+  });
+  const referrer = await context.newPage();
+  await visit(referrer, `/p/${campaign.slug}`);
+  await join(referrer, who);
+  const mail = await waitForMail(who.email);
+  await signInWith(referrer, signInLink(mail, campaign.slug), campaign, who);
+  const { link, code } = await shownLinkAndCode(referrer);
+
+  await referrer.getByRole('button', { name: 'Share…', exact: true }).click();
+  const shared = (await referrer.evaluate(() => (window as unknown as { shared: unknown[] }).shared)) as {
+    title: string;
+    text: string;
+    url: string;
+  }[];
+  expect(shared).toHaveLength(1);
+  expect(shared[0].url).toBe(link);
+  expect(shared[0].title).toBe(campaign.name);
+  expect(shared[0].text).toContain(code);
+
+  const card = referrer.getByLabel('Your referral card');
+  await expect(card).toContainText(code);
+  await expect(card).toContainText(link);
+  await expect(referrer.getByRole('button', { name: 'Print my card', exact: true })).toBeVisible();
+
+  await referrer.emulateMedia({ media: 'print' });
+  await expect(card).toBeVisible();
+  await expect(referrer.getByRole('region', { name: 'Your referral link' })).toBeHidden();
+  await expect(referrer.getByRole('button', { name: 'Print my card', exact: true })).toBeHidden();
+  const box = await card.locator('.print-card-qr').boundingBox();
+  expect(box, 'the QR on the card is laid out').not.toBeNull();
+  const shot = await referrer.screenshot({ clip: box! });
+  expect(decodeQrPng(shot), "the card's QR decodes to the link").toBe(link);
+  await context.close();
+});

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Load test of the signed-in referrer portal page `/p/{campaign}` of a referrer with 1,000 leads
+# and 100 rewards, on SQLite, against a bare axum server answering with the same bytes
+# (server/examples/static_page.rs), side by side in one run with wrk.
+#
+#   bash scripts/bench-portal.sh [SECONDS_PER_ROUND] [ROUNDS]     (defaults: 10 and 3)
+#
+# Needs wrk, curl and python3. Traffic stays on 127.0.0.1. Target: ratio >= 0.5.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+DURATION="${1:-10}"
+ROUNDS="${2:-3}"
+CONNECTIONS=16
+HANDOFF_PORT=3911
+STATIC_PORT=3912
+
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y $tool)" >&2; exit 1; }
+done
+
+echo "[bench] building release binaries"
+cargo build --release -q -p server --bin handoff --example static_page
+
+DATA=$(mktemp -d /tmp/handoff-bench-portal.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DATA"; }
+trap cleanup EXIT
+
+export HANDOFF_DATA_DIR="$DATA" HANDOFF_ADDR="127.0.0.1:$HANDOFF_PORT" RUST_LOG=warn
+KEY=$(target/release/handoff api-key create --name bench 2>/dev/null)
+target/release/handoff serve >"$DATA/server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$HANDOFF_PORT/healthz" >/dev/null && break; sleep 0.2; done
+
+BASE="http://127.0.0.1:$HANDOFF_PORT"
+API="$BASE/api/v1"
+post() { curl -sf -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d "$2" "$API/$1"; }
+post campaigns '{"name":"Bench","slug":"bench"}' >/dev/null
+JANE=$(post referrers '{"campaign":"bench","name":"Jane Doe","email":"jane@example.com"}')
+CODE=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["code"])' "$JANE")
+ID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$JANE")
+
+echo "[bench] 100 purchases (leads with rewards) and 900 more leads for one referrer"
+python3 - "$API" "$KEY" "$CODE" <<'PY'
+import json, sys, urllib.request
+api, key, code = sys.argv[1:4]
+def post(path, body):
+    req = urllib.request.Request(f"{api}/{path}", data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "content-type": "application/json"})
+    urllib.request.urlopen(req).read()
+for i in range(100):
+    post("conversions", {"campaign": "bench", "event_id": f"order-{i}", "event": "purchase",
+        "referral_code": code, "email": f"buyer{i}@example.org", "amount": 4900, "currency": "USD"})
+for i in range(900):
+    post("leads", {"campaign": "bench", "email": f"friend{i}@example.org", "referral_code": code})
+PY
+
+# A portal session, as a browser gets one: a signed link, then its button.
+LINK=$(post "referrers/$ID/portal-link" '{"ttl_minutes": 60}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
+SESSION=$(curl -s -o /dev/null -D - -X POST "$LINK" | sed -n 's/^[Ss]et-[Cc]ookie: handoff_portal=\([^;]*\).*/\1/p')
+[ -n "$SESSION" ] || { echo "bench: could not sign in" >&2; exit 1; }
+curl -sf -H "Cookie: handoff_portal=$SESSION" "$BASE/p/bench" >"$DATA/page.html"
+grep -q "$CODE" "$DATA/page.html" || { echo "bench: the page does not show the code" >&2; exit 1; }
+python3 - "$DATA/page.html" <<'PY'
+import sys, re
+html = open(sys.argv[1]).read()
+print(f"[bench] page: {len(html)} bytes; leads rows on it: {html.count('***@')}; reward rows: {len(re.findall(r'<td>49.00 USD', html)) or 'see page'}")
+PY
+target/release/examples/static_page "127.0.0.1:$STATIC_PORT" "$DATA/page.html" &
+PIDS+=($!)
+sleep 0.5
+
+run_wrk() { # URL -> "requests_per_second non2xx"
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Cookie: handoff_portal=$SESSION" "$1" | awk '
+    /Requests\/sec/ {rps=$2}
+    /Non-2xx or 3xx/ {bad=$NF}
+    END {print rps, (bad==""?0:bad)}'
+}
+
+RATIOS=()
+for round in $(seq "$ROUNDS"); do
+  read -r static_rps static_bad < <(run_wrk "http://127.0.0.1:$STATIC_PORT/p/bench")
+  read -r hand_rps hand_bad < <(run_wrk "$BASE/p/bench")
+  ratio=$(python3 -c "print(f'{$hand_rps/$static_rps:.3f}')")
+  RATIOS+=("$ratio")
+  echo "[bench] round $round: static ${static_rps} req/s, handoff portal ${hand_rps} req/s, ratio ${ratio} (non-2xx: static ${static_bad}, handoff ${hand_bad})"
+done
+median=$(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "[bench] median ratio portal/static: $median (target >= 0.5)"
