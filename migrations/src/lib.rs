@@ -13,6 +13,7 @@ mod m20261126_000004_min_amount_currency;
 mod m20261126_000005_api_key_access;
 mod m20261204_000006_referrer_side;
 mod m20261204_000007_email_templates;
+mod m20261205_000008_campaign_logos;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_api_key_access::Migration),
             Box::new(m20261204_000006_referrer_side::Migration),
             Box::new(m20261204_000007_email_templates::Migration),
+            Box::new(m20261205_000008_campaign_logos::Migration),
         ]
     }
 }

@@ -247,6 +247,7 @@ fn build_router(
     let admin = Router::new()
         .merge(routes::admin_exports::router())
         .merge(routes::admin_imports::router())
+        .merge(routes::logos::admin_router())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .layer(middleware::from_fn(routes::rpc_status::error_status))
         .layer(middleware::from_fn_with_state(
@@ -278,6 +279,7 @@ fn build_router(
             "/",
             get(|| async { axum::response::Redirect::to("/admin/campaigns") }),
         )
+        .merge(routes::logos::public_router())
         .merge(routes::api::router());
 
     Router::new()

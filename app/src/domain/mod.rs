@@ -10,6 +10,7 @@ pub mod codes;
 pub mod color;
 pub mod email;
 pub mod emails;
+pub mod logo;
 pub mod roles;
 pub mod rules;
 pub mod rules_form;

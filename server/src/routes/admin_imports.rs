@@ -315,7 +315,7 @@ pub async fn errors_csv(
 }
 
 /// The answer to a request that cannot go on.
-fn refused(error: AppError) -> Response {
+pub(super) fn refused(error: AppError) -> Response {
     match error {
         AppError::Unauthenticated => Redirect::to("/admin/login").into_response(),
         e @ AppError::Forbidden => {

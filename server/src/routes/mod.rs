@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod friend;
 pub mod health;
+pub mod logos;
 pub mod pages;
 pub mod portal;
 pub mod portal_login;

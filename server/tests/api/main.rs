@@ -11,6 +11,7 @@ mod helpers;
 mod imports;
 mod leads;
 mod links;
+mod logos;
 mod model;
 mod notifications;
 mod outbound;

@@ -351,3 +351,59 @@ async fn portal_settings_brand_the_entrance_and_decide_who_may_frame_it() {
     assert!(!join.status().is_success());
     assert_eq!(referrer::Entity::find().count(&app.db).await.unwrap(), 0);
 }
+
+async fn with_the_link_and_code_email_off_a_new_referrer_gets_a_sign_in_link(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app::ssr::services::emails::templates::save(
+        &app.state,
+        "spring",
+        app::domain::emails::EmailKind::LinkAndCode,
+        "Your link for {campaign}",
+        "{referral_link}",
+        false,
+    )
+    .await
+    .unwrap();
+    // Added by the API with the welcome asked for: the campaign's choice wins, nothing is sent.
+    let added = app
+        .post_api(
+            "/api/v1/referrers",
+            &json!({"campaign": "spring", "name": "Ann", "email": "ann@example.com",
+                "send_welcome_email": true}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    assert_eq!(email::Entity::find().count(&app.db).await.unwrap(), 0);
+    // Joining on the portal still lets the referrer in: a sign-in link, not the link and code.
+    let joined = post(
+        &app,
+        "/p/_rpc/join",
+        &[
+            ("slug", "spring"),
+            ("name", "Jane Doe"),
+            ("email", "jane@example.com"),
+            ("consent", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        joined.headers()["location"].to_str().unwrap(),
+        "/p/spring?notice=sent"
+    );
+    let kinds: Vec<String> = email::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["sign_in"]);
+    assert!(
+        sign_in_link(&app, "jane@example.com")
+            .await
+            .starts_with("/p/spring/login/")
+    );
+}
+
+on_both_databases!(with_the_link_and_code_email_off_a_new_referrer_gets_a_sign_in_link);

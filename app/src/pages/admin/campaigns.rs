@@ -175,6 +175,7 @@ pub fn CampaignPage() -> impl IntoView {
                             let slug_rules = slug;
                             let (portal_slug, portal_name, portal_color) =
                                 (c.slug.clone(), c.name.clone(), c.brand_color.clone());
+                            let portal_logo = c.logo_url.clone();
                             view! {
                                 <h1>{c.name.clone()}</h1>
                                 <p>
@@ -198,6 +199,7 @@ pub fn CampaignPage() -> impl IntoView {
                                     slug=portal_slug
                                     name=portal_name
                                     brand_color=portal_color
+                                    logo_url=portal_logo
                                     current=portal_current
                                     save=save_portal
                                 />

@@ -6,7 +6,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::portal::SavePortalSettings, components::action_error, domain::color::Rgb,
+    api::portal::SavePortalSettings,
+    components::action_error,
+    domain::{
+        color::Rgb,
+        logo::{LogoRefusal, MAX_LOGO_BYTES},
+    },
     types::PortalSettingsInput,
 };
 
@@ -17,6 +22,8 @@ pub fn PortalSettingsCard(
     slug: String,
     name: String,
     brand_color: String,
+    /// The campaign's logo address (uploaded or typed in), if any.
+    logo_url: Option<String>,
     current: PortalSettingsInput,
     save: ServerAction<SavePortalSettings>,
 ) -> impl IntoView {
@@ -31,6 +38,7 @@ pub fn PortalSettingsCard(
         <section class="card" aria-labelledby="portal-heading">
             <h2 id="portal-heading">"Referrer portal"</h2>
             <p>"Referrers join and sign in at " <a href=format!("/p/{slug}")>{format!("/p/{slug}")}</a> "."</p>
+            <LogoForm slug=slug.clone() logo_url=logo_url.clone() />
             {
                         let headline = RwSignal::new(current.headline.clone());
                         let intro = RwSignal::new(current.intro.clone());
@@ -70,7 +78,10 @@ pub fn PortalSettingsCard(
                                 </ActionForm>
                                 <div class="preview" aria-label="Preview of the portal entrance">
                                     <div class="portal-header" style=format!("background:{};color:{}", brand.hex(), brand_text)>
-                                        <span class="portal-name">{name.clone()}</span>
+                                        {match logo_url.clone() {
+                                            Some(logo) => view! { <img class="logo" src=logo alt=name.clone() /> }.into_any(),
+                                            None => view! { <span class="portal-name">{name.clone()}</span> }.into_any(),
+                                        }}
                                     </div>
                                     <div class="preview-body">
                                         <p class="preview-headline">{move || {
@@ -85,5 +96,56 @@ pub fn PortalSettingsCard(
                         }
             }
         </section>
+    }
+}
+
+/// The logo upload: a plain multipart form to `/admin/campaigns/{slug}/logo` (a server route,
+/// so it works without JavaScript), which sends the browser back here with `?logo=saved`,
+/// `?logo=removed` or `?logo_error={code}`.
+#[component]
+fn LogoForm(slug: String, logo_url: Option<String>) -> impl IntoView {
+    let query = use_query_map();
+    let outcome = move || {
+        query.with(|q| {
+            if let Some(refusal) = q
+                .get("logo_error")
+                .as_deref()
+                .and_then(LogoRefusal::from_code)
+            {
+                return Some(
+                    view! { <p class="error" role="alert">{refusal.message()}</p> }.into_any(),
+                );
+            }
+            match q.get("logo").as_deref() {
+                Some("saved") => {
+                    Some(view! { <p class="ok" role="status">"Logo saved."</p> }.into_any())
+                }
+                Some("removed") => {
+                    Some(view! { <p class="ok" role="status">"Logo removed."</p> }.into_any())
+                }
+                _ => None,
+            }
+        })
+    };
+    let uploaded = logo_url
+        .as_deref()
+        .is_some_and(|u| u.contains(&format!("/logo/{slug}?")));
+    view! {
+        <h3 id="logo-heading">"Logo"</h3>
+        {logo_url.clone().map(|logo| view! { <img class="logo-current" src=logo alt="The current logo" /> })}
+        <form method="post" action=format!("/admin/campaigns/{slug}/logo") enctype="multipart/form-data" class="logo-form">
+            <label for="logo-file">"Upload a logo"</label>
+            <input id="logo-file" name="logo" type="file" accept="image/png,image/jpeg" aria-describedby="logo-hint" />
+            <p id="logo-hint" class="hint">
+                {format!("PNG or JPEG, at most {} KB. SVG is not accepted (it can carry scripts). A logo address typed in the settings above works too.", MAX_LOGO_BYTES / 1024)}
+            </p>
+            {outcome}
+            <button type="submit">"Upload logo"</button>
+        </form>
+        {uploaded.then(|| view! {
+            <form method="post" action=format!("/admin/campaigns/{slug}/logo/remove")>
+                <button type="submit" class="secondary">"Remove logo"</button>
+            </form>
+        })}
     }
 }

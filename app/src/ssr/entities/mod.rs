@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api_key;
 pub mod campaign;
+pub mod campaign_logo;
 pub mod click;
 pub mod conversion_event;
 pub mod email;

@@ -15,6 +15,7 @@ pub mod imports;
 pub mod inbound;
 pub mod leads;
 pub mod links;
+pub mod logos;
 pub mod outbox;
 pub mod paging;
 pub mod portal;

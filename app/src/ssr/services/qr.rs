@@ -2,6 +2,11 @@
 //! REST API. Both call [`QrQuery::parse`], [`etag`] and [`render`], so the options, the refusals
 //! and the pixels are the same everywhere.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock},
+};
+
 use qrcode::{EcLevel, QrCode, render::svg};
 use sea_orm::EntityTrait;
 use serde::Deserialize;
@@ -304,6 +309,30 @@ pub fn svg(link: &str, options: &QrOptions) -> Result<String, AppError> {
         &format!(r#" width="{0}" height="{0}""#, options.size),
         1,
     ))
+}
+
+/// How many links' default SVGs [`default_svg`] keeps (about 10 KB each); when full it starts
+/// over, which costs one encode per link.
+const SVG_CACHE_LINKS: usize = 4096;
+
+/// The code of `link` with the default options, as [`svg`] makes it, kept per link: the portal
+/// page and the admin's referrer page show it on every view, and an encode costs about 0.45 ms
+/// (BENCHMARKS, "QR codes"), more than the page's queries. A link never changes what it encodes,
+/// so a kept SVG is never stale.
+pub fn default_svg(link: &str) -> Result<String, AppError> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<str>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(link).cloned()) {
+        return Ok(hit.to_string());
+    }
+    let fresh = svg(link, &QrOptions::default())?;
+    if let Ok(mut kept) = cache.lock() {
+        if kept.len() >= SVG_CACHE_LINKS {
+            kept.clear();
+        }
+        kept.insert(link.to_owned(), Arc::from(fresh.as_str()));
+    }
+    Ok(fresh)
 }
 
 /// The code of `link` as a PNG: a two-colour palette at one bit per pixel (the smallest and

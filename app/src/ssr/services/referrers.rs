@@ -425,7 +425,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
         .await
         .map_err(|e| AppError::internal("referrers::detail", e))?
         .ok_or_else(|| AppError::not_found("Referrer"))?;
-    let qr_svg = qr::svg(&link(&state.settings, &row.slug), &qr::QrOptions::default())?;
+    let qr_svg = qr::default_svg(&link(&state.settings, &row.slug))?;
     let emails = emails::log(&state.db, Some(row.id), None, None).await?;
     let (link_slug, emails_opt_out) = (row.slug.clone(), row.emails_opt_out);
     let referrer = with_stats(state, vec![row])

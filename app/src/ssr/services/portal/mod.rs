@@ -284,7 +284,7 @@ pub async fn home(
     let next_page = (recent.len() as u64 > LEADS_PER_PAGE).then_some(page + 1);
     recent.truncate(LEADS_PER_PAGE as usize);
     let link = referrers::link(&state.settings, &referrer.slug);
-    let qr_svg = qr::svg(&link, &qr::QrOptions::default())?;
+    let qr_svg = qr::default_svg(&link)?;
     Ok(PortalHome {
         branding: branding(&campaign),
         name: referrer.name.clone(),
