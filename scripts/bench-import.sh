@@ -11,6 +11,10 @@
 #
 #   bash scripts/bench-import.sh [ROWS]     (default 1000000)
 #
+# Every qualified row tells its referrer ("your referral qualified"), an email written in the
+# import's own transaction. QUALIFIED_EMAILS=off switches that email off for the campaign first,
+# as an admin does on its Email templates page, to measure the import without it.
+#
 # Needs sqlite3, curl, python3 and GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
@@ -44,6 +48,13 @@ for i in $(seq 100); do
 done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 sqlite3 "$DATA/handoff.db" "pragma wal_checkpoint(truncate);" >/dev/null
+if [ "${QUALIFIED_EMAILS:-on}" = off ]; then
+  # What "Send on its own" unticked on the campaign's Email templates page saves.
+  sqlite3 "$DATA/handoff.db" "insert into email_templates (campaign_id, kind, subject, body, auto_send, updated_at)
+    select id, 'referral_qualified', 'Your referral qualified', '{friend_name} qualified.', 0, '2026-12-05T00:00:00Z'
+    from campaigns where slug = 'bench'"
+  echo "[bench] the 'referral qualified' email is off for this campaign"
+fi
 cp "$DATA/handoff.db" "$DATA/floor.db"
 # With KEEP_DATA=1, base.db is the database before the import, for profiling runs.
 [ "${KEEP_DATA:-0}" = 1 ] && cp "$DATA/handoff.db" "$DATA/base.db"
@@ -97,4 +108,5 @@ set_based floor "floor, the same rows"
 set_based least "least any importer writes" --least
 EVENTS=$(sqlite3 "$DATA/handoff.db" "select count(*) from conversion_events")
 REWARDS=$(sqlite3 "$DATA/handoff.db" "select count(*) from rewards")
-echo "[bench] database: $EVENTS conversion events, $REWARDS rewards"
+EMAILS=$(sqlite3 "$DATA/handoff.db" "select count(*) from emails")
+echo "[bench] database: $EVENTS conversion events, $REWARDS rewards, $EMAILS emails"

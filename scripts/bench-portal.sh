@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load test of the signed-in referrer portal page `/p/{campaign}` of a referrer with 1,000 leads
 # and 100 rewards, on SQLite, against a bare axum server answering with the same bytes
-# (server/examples/static_page.rs), side by side in one run with wrk.
+# (server/examples/static_page.rs) and against the same route without a session (the portal
+# entrance: Handoff's floor for any page Leptos renders on the server), side by side in one run
+# with wrk.
 #
 #   bash scripts/bench-portal.sh [SECONDS_PER_ROUND] [ROUNDS]     (defaults: 10 and 3)
 #
-# Needs wrk, curl and python3. Traffic stays on 127.0.0.1. Target: ratio >= 0.5.
+# Needs wrk, curl and python3. Traffic stays on 127.0.0.1. Targets: see docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
@@ -20,7 +22,7 @@ for tool in wrk curl python3; do
 done
 
 echo "[bench] building release binaries"
-cargo build --release -q -p server --bin handoff --example static_page
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -q -p server --bin handoff --example static_page
 
 DATA=$(mktemp -d /tmp/handoff-bench-portal.XXXXXX)
 PIDS=()
@@ -71,20 +73,34 @@ target/release/examples/static_page "127.0.0.1:$STATIC_PORT" "$DATA/page.html" &
 PIDS+=($!)
 sleep 0.5
 
-run_wrk() { # URL -> "requests_per_second non2xx"
-  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -H "Cookie: handoff_portal=$SESSION" "$1" | awk '
+run_wrk() { # URL [COOKIE] -> "requests_per_second non2xx"
+  local cookie=()
+  [ -n "${2:-}" ] && cookie=(-H "Cookie: handoff_portal=$2")
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${cookie[@]}" "$1" | awk '
     /Requests\/sec/ {rps=$2}
     /Non-2xx or 3xx/ {bad=$NF}
     END {print rps, (bad==""?0:bad)}'
 }
 
+# Three pages per round, side by side:
+# - static: the signed-in page's bytes from a bare axum server (the issue's baseline);
+# - entrance: the same route without a session, Handoff's floor for a Leptos page rendered on
+#   the server (one query for the campaign, the same shell and stylesheet, a smaller body);
+# - portal: the signed-in page (session, campaign, counts, rewards, a page of leads, QR).
+curl -sf "$BASE/p/bench" >"$DATA/entrance.html"
+echo "[bench] entrance page: $(wc -c <"$DATA/entrance.html") bytes"
 RATIOS=()
+FLOOR_RATIOS=()
 for round in $(seq "$ROUNDS"); do
-  read -r static_rps static_bad < <(run_wrk "http://127.0.0.1:$STATIC_PORT/p/bench")
-  read -r hand_rps hand_bad < <(run_wrk "$BASE/p/bench")
+  read -r static_rps static_bad < <(run_wrk "http://127.0.0.1:$STATIC_PORT/p/bench" "$SESSION")
+  read -r entrance_rps entrance_bad < <(run_wrk "$BASE/p/bench")
+  read -r hand_rps hand_bad < <(run_wrk "$BASE/p/bench" "$SESSION")
   ratio=$(python3 -c "print(f'{$hand_rps/$static_rps:.3f}')")
+  floor=$(python3 -c "print(f'{$hand_rps/$entrance_rps:.3f}')")
   RATIOS+=("$ratio")
-  echo "[bench] round $round: static ${static_rps} req/s, handoff portal ${hand_rps} req/s, ratio ${ratio} (non-2xx: static ${static_bad}, handoff ${hand_bad})"
+  FLOOR_RATIOS+=("$floor")
+  echo "[bench] round $round: static ${static_rps} req/s, entrance ${entrance_rps} req/s, portal ${hand_rps} req/s; portal/static ${ratio}, portal/entrance ${floor} (non-2xx: static ${static_bad}, entrance ${entrance_bad}, portal ${hand_bad})"
 done
-median=$(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "[bench] median ratio portal/static: $median (target >= 0.5)"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "[bench] median ratio portal/static: $(median "${RATIOS[@]}") (issue target >= 0.5)"
+echo "[bench] median ratio portal/entrance: $(median "${FLOOR_RATIOS[@]}") (what the referrer's own data costs, against Handoff's own floor)"

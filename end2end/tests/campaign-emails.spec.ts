@@ -1,10 +1,11 @@
 // The campaign's branded pieces with JavaScript (project chromium-js): the campaign page hydrates
-// and its portal settings preview follows the typing; the email template editor previews what is
-// typed (with sample data, from the server), saves one card at a time, and sends a test to the
-// admin; the referrer's page shares through the browser's share sheet and prints only the card.
-// Without JavaScript, the template editor is covered by the Rust test
-// `the_template_editor_saves_previews_tests_and_resets_without_javascript`.
+// and its portal settings preview follows the typing; a logo is uploaded (an SVG is refused); the
+// email template editor previews what is typed (with sample data, from the server), saves one card
+// at a time, and sends a test to the admin; the referrer's page shares through the browser's share
+// sheet and prints only the card. Without JavaScript, the template editor and the logo upload are
+// covered by the Rust tests in server/tests/api/referrer_admin.rs and logos.rs.
 import { expect, test } from '@playwright/test';
+import { PNG } from 'pngjs';
 import { BASE_URL, expectNoSeriousA11yViolations, savedOwner, settle, visit } from './helpers';
 import { signInLink, waitForMail } from './mail';
 import { campaignFor, decodeQrPng, join, newJoiner, shownLinkAndCode, signInWith, visitorContext } from './portal-helpers';
@@ -32,11 +33,34 @@ test('the campaign page hydrates, and its portal preview follows the typing and 
   await expect(page.getByLabel('Headline', { exact: true })).toHaveValue('Bring a friend, both get a coffee');
   await expectNoSeriousA11yViolations(page, 'campaign page');
 
+  await test.step('uploads a logo; an SVG is refused with the reason', async () => {
+    await page.getByLabel('Upload a logo', { exact: true }).setInputFiles({
+      name: 'logo.svg',
+      mimeType: 'image/svg+xml',
+      buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+    });
+    await page.getByRole('button', { name: 'Upload logo', exact: true }).click();
+    await expect(page.getByRole('alert')).toContainText('SVG logos are not accepted');
+    await settle(page);
+    const logo = new PNG({ width: 90, height: 30 });
+    logo.data.fill(0x55);
+    await page.getByLabel('Upload a logo', { exact: true }).setInputFiles({
+      name: 'logo.png',
+      mimeType: 'image/png',
+      buffer: PNG.sync.write(logo),
+    });
+    await page.getByRole('button', { name: 'Upload logo', exact: true }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Logo saved.' })).toBeVisible();
+    await expect(page.getByRole('img', { name: 'The current logo' })).toHaveJSProperty('naturalWidth', 90);
+    await expect(preview.getByRole('img', { name: campaign.name })).toBeVisible();
+  });
+
   const context = await visitorContext(browser, testInfo);
   const visitor = await context.newPage();
   await visit(visitor, `/p/${campaign.slug}`);
   await expect(visitor.getByRole('heading', { level: 1 })).toHaveText('Bring a friend, both get a coffee');
   await expect(visitor.getByText('Your friends get their first cup free.')).toBeVisible();
+  await expect(visitor.getByRole('img', { name: campaign.name })).toHaveJSProperty('naturalWidth', 90);
   await context.close();
 });
 

@@ -216,3 +216,10 @@ pub fn RefusedRows(errors: Vec<ImportError>) -> impl IntoView {
         </div>
     }
 }
+
+/// The `:id` of the current route as a number (0 when it is missing or not a number, which no
+/// row has, so the page answers "not found").
+pub fn use_id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0))
+}

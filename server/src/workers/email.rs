@@ -12,7 +12,7 @@ use app::{
         services::emails::{
             self,
             queue::{self, Claimed},
-            smtp::Mailer,
+            smtp::{Mailer, SMTP_CONNECTIONS},
         },
         state::RuntimeSettings,
     },
@@ -23,8 +23,8 @@ use tokio::task::JoinHandle;
 
 /// Emails claimed per round.
 const BATCH: u64 = 64;
-/// Messages in flight at once (each on its own pooled SMTP connection).
-const CONCURRENCY: usize = 8;
+/// Messages in flight at once: one per pooled SMTP connection.
+const CONCURRENCY: usize = SMTP_CONNECTIONS as usize;
 
 /// Starts the worker; it polls every `poll` until aborted.
 pub fn spawn(

@@ -133,6 +133,23 @@ fn list_unsubscribe(received: &Received) -> String {
         .to_owned()
 }
 
+/// Posts `csv` to the campaign's import endpoint (`query` adds e.g. `&dry_run=true`).
+async fn import_csv(app: &TestApp, query: &str, csv: String) {
+    let response = app
+        .client
+        .post(format!(
+            "{}/api/v1/conversions/import?campaign=spring{query}",
+            app.address
+        ))
+        .bearer_auth(&app.api_key)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 async fn opted_out(app: &TestApp, id: i64) -> bool {
     referrer::Entity::find_by_id(id)
         .one(&app.db)
@@ -524,19 +541,7 @@ async fn the_same_conversions_imported_twice_send_one_email_each(backend: Backen
          o-3,ana@example.com,{code},70.00,USD\n"
     );
     for _ in 0..2 {
-        let response = app
-            .client
-            .post(format!(
-                "{}/api/v1/conversions/import?campaign=spring",
-                app.address
-            ))
-            .bearer_auth(&app.api_key)
-            .header("content-type", "text/csv")
-            .body(file.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        import_csv(&app, "", file.clone()).await;
     }
     smtp.wait_for(2, 10).await;
     settle().await;
@@ -581,21 +586,14 @@ async fn a_preview_of_an_import_writes_no_email() {
     let app = app_with_smtp(Backend::Sqlite, &smtp).await.unwrap();
     let jane = setup(&app).await;
     let code = jane["code"].as_str().unwrap();
-    let response = app
-        .client
-        .post(format!(
-            "{}/api/v1/conversions/import?campaign=spring&dry_run=true",
-            app.address
-        ))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "text/csv")
-        .body(format!(
+    import_csv(
+        &app,
+        "&dry_run=true",
+        format!(
             "order_id,email,referral_code,amount,currency\no-1,ana@example.com,{code},50.00,USD\n"
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+        ),
+    )
+    .await;
     settle().await;
     assert!(emails(&app).await.is_empty());
     assert!(smtp.messages().is_empty());
@@ -649,21 +647,14 @@ async fn a_campaigns_own_templates_word_the_notifications_and_can_hold_them_back
     .await;
     assert_eq!(result["outcome"], "qualified");
     let code = jane["code"].as_str().unwrap();
-    let response = app
-        .client
-        .post(format!(
-            "{}/api/v1/conversions/import?campaign=spring",
-            app.address
-        ))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "text/csv")
-        .body(format!(
+    import_csv(
+        &app,
+        "",
+        format!(
             "order_id,email,referral_code,amount,currency\no-9,ana@example.com,{code},50.00,USD\n"
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+        ),
+    )
+    .await;
     settle().await;
     assert_eq!(kinds(&app).await, ["new_referral"]);
 

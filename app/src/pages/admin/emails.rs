@@ -2,11 +2,11 @@
 //! it failed, and a resend button; one email with both of its parts.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::emails::{ResendEmail, email_sending, list_emails, load_email},
-    components::{AdminPage, action_error, load_error, short_time},
+    components::{AdminPage, action_error, load_error, short_time, use_id_param},
     types::EmailLine,
 };
 
@@ -100,15 +100,8 @@ pub fn EmailsPage() -> impl IntoView {
 /// `/admin/emails/:id`: one email as it was sent, with a resend button.
 #[component]
 pub fn EmailPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|i| i.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = use_id_param();
     let resend = ServerAction::<ResendEmail>::new();
     let email = Resource::new(
         move || (id(), resend.version().get()),

@@ -7,14 +7,16 @@
 //! JavaScript it reloads itself every 2 seconds while one runs; with it, it asks every second.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{
         campaigns::list_campaigns,
         imports::{PreviewImport, RunImport, get_import, list_imports, take_upload_error},
     },
-    components::{AdminPage, ErrorNote, RefusedRows, action_error, load_error, short_time},
+    components::{
+        AdminPage, ErrorNote, RefusedRows, action_error, load_error, short_time, use_id_param,
+    },
     pages::admin::referrers::serde_urlencoded_pairs,
     types::{ImportReport, ImportView},
 };
@@ -261,9 +263,8 @@ fn ImportHistory(history: Vec<ImportView>, names: Vec<(String, String)>) -> impl
 /// it) or its final report. `?started=` says a form posted without JavaScript started a run.
 #[component]
 pub fn ImportPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let id = use_id_param();
     let preview = ServerAction::<PreviewImport>::new();
     let run = ServerAction::<RunImport>::new();
     let tick = RwSignal::new(0u64);

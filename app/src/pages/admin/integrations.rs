@@ -3,7 +3,7 @@
 //! The REST API's keys have their own page, linked from here.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{
@@ -20,7 +20,9 @@ use crate::{
             take_new_webhook_endpoint, take_promotion_code_import,
         },
     },
-    components::{AdminPage, CopyText, RefusedRows, action_error, load_error, short_time},
+    components::{
+        AdminPage, CopyText, RefusedRows, action_error, load_error, short_time, use_id_param,
+    },
     error::AppError,
     types::{Campaign, ImportError, InboundDelivery, InboundSource},
 };
@@ -818,8 +820,7 @@ fn EndpointListRow(
 /// `/admin/integrations/sources/:id`: the source, its mapping editor and its delivery log.
 #[component]
 pub fn SourcePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let id = use_id_param();
     let save = ServerAction::<SaveSourceMapping>::new();
     let replay = ServerAction::<ReplayInboundDelivery>::new();
     let detail = Resource::new(
@@ -986,9 +987,8 @@ pub fn StripeLogPage() -> impl IntoView {
 /// `/admin/integrations/endpoints/:id`: an outbound endpoint and its delivery log.
 #[component]
 pub fn EndpointPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let id = use_id_param();
     let replay = ServerAction::<ReplayWebhookDelivery>::new();
     let enable = ServerAction::<SetWebhookEndpointEnabled>::new();
     let detail = Resource::new(

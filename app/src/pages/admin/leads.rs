@@ -1,14 +1,14 @@
 //! The Leads tab and one lead's timeline.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{
         campaigns::list_campaigns,
         leads::{QualifyLead, RejectLead, get_lead, list_leads},
     },
-    components::{AdminPage, action_error, load_error, short_time},
+    components::{AdminPage, action_error, load_error, short_time, use_id_param},
     pages::admin::referrers::serde_urlencoded_pairs,
     types::{ConversionResult, LeadFilter},
 };
@@ -138,9 +138,8 @@ fn decided_message(result: &ConversionResult) -> String {
 /// reject it. `?decided=` carries the outcome of a form posted without JavaScript.
 #[component]
 pub fn LeadPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0));
+    let id = use_id_param();
     let qualify = ServerAction::<QualifyLead>::new();
     let reject = ServerAction::<RejectLead>::new();
     let detail = Resource::new(

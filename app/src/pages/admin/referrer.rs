@@ -2,26 +2,19 @@
 //! their link-and-code email or a sign-in link.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::referrers::{SendReferrerEmail, load_referrer},
-    components::{AdminPage, CopyText, action_error, load_error, short_time},
+    components::{AdminPage, CopyText, action_error, load_error, short_time, use_id_param},
     pages::admin::emails::EmailRows,
 };
 
 /// `/admin/referrers/:id`.
 #[component]
 pub fn ReferrerPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|i| i.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = use_id_param();
     let send = ServerAction::<SendReferrerEmail>::new();
     let detail = Resource::new(
         move || (id(), send.version().get()),

@@ -138,45 +138,18 @@ pub async fn link_and_code(
     occasion: Occasion,
     now: DateTime<Utc>,
 ) -> Result<Draft, AppError> {
-    let token = tokens::issue(
-        db,
-        referrer.id,
-        TokenPurpose::EmailLink,
-        tokens::WELCOME_SIGN_IN_TTL,
-        now,
-    )
-    .await?;
-    let sign_in = portal::sign_in_link(settings, &campaign.slug, &token);
-    let mut values = referrer_values(settings, campaign, referrer);
-    values.set(Placeholder::SignInLink, sign_in.clone());
-    let template = templates::effective(db, campaign.id, EmailKind::LinkAndCode).await?;
-    let rendered = compose::render_template(
-        &Content {
-            kind: EmailKind::LinkAndCode,
-            campaign,
-            values,
-            card: Some(Card {
-                link: referrers::link(settings, &referrer.slug),
-                code: referrer.code.clone(),
-                qr_url: qr_url(settings, &referrer.slug),
-            }),
-            button: Some(Button {
-                label: "Open your referral portal".to_owned(),
-                url: sign_in,
-            }),
-            unsubscribe_url: None,
-        },
-        &template.subject,
-        &template.body,
-    )?;
-    Ok(Draft {
+    let email = SignInEmail {
         kind: EmailKind::LinkAndCode,
-        campaign_id: Some(campaign.id),
-        referrer_id: Some(referrer.id),
-        to: referrer.email.clone(),
-        rendered,
+        ttl: tokens::WELCOME_SIGN_IN_TTL,
+        button: "Open your referral portal",
+        card: Some(Card {
+            link: referrers::link(settings, &referrer.slug),
+            code: referrer.code.clone(),
+            qr_url: qr_url(settings, &referrer.slug),
+        }),
         dedupe_key: (occasion == Occasion::First).then(|| format!("link_and_code:{}", referrer.id)),
-    })
+    };
+    email.draft(db, settings, campaign, referrer, now).await
 }
 
 /// The sign-in email: a single-use link that lasts 30 minutes.
@@ -187,41 +160,68 @@ pub async fn sign_in(
     referrer: &referrer::Model,
     now: DateTime<Utc>,
 ) -> Result<Draft, AppError> {
-    let token = tokens::issue(
-        db,
-        referrer.id,
-        TokenPurpose::EmailLink,
-        tokens::SIGN_IN_TTL,
-        now,
-    )
-    .await?;
-    let link = portal::sign_in_link(settings, &campaign.slug, &token);
-    let mut values = referrer_values(settings, campaign, referrer);
-    values.set(Placeholder::SignInLink, link.clone());
-    let template = templates::effective(db, campaign.id, EmailKind::SignIn).await?;
-    let rendered = compose::render_template(
-        &Content {
-            kind: EmailKind::SignIn,
-            campaign,
-            values,
-            card: None,
-            button: Some(Button {
-                label: "Sign in".to_owned(),
-                url: link,
-            }),
-            unsubscribe_url: None,
-        },
-        &template.subject,
-        &template.body,
-    )?;
-    Ok(Draft {
+    let email = SignInEmail {
         kind: EmailKind::SignIn,
-        campaign_id: Some(campaign.id),
-        referrer_id: Some(referrer.id),
-        to: referrer.email.clone(),
-        rendered,
+        ttl: tokens::SIGN_IN_TTL,
+        button: "Sign in",
+        card: None,
         dedupe_key: None,
-    })
+    };
+    email.draft(db, settings, campaign, referrer, now).await
+}
+
+/// An email to a referrer that carries a fresh single-use sign-in link, as its button and as
+/// `{sign_in_link}`: the link-and-code email and the sign-in email.
+struct SignInEmail {
+    kind: EmailKind,
+    /// How long the link works.
+    ttl: chrono::Duration,
+    /// The button's label.
+    button: &'static str,
+    /// The link, code and QR block, when the email shows it.
+    card: Option<Card>,
+    dedupe_key: Option<String>,
+}
+
+impl SignInEmail {
+    /// Issues the link's token in `db` and renders the campaign's template for the kind.
+    async fn draft(
+        self,
+        db: &impl ConnectionTrait,
+        settings: &RuntimeSettings,
+        campaign: &campaign::Model,
+        referrer: &referrer::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Draft, AppError> {
+        let token = tokens::issue(db, referrer.id, TokenPurpose::EmailLink, self.ttl, now).await?;
+        let link = portal::sign_in_link(settings, &campaign.slug, &token);
+        let mut values = referrer_values(settings, campaign, referrer);
+        values.set(Placeholder::SignInLink, link.clone());
+        let template = templates::effective(db, campaign.id, self.kind).await?;
+        let rendered = compose::render_template(
+            &Content {
+                kind: self.kind,
+                campaign,
+                values,
+                card: self.card,
+                button: Some(Button {
+                    label: self.button.to_owned(),
+                    url: link,
+                }),
+                unsubscribe_url: None,
+            },
+            &template.subject,
+            &template.body,
+        )?;
+        Ok(Draft {
+            kind: self.kind,
+            campaign_id: Some(campaign.id),
+            referrer_id: Some(referrer.id),
+            to: referrer.email.clone(),
+            rendered,
+            dedupe_key: self.dedupe_key,
+        })
+    }
 }
 
 /// The referrer with `id` and their campaign.
