@@ -35,7 +35,7 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use super::admin_imports::refused;
+use super::{admin_imports::refused, qr::if_none_match};
 
 /// The most a logo form may send. Larger than the logo limit, so that a logo just over it gets
 /// the clear "larger than 512 KB" answer from the field reader rather than a cut-off body.
@@ -73,15 +73,7 @@ async fn serve(
         }
     };
     let etag = format!("\"{}\"", logo.etag);
-    let fresh = request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag
-        });
+    let fresh = if_none_match(&request, &etag);
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);

@@ -133,7 +133,7 @@ pub fn respond(
 
 /// True when `If-None-Match` is `*` or lists `etag`. RFC 9110 compares weakly here, so
 /// `W/"…"` matches too.
-fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
+pub(super) fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
     request
         .get_all(header::IF_NONE_MATCH)
         .iter()

@@ -31,6 +31,26 @@ pub struct TestApp {
     pub database_url: String,
     _stop: tokio::sync::oneshot::Sender<()>,
     _pg: Option<PgDatabase>,
+    /// Last, so it goes after the app is told to stop.
+    _data_dir: DataDir,
+}
+
+/// A test's data directory under the system's temporary directory, removed when the test ends
+/// (an open SQLite file may be unlinked on Unix; the app is stopping by then).
+struct DataDir(std::path::PathBuf);
+
+impl DataDir {
+    fn create() -> DataDir {
+        let path = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
+        std::fs::create_dir_all(&path).expect("temp dir");
+        DataDir(path)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A per-test PostgreSQL database, dropped when the test ends.
@@ -113,8 +133,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// [`spawn_app`] with more environment variables for the app's settings.
 pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<TestApp> {
-    let data_dir = std::env::temp_dir().join(format!("handoff-test-{}", unique_suffix()));
-    std::fs::create_dir_all(&data_dir).expect("temp dir");
+    let dir = DataDir::create();
+    let data_dir = dir.0.clone();
     let (database_url, pg) = match backend {
         Backend::Sqlite => (
             format!("sqlite://{}/handoff.db?mode=rwc", data_dir.display()),
@@ -177,6 +197,7 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
         database_url,
         _stop: stop,
         _pg: pg,
+        _data_dir: dir,
     })
 }
 
