@@ -26,7 +26,7 @@ echo "[bench] building release binaries"
 
 DATA=$(mktemp -d /tmp/handoff-bench-portal.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DATA"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP_DATA:-}" ] || rm -rf "$DATA"; }
 trap cleanup EXIT
 
 export HANDOFF_DATA_DIR="$DATA" HANDOFF_ADDR="127.0.0.1:$HANDOFF_PORT" RUST_LOG=warn
@@ -67,7 +67,7 @@ grep -q "$CODE" "$DATA/page.html" || { echo "bench: the page does not show the c
 python3 - "$DATA/page.html" <<'PY'
 import sys, re
 html = open(sys.argv[1]).read()
-print(f"[bench] page: {len(html)} bytes; leads rows on it: {html.count('***@')}; reward rows: {len(re.findall(r'<td>49.00 USD', html)) or 'see page'}")
+print(f"[bench] page: {len(html)} bytes; lead rows on it: {html.count('***@example.org</td>')}; reward rows: {html.count('<td>Thank-you reward</td>')}")
 PY
 target/release/examples/static_page "127.0.0.1:$STATIC_PORT" "$DATA/page.html" &
 PIDS+=($!)

@@ -645,27 +645,39 @@ pub struct PortalLead {
     pub created_at: DateTime<Utc>,
 }
 
+/// What `/p/{campaign}` shows: the campaign's branding, and the referrer's page when the
+/// visitor is signed in to this campaign (the entrance otherwise).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalView {
+    /// The campaign's branding.
+    pub branding: PortalBranding,
+    /// The signed-in referrer's page; `None` shows the entrance.
+    pub home: Option<PortalHome>,
+}
+
 /// The signed-in referrer's page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalHome {
-    /// The campaign's branding.
-    pub branding: PortalBranding,
     /// The referrer's name.
     pub name: String,
     /// Their referral link.
     pub link: String,
+    /// The link's slug, for the QR code's address (`/qr/{slug}.svg`).
+    pub link_slug: String,
     /// Their referral code, when the campaign has codes.
     pub code: Option<String>,
-    /// The QR code of the link, as inline SVG markup (made on the server from the link only).
-    pub qr_svg: String,
     /// Clicks on the link.
     pub clicks: i64,
     /// Friends who arrived.
     pub leads: i64,
     /// Of those, qualified.
     pub qualified: i64,
-    /// Their rewards, newest first.
+    /// One page of their rewards, newest first.
     pub rewards: Vec<PortalReward>,
+    /// This rewards page's number (`?rewards=`, 1-based).
+    pub rewards_page: u32,
+    /// The rewards page after this one, when there is one.
+    pub rewards_next_page: Option<u32>,
     /// One page of their leads, newest first.
     pub recent_leads: Vec<PortalLead>,
     /// The lead page after this one (`?page=`), when there is one.
@@ -716,6 +728,48 @@ pub struct PortalSettingsInput {
     /// `https://shop.example.com https://app.example.com`. Empty: no site may.
     #[serde(default)]
     pub frame_ancestors: String,
+    /// The name the campaign's emails come from; empty for the campaign's name.
+    #[serde(default)]
+    pub email_sender_name: String,
+    /// Where replies to the campaign's emails go; empty for the installation's reply-to.
+    #[serde(default)]
+    pub email_reply_to: String,
+}
+
+/// What one "send to everyone not yet emailed" wrote: how many emails, and the range of email
+/// ids they are in (after `since`, up to `until`), which its progress reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeRun {
+    /// Emails written.
+    pub written: usize,
+    /// The newest email id before the run.
+    pub since: i64,
+    /// The newest email id after it.
+    pub until: i64,
+}
+
+/// How far a set of emails has gone out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailProgress {
+    /// Sent.
+    pub sent: u64,
+    /// Waiting to be sent (or retried).
+    pub pending: u64,
+    /// Refused for good (see the Emails log).
+    pub failed: u64,
+}
+
+/// The Emails page's "Sender" form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSenderSettings {
+    /// The admin's sender address; empty uses the configured one.
+    pub from: String,
+    /// The admin's reply-to address; empty uses the configured one.
+    pub reply_to: String,
+    /// `HANDOFF_SMTP_FROM` (or its default).
+    pub configured_from: String,
+    /// `HANDOFF_SMTP_REPLY_TO`, empty when not set.
+    pub configured_reply_to: String,
 }
 
 /// One kind of email as a campaign's template editor shows it.

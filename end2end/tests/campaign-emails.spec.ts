@@ -6,7 +6,7 @@
 // covered by the Rust tests in server/tests/api/referrer_admin.rs and logos.rs.
 import { expect, test } from '@playwright/test';
 import { PNG } from 'pngjs';
-import { BASE_URL, expectNoSeriousA11yViolations, savedOwner, settle, visit } from './helpers';
+import { BASE_URL, createApiKey, expectNoSeriousA11yViolations, savedOwner, settle, unique, visit } from './helpers';
 import { signInLink, waitForMail } from './mail';
 import { campaignFor, decodeQrPng, join, newJoiner, shownLinkAndCode, signInWith, visitorContext } from './portal-helpers';
 
@@ -172,4 +172,52 @@ test("the referrer's page shares through the share sheet and prints only the car
   const shot = await referrer.screenshot({ clip: box! });
   expect(decodeQrPng(shot), "the card's QR decodes to the link").toBe(link);
   await context.close();
+});
+
+test('the bulk send shows its progress until every email went out; the Sender form saves and clears', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const campaign = await campaignFor(page, browser, 'Bulk');
+  const key = await createApiKey(page);
+  // Added quietly through the API: nobody has had the link-and-code email yet.
+  const emails = ['ann', 'bob', 'cat'].map((name) => `${name}-${unique()}@example.com`);
+  for (const email of emails) {
+    const response = await page.request.post('/api/v1/referrers', {
+      headers: { Authorization: `Bearer ${key}` },
+      data: { campaign: campaign.slug, name: email.split('-')[0], email },
+    });
+    expect(response.status(), await response.text()).toBe(201);
+  }
+  await visit(page, `/admin/referrers?campaign=${campaign.slug}`);
+  await page.getByRole('button', { name: 'Send to everyone not yet emailed', exact: true }).click();
+  const status = page.getByRole('status').filter({ hasText: 'Link-and-code emails written: 3.' });
+  await expect(status).toBeVisible();
+  // The note reads again by itself while emails wait, until all three went out.
+  await expect(status).toContainText('Sent 3, waiting 0, failed 0.', { timeout: 20_000 });
+  await expect(status.getByRole('progressbar', { name: 'Emails sent' })).toHaveAttribute('value', '3');
+  for (const email of emails) await waitForMail(email, { subject: new RegExp(campaign.name) });
+
+  await visit(page, '/admin/emails');
+  const form = page.getByRole('region', { name: 'Sender' });
+  await form.getByLabel('Emails come from', { exact: true }).fill('not an address');
+  await form.getByRole('button', { name: 'Save sender', exact: true }).click();
+  await expect(form.getByRole('alert')).toContainText('Write an email address');
+  await form.getByLabel('Emails come from', { exact: true }).fill('Shop Referrals <refer@shop.example>');
+  await form.getByLabel('Replies go to', { exact: true }).fill('help@shop.example');
+  await form.getByRole('button', { name: 'Save sender', exact: true }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Sender saved.' })).toBeVisible();
+  await page.reload();
+  await settle(page);
+  await expect(form.getByLabel('Emails come from', { exact: true })).toHaveValue('Shop Referrals <refer@shop.example>');
+  await expect(form.getByLabel('Replies go to', { exact: true })).toHaveValue('help@shop.example');
+  // Back to the server's setting, so later tests' emails come from it.
+  await form.getByLabel('Emails come from', { exact: true }).fill('');
+  await form.getByLabel('Replies go to', { exact: true }).fill('');
+  await form.getByRole('button', { name: 'Save sender', exact: true }).click();
+  await expect(form.getByRole('status').filter({ hasText: 'Sender saved.' })).toBeVisible();
+  await page.reload();
+  await settle(page);
+  await expect(form.getByLabel('Emails come from', { exact: true })).toHaveValue('');
 });

@@ -42,7 +42,9 @@ test('without JavaScript a referrer joins, signs in from the email and sees the 
     expect(await text.evaluate((el) => getComputedStyle(el).userSelect), `"${value}" can be selected`).not.toBe('none');
   }
   await expect(referrer.getByRole('button', { name: /^Cop(y|ied)$/ }), 'no Copy buttons without JavaScript').toHaveCount(0);
-  await expect(referrer.getByRole('img', { name: 'QR code of your referral link' }).locator('svg')).toHaveCount(1);
+  const qr = referrer.getByRole('img', { name: 'QR code of your referral link' });
+  await expect(qr).toBeVisible();
+  await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the QR image loads').toBe(true);
   await checkQrDownloads(referrer, shown.link);
 
   // The link worked once; opened again it says so and points to the entrance.

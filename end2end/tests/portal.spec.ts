@@ -67,10 +67,12 @@ test('a referrer joins, signs in from the email, copies the link and code, and d
 
   await test.step('the QR on the page and the downloaded QR decode to the link', async () => {
     const qr = region.getByRole('img', { name: 'QR code of your referral link' });
-    await expect(qr.locator('svg')).toHaveCount(1);
-    // The inline SVG as the browser draws it (a screenshot of its box), through the same decoder.
+    // An image of /qr/{slug}.svg, loaded (the browser keeps it: ETag and a long cache life).
+    await expect(qr).toHaveAttribute('src', /^\/qr\/[^/]+\.svg$/);
+    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    // The QR as the browser draws it (a screenshot of its box), through the same decoder.
     const box = await qr.boundingBox();
-    expect(box, 'the inline QR is laid out').not.toBeNull();
+    expect(box, 'the QR on the page is laid out').not.toBeNull();
     const shot = await referrer.screenshot({ clip: box! });
     expect(decodeQrPng(shot), 'the QR on the page decodes to the link').toBe(link);
     await checkQrDownloads(referrer, link);

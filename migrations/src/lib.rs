@@ -14,6 +14,8 @@ mod m20261126_000005_api_key_access;
 mod m20261204_000006_referrer_side;
 mod m20261204_000007_email_templates;
 mod m20261205_000008_campaign_logos;
+mod m20261205_000009_leads_by_referrer_status;
+mod m20261205_000010_email_sender;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_referrer_side::Migration),
             Box::new(m20261204_000007_email_templates::Migration),
             Box::new(m20261205_000008_campaign_logos::Migration),
+            Box::new(m20261205_000009_leads_by_referrer_status::Migration),
+            Box::new(m20261205_000010_email_sender::Migration),
         ]
     }
 }

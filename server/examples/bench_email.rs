@@ -53,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
         trusted_proxies: Vec::new(),
         preview_copy_bytes: 0,
         email_sending: true,
+        smtp_from: "refer@shop.test".into(),
+        smtp_reply_to: None,
     };
     let html = format!("<p>{}</p>", "Your link and your code. ".repeat(120));
     let text = "Your link and your code. ".repeat(60);
@@ -89,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let rows = email::Entity::find().all(&conn).await?;
     let start = Instant::now();
     futures_util::stream::iter(rows.iter())
-        .map(|row| mailer.send(row, None, None))
+        .map(|row| mailer.send(row, mailer.configured(), None))
         .buffer_unordered(SMTP_CONNECTIONS as usize)
         .collect::<Vec<_>>()
         .await;

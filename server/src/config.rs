@@ -507,6 +507,8 @@ impl Settings {
             trusted_proxies: self.trusted_proxies.clone(),
             preview_copy_bytes: self.preview_copy_mb.saturating_mul(1024 * 1024),
             email_sending: self.smtp_url.is_some(),
+            smtp_from: self.smtp_from.clone(),
+            smtp_reply_to: self.smtp_reply_to.clone(),
         }
     }
 

@@ -251,10 +251,24 @@ fn build_router(
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .layer(middleware::from_fn(routes::rpc_status::error_status))
         .layer(middleware::from_fn_with_state(
-            AllowedOrigin { public_origin },
+            AllowedOrigin {
+                public_origin: public_origin.clone(),
+            },
             routes::csrf::guard,
         ))
         .layer(sessions);
+
+    // A sign-in link's button starts a session: a post from another site must not sign a
+    // visitor in as someone else (login forgery), so it passes the same origin check.
+    let portal_login = Router::new()
+        .route(
+            "/p/{slug}/login/{token}",
+            get(routes::portal_login::show).post(routes::portal_login::redeem),
+        )
+        .layer(middleware::from_fn_with_state(
+            AllowedOrigin { public_origin },
+            routes::csrf::guard,
+        ));
 
     let public = Router::new()
         .route("/healthz", get(routes::health::healthz))
@@ -269,10 +283,6 @@ fn build_router(
             "/p/unsubscribe/{token}",
             get(routes::unsubscribe::show).post(routes::unsubscribe::confirm),
         )
-        .route(
-            "/p/{slug}/login/{token}",
-            get(routes::portal_login::show).post(routes::portal_login::redeem),
-        )
         .route("/webhooks/stripe", post(routes::webhooks::stripe))
         .route("/webhooks/in/{token}", post(routes::webhooks::source))
         .route(
@@ -280,6 +290,7 @@ fn build_router(
             get(|| async { axum::response::Redirect::to("/admin/campaigns") }),
         )
         .merge(routes::logos::public_router())
+        .merge(portal_login)
         .merge(routes::api::router());
 
     Router::new()

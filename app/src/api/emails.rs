@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{EmailDetail, EmailLine, EmailPreview, EmailTemplateView},
+    types::{EmailDetail, EmailLine, EmailPreview, EmailSenderSettings, EmailTemplateView},
 };
 
 /// The Emails log, newest first, 100 at a time (`before`: the id to page from).
@@ -51,6 +51,31 @@ pub async fn email_sending() -> Result<bool, AppError> {
     use crate::{domain::roles::Permission, ssr::auth};
     auth::require(Permission::ViewData).await?;
     Ok(auth::state()?.settings.email_sending)
+}
+
+/// Who emails come from and where replies go, for the Emails page's "Sender" form.
+#[server(prefix = "/rpc", endpoint = "email_sender")]
+pub async fn load_email_sender() -> Result<EmailSenderSettings, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::emails::sender},
+    };
+    auth::require(Permission::ViewData).await?;
+    let state = auth::state()?;
+    sender::current(&state.db, &state.settings).await
+}
+
+/// Saves the installation's sender and reply-to (empty: the server's configuration).
+#[server(prefix = "/rpc", endpoint = "email_sender_save")]
+pub async fn save_email_sender(from: String, reply_to: String) -> Result<(), AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::emails::sender},
+    };
+    auth::require(Permission::ManageIntegrations).await?;
+    sender::save(&auth::state()?.db, &from, &reply_to).await?;
+    crate::api::redirect_back_with(&[("saved", "sender")]);
+    Ok(())
 }
 
 /// Every kind's template of campaign `slug`, for the editor.

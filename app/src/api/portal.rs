@@ -7,24 +7,8 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{PortalBranding, PortalHome, PortalSettingsInput},
+    types::{PortalSettingsInput, PortalView},
 };
-
-/// A campaign's portal entrance: its branding and whether people may join.
-#[server(prefix = "/p/_rpc", endpoint = "entrance")]
-pub async fn portal_entrance(slug: String) -> Result<PortalBranding, AppError> {
-    use crate::ssr::{auth, services::portal};
-    use axum::http::{HeaderValue, header};
-    let (branding, frame_policy) = portal::entrance(&auth::state()?, &slug).await?;
-    // Not framable unless the campaign lists the business's own sites; the policy wins over the
-    // server-wide X-Frame-Options in every current browser.
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(value) = HeaderValue::from_str(&frame_policy)
-    {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
-    }
-    Ok(branding)
-}
 
 /// The campaign's portal settings, for the admin's form.
 #[server(prefix = "/rpc", endpoint = "portal_settings")]
@@ -54,48 +38,58 @@ pub async fn save_portal_settings(
     Ok(())
 }
 
-/// The signed-in referrer's page for campaign `slug`, or `None` when nobody (or another
-/// campaign's referrer) is signed in. `page` pages the leads list.
+/// What `/p/{slug}` shows: the campaign's branding, and the signed-in referrer's own page when
+/// the session's referrer belongs to this campaign (the entrance otherwise). `page` pages the
+/// leads list, `rewards` the rewards list.
 #[server(prefix = "/p/_rpc", endpoint = "home")]
-pub async fn load_portal_home(
+pub async fn load_portal(
     slug: String,
     page: Option<u32>,
-) -> Result<Option<PortalHome>, AppError> {
+    rewards: Option<u32>,
+) -> Result<PortalView, AppError> {
     use crate::ssr::{
         auth,
         client_ip::ClientIp,
         portal_session,
-        services::{portal, secrets::ip_hash},
+        services::{
+            portal::{self, HomePages},
+            secrets::ip_hash,
+        },
     };
     use axum::http::{HeaderValue, header};
     let state = auth::state()?;
-    let response = use_context::<leptos_axum::ResponseOptions>();
-    // Nothing about a referrer is kept by a browser cache or a shared proxy.
-    if let Some(response) = &response {
+    let referrer = portal_session::current_referrer().await?;
+    let pages = HomePages {
+        leads: page.unwrap_or(1),
+        rewards: rewards.unwrap_or(1),
+    };
+    let (view, frame_policy) = portal::view(&state, &slug, referrer.as_ref(), pages).await?;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        // Nothing about a referrer is kept by a browser cache or a shared proxy.
         response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    let Some(referrer) = portal_session::current_referrer().await? else {
-        return Ok(None);
-    };
-    let home = match portal::home(&state, &slug, &referrer, page.unwrap_or(1)).await {
-        Ok(home) => home,
-        Err(AppError::Unauthenticated) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    // The referrer's own address and browser, for the self-referral and same-IP signals.
-    let parts = portal_session::request_parts()?;
-    let client = ClientIp::of(&parts, &state).0;
-    portal::remember_address(&state, &referrer, &ip_hash(&state.settings.secret, client)).await?;
-    if let Some(response) = &response {
-        let cookie = portal_session::set_portal_cookie(
-            &portal_session::encode_portal_visitor(&state.settings.secret, referrer.id),
-            state.settings.secure_cookies,
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.append_header(header::SET_COOKIE, value);
+        // Not framable unless the campaign lists the business's own sites; the policy wins
+        // over the server-wide X-Frame-Options in every current browser.
+        if let Ok(value) = HeaderValue::from_str(&frame_policy) {
+            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+        }
+        if let (Some(referrer), Some(_)) = (&referrer, &view.home) {
+            let cookie = portal_session::set_portal_cookie(
+                &portal_session::encode_portal_visitor(&state.settings.secret, referrer.id),
+                state.settings.secure_cookies,
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.append_header(header::SET_COOKIE, value);
+            }
         }
     }
-    Ok(Some(home))
+    if let (Some(referrer), Some(_)) = (&referrer, &view.home) {
+        // The referrer's own address and browser, for the self-referral and same-IP signals.
+        let parts = portal_session::request_parts()?;
+        let client = ClientIp::of(&parts, &state).0;
+        portal::remember_address(&state, referrer, &ip_hash(&state.settings.secret, client))
+            .await?;
+    }
+    Ok(view)
 }
 
 #[cfg(feature = "ssr")]
@@ -184,10 +178,12 @@ pub async fn portal_sign_out(slug: String) -> Result<(), AppError> {
     if let Some(token) = portal_session::read_cookie(&parts.headers, SESSION_COOKIE) {
         tokens::end_session(&state.db, token, chrono::Utc::now()).await?;
     }
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(value) = HeaderValue::from_str(&portal::session_cookie(&state.settings, None))
-    {
-        response.append_header(header::SET_COOKIE, value);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        for removal in portal::session_cookie_removals(&state.settings) {
+            if let Ok(value) = HeaderValue::from_str(&removal) {
+                response.append_header(header::SET_COOKIE, value);
+            }
+        }
     }
     back_to_entrance(&slug, "signed_out");
     Ok(())

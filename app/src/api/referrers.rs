@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{Page, Referrer, ReferrerDetail, ReferrerWithStats},
+    types::{EmailProgress, Page, Referrer, ReferrerDetail, ReferrerWithStats, WelcomeRun},
 };
 
 /// One page of the Referrers tab. (Flat arguments: they travel as a plain query string.)
@@ -93,15 +93,34 @@ pub async fn send_referrer_email(id: i64, email: String) -> Result<(), AppError>
 }
 
 /// "Send the link-and-code email to every referrer of this campaign who has not had one".
-/// Returns how many emails were written.
+/// Returns how many emails were written and where, for [`welcome_progress`].
 #[server(prefix = "/rpc", endpoint = "referrers_welcome_all")]
-pub async fn send_missing_welcomes(campaign: String) -> Result<usize, AppError> {
+pub async fn send_missing_welcomes(campaign: String) -> Result<WelcomeRun, AppError> {
     use crate::{
         domain::roles::Permission,
         ssr::{auth, services::emails},
     };
     auth::require(Permission::ManageReferrers).await?;
-    let written = emails::send_missing_welcomes(&auth::state()?, &campaign).await?;
-    crate::api::redirect_back_with(&[("welcomed", &written.to_string())]);
-    Ok(written)
+    let run = emails::send_missing_welcomes(&auth::state()?, &campaign).await?;
+    crate::api::redirect_back_with(&[
+        ("welcomed", &run.written.to_string()),
+        ("since", &run.since.to_string()),
+        ("until", &run.until.to_string()),
+    ]);
+    Ok(run)
+}
+
+/// How far the emails of one bulk send (see [`send_missing_welcomes`]) have gone out.
+#[server(prefix = "/rpc", endpoint = "referrers_welcome_progress")]
+pub async fn welcome_progress(
+    campaign: String,
+    since: i64,
+    until: i64,
+) -> Result<EmailProgress, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::emails},
+    };
+    auth::require(Permission::ViewData).await?;
+    emails::welcome_progress(&auth::state()?.db, &campaign, since, until).await
 }

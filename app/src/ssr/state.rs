@@ -37,6 +37,11 @@ pub struct RuntimeSettings {
     /// Whether an SMTP server is configured. Without one, emails are still written (rendered,
     /// readable in the database), but nothing sends them.
     pub email_sending: bool,
+    /// The configured sender (`HANDOFF_SMTP_FROM`), which an admin may override on the Emails
+    /// page (`services::emails::sender`).
+    pub smtp_from: String,
+    /// The configured reply-to address (`HANDOFF_SMTP_REPLY_TO`), if any.
+    pub smtp_reply_to: Option<String>,
 }
 
 impl std::fmt::Debug for RuntimeSettings {

@@ -1,5 +1,5 @@
-//! Cross-site request forgery guard for the cookie-authenticated admin (server functions under
-//! `/rpc`). Session cookies are `SameSite=Lax`, so browsers do not send them on cross-site
+//! Cross-site request forgery guard for the cookie-authenticated admin and portal (server
+//! functions under `/rpc` and `/p/_rpc`, and the portal's sign-in button). Session cookies are `SameSite=Lax`, so browsers do not send them on cross-site
 //! posts; this check is the second lock: a state-changing request whose `Origin` (or, failing
 //! that, `Sec-Fetch-Site`) says it came from another site is refused.
 

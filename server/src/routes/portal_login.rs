@@ -56,7 +56,18 @@ fn page(
         },
     );
     no_store(&mut response);
+    framable_as_portal(&mut response, campaign);
     response
+}
+
+/// The campaign's framing policy, as on its portal: a portal framed by the business's own site
+/// signs its referrer in inside the frame.
+fn framable_as_portal(response: &mut Response, campaign: &app::ssr::entities::campaign::Model) {
+    if let Ok(value) = HeaderValue::from_str(&portal::settings::frame_policy(campaign)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 fn no_store(response: &mut Response) {
@@ -124,11 +135,14 @@ pub async fn redeem(
         Err(_) => return pages::internal_error(),
     };
     let mut response = Redirect::to(&format!("/p/{}", campaign.slug)).into_response();
-    if let Ok(value) =
-        HeaderValue::from_str(&portal::session_cookie(&state.settings, Some(&session)))
-    {
+    if let Ok(value) = HeaderValue::from_str(&portal::session_cookie(
+        &state.settings,
+        &campaign,
+        &session,
+    )) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     no_store(&mut response);
+    framable_as_portal(&mut response, &campaign);
     response
 }

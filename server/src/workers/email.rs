@@ -12,6 +12,7 @@ use app::{
         services::emails::{
             self,
             queue::{self, Claimed},
+            sender::{self, Sender},
             smtp::{Mailer, SMTP_CONNECTIONS},
         },
         state::RuntimeSettings,
@@ -56,18 +57,24 @@ pub async fn run_once(
         return Ok(0);
     }
     let claimed = batch.len();
+    // Read each round, so an admin's change reaches every server process within a round.
+    let installation = sender::installation(db, mailer.configured()).await?;
     let campaign_ids: Vec<i64> = batch.iter().filter_map(|e| e.campaign_id).collect();
-    let names: HashMap<i64, String> = campaign::Entity::find()
+    let senders: HashMap<i64, Sender> = campaign::Entity::find()
         .filter(campaign::Column::Id.is_in(campaign_ids))
         .all(db)
         .await
         .map_err(|e| app::error::AppError::internal("email worker: campaigns", e))?
         .into_iter()
-        .map(|c| (c.id, c.name))
+        .map(|c| (c.id, sender::for_campaign(&installation, &c)))
         .collect();
     let results: Vec<(Claimed, queue::SendResult)> = futures_util::stream::iter(batch)
         .map(|row| {
-            let sender = row.campaign_id.and_then(|id| names.get(&id)).cloned();
+            let sender = row
+                .campaign_id
+                .and_then(|id| senders.get(&id))
+                .unwrap_or(&installation)
+                .clone();
             let unsubscribe = row
                 .referrer_id
                 .filter(|_| {
@@ -77,9 +84,7 @@ pub async fn run_once(
                 })
                 .map(|id| emails::unsubscribe_url(settings, id));
             async move {
-                let result = mailer
-                    .send(&row, sender.as_deref(), unsubscribe.as_deref())
-                    .await;
+                let result = mailer.send(&row, &sender, unsubscribe.as_deref()).await;
                 if let queue::SendResult::Permanent(e) | queue::SendResult::Retry(e) = &result {
                     tracing::warn!(email = row.id, error = %e, "email worker: not sent");
                 }

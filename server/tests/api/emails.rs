@@ -357,3 +357,161 @@ async fn a_new_referrer_fires_the_referrer_created_webhook_once() {
     assert_eq!(payload["data"]["code"], jane["code"]);
     assert_eq!(payload["data"]["campaign"], "spring");
 }
+
+/// Posts an admin server function's form, as the admin's browser would.
+async fn post_rpc(app: &TestApp, endpoint: &str, form: &[(&str, &str)]) -> reqwest::StatusCode {
+    app.client
+        .post(format!("{}/rpc/{endpoint}", app.address))
+        .header("Origin", &app.address)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// From and Reply-To of the `n`th message (1-based) to arrive.
+async fn sender_of(smtp: &SmtpServer, n: usize) -> (String, String, Option<String>) {
+    let got = smtp.wait_for(n, 10).await;
+    assert_eq!(got.len(), n, "{n} messages");
+    let message = got[n - 1].parsed();
+    let from = message.from().and_then(|f| f.first()).expect("From");
+    let reply_to = message
+        .reply_to()
+        .and_then(|r| r.first())
+        .and_then(|r| r.address())
+        .map(str::to_owned);
+    (
+        from.name().unwrap_or_default().to_owned(),
+        from.address().unwrap_or_default().to_owned(),
+        reply_to,
+    )
+}
+
+async fn the_admin_chooses_who_emails_come_from_and_where_replies_go(backend: Backend) {
+    use app::domain::roles::Role;
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp.url()).await else {
+        return;
+    };
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+
+    // A viewer sees the form's values but cannot change them.
+    app.log_in_as("viewer@example.com", Role::Viewer).await;
+    let form = [("from", "Shop <hello@shop.test>"), ("reply_to", "")];
+    assert_eq!(
+        post_rpc(&app, "email_sender_save", &form).await,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    app.log_in_as("owner@example.com", Role::Owner).await;
+    // A bad address is refused with the field named, and nothing changes.
+    for (from, reply_to) in [("not an address", ""), ("", "x\r\nBcc: y@evil.test")] {
+        let status = post_rpc(
+            &app,
+            "email_sender_save",
+            &[("from", from), ("reply_to", reply_to)],
+        )
+        .await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{from:?} {reply_to:?}"
+        );
+    }
+    add_referrer(&app, "Ann", "ann@example.com", true).await;
+    assert_eq!(
+        sender_of(&smtp, 1).await,
+        ("Spring".to_owned(), "refer@shop.test".to_owned(), None),
+        "the configured sender, with the campaign's name"
+    );
+
+    // The installation's sender and reply-to, set in the admin.
+    let form = [
+        ("from", "Shop <hello@shop.test>"),
+        ("reply_to", "help@shop.test"),
+    ];
+    assert!(
+        post_rpc(&app, "email_sender_save", &form)
+            .await
+            .is_success()
+    );
+    let page = app.get("/admin/emails").await.text().await.unwrap();
+    assert!(
+        page.contains("Shop &lt;hello@shop.test&gt;"),
+        "the form shows it"
+    );
+    add_referrer(&app, "Jane", "jane@example.com", true).await;
+    assert_eq!(
+        sender_of(&smtp, 2).await,
+        (
+            "Spring".to_owned(),
+            "hello@shop.test".to_owned(),
+            Some("help@shop.test".to_owned())
+        )
+    );
+    assert_eq!(
+        smtp.messages()[1].mail_from,
+        "hello@shop.test",
+        "the envelope too"
+    );
+
+    // The campaign's own sender name and reply-to (its portal settings); a bad one changes
+    // nothing.
+    let campaign_form = |name: &'static str, reply_to: &'static str| {
+        [
+            ("slug", "spring"),
+            ("settings[email_sender_name]", name),
+            ("settings[email_reply_to]", reply_to),
+        ]
+    };
+    for (name, reply_to) in [("Spring Rewards", "nope"), ("Two\nlines", "")] {
+        assert_eq!(
+            post_rpc(&app, "portal_settings_save", &campaign_form(name, reply_to)).await,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?} {reply_to:?}"
+        );
+    }
+    let form = campaign_form("Spring Rewards", "spring@shop.test");
+    assert!(
+        post_rpc(&app, "portal_settings_save", &form)
+            .await
+            .is_success()
+    );
+    add_referrer(&app, "John", "john@example.com", true).await;
+    assert_eq!(
+        sender_of(&smtp, 3).await,
+        (
+            "Spring Rewards".to_owned(),
+            "hello@shop.test".to_owned(),
+            Some("spring@shop.test".to_owned())
+        )
+    );
+
+    // Emptied in the admin: the configured sender again; the campaign keeps its own.
+    let form = [("from", ""), ("reply_to", "")];
+    assert!(
+        post_rpc(&app, "email_sender_save", &form)
+            .await
+            .is_success()
+    );
+    add_referrer(&app, "Kim", "kim@example.com", true).await;
+    assert_eq!(
+        sender_of(&smtp, 4).await,
+        (
+            "Spring Rewards".to_owned(),
+            "refer@shop.test".to_owned(),
+            Some("spring@shop.test".to_owned())
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_chooses_who_emails_come_from_and_where_replies_go_on_sqlite() {
+    the_admin_chooses_who_emails_come_from_and_where_replies_go(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_chooses_who_emails_come_from_and_where_replies_go_on_postgres() {
+    the_admin_chooses_who_emails_come_from_and_where_replies_go(Backend::Postgres).await;
+}

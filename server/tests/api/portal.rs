@@ -26,6 +26,32 @@ pub async fn session_for(app: &TestApp, id: i64) -> String {
     .expect("session")
 }
 
+/// A fresh sign-in link (path) for referrer `id`, as the API would make one.
+async fn sign_in_link_for(app: &TestApp, id: i64) -> String {
+    let campaign = referrer::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .campaign_id;
+    let slug = app::ssr::entities::campaign::Entity::find_by_id(campaign)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .slug;
+    let token = tokens::issue(
+        &app.db,
+        id,
+        TokenPurpose::ApiLink,
+        Duration::minutes(15),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    format!("/p/{slug}/login/{token}")
+}
+
 /// The sign-in link in the newest email to `to`.
 async fn sign_in_link(app: &TestApp, to: &str) -> String {
     let row = email::Entity::find()
@@ -118,8 +144,21 @@ async fn a_referrer_joins_signs_in_by_email_and_sees_their_own_page(app: TestApp
         html.contains(&format!("/r/{}", referrers[0].slug)),
         "the link"
     );
-    assert!(html.contains("<svg"), "the QR code inline");
+    let qr = format!("<img src=\"/qr/{}.svg\"", referrers[0].slug);
+    assert!(html.contains(&qr), "the QR code on the page: {qr}");
     assert!(html.contains("wa.me"), "share links");
+
+    // Another site's form cannot use a link to sign its visitor in (login forgery).
+    let forged_link = sign_in_link_for(&app, referrers[0].id).await;
+    let forged = app
+        .client
+        .post(format!("{}{forged_link}", app.address))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.headers().get("set-cookie").is_none());
 
     // The link was used: a second use is refused and opens nothing.
     let again = post(&app, &link, &[]).await;
@@ -216,8 +255,12 @@ async fn a_referrer_sees_only_their_own_page(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let body: Value = rpc.json().await.unwrap_or(Value::Null);
-    assert!(body.is_null(), "nobody signed in: nothing, {body}");
+    let body: Value = rpc.json().await.unwrap();
+    assert_eq!(body["branding"]["slug"], "autumn", "{body}");
+    assert!(
+        body["home"].is_null(),
+        "nobody signed in: no referrer's page, {body}"
+    );
 }
 
 async fn sign_in_requests_answer_the_same_and_are_rate_limited(app: TestApp) {
@@ -259,11 +302,97 @@ async fn sign_in_requests_answer_the_same_and_are_rate_limited(app: TestApp) {
     assert_eq!(sign_ins, 5, "the refused request sent nothing");
 }
 
+/// The number after `<dt>{label}</dt>` on the referrer's page.
+fn stat(html: &str, label: &str) -> i64 {
+    let after = html
+        .split_once(&format!("<dt>{label}</dt><dd>"))
+        .unwrap_or_else(|| panic!("no {label} on the page"))
+        .1;
+    after[..after.find('<').unwrap()].parse().unwrap()
+}
+
+async fn the_referrers_page_counts_and_pages_friends_and_rewards(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    let john = app.referrer("spring", "John", "john@example.com").await;
+    let code = jane["code"].as_str().unwrap();
+    // 12 purchases (qualified, a reward each) and 25 sign-ups (pending) through Jane's code,
+    // and one of John's, which Jane never sees or counts.
+    for i in 0..12 {
+        let response = app
+            .post_api(
+                "/api/v1/conversions",
+                &json!({"campaign": "spring", "event_id": format!("order-{i}"), "event": "purchase",
+                    "referral_code": code, "email": format!("buyer{i}@example.org"),
+                    "amount": 4900, "currency": "USD"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    for i in 0..25 {
+        let response = app
+            .post_api(
+                "/api/v1/leads",
+                &json!({"campaign": "spring", "email": format!("friend{i}@example.org"),
+                    "referral_code": code}),
+            )
+            .await;
+        assert!(response.status().is_success());
+    }
+    let response = app
+        .post_api(
+            "/api/v1/leads",
+            &json!({"campaign": "spring", "email": "other@example.org",
+                "referral_code": john["code"]}),
+        )
+        .await;
+    assert!(response.status().is_success());
+
+    let session = session_for(&app, jane["id"].as_i64().unwrap()).await;
+    let page = |path: String| {
+        let request = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("Cookie", format!("handoff_portal={session}"))
+            .send();
+        async move { request.await.unwrap().text().await.unwrap() }
+    };
+    let first = page("/p/spring".to_owned()).await;
+    assert_eq!(stat(&first, "Friends"), 37);
+    assert_eq!(stat(&first, "Qualified"), 12);
+    assert_eq!(stat(&first, "Clicks"), 0);
+    let reward_rows = |html: &str| html.matches("<td>Thank-you reward</td>").count();
+    let lead_rows = |html: &str| html.matches("***@example.org</td>").count();
+    assert_eq!(reward_rows(&first), 10, "the newest 10 rewards");
+    assert_eq!(lead_rows(&first), 20, "the newest 20 friends");
+    assert!(
+        !first.contains("o***@example.org"),
+        "John's friend is not Jane's"
+    );
+    // Each list pages on its own and keeps the other's page.
+    let older_rewards = "/p/spring?page=1&amp;rewards=2#rewards-heading";
+    let older_leads = "/p/spring?page=2&amp;rewards=1#stats-heading";
+    assert!(first.contains(older_rewards), "an Older link for rewards");
+    assert!(first.contains(older_leads), "an Older link for friends");
+    let second = page("/p/spring?page=2&rewards=2".to_owned()).await;
+    assert_eq!(reward_rows(&second), 2);
+    assert_eq!(lead_rows(&second), 17);
+    assert!(second.contains("/p/spring?page=1&amp;rewards=2#stats-heading"));
+    assert!(second.contains("/p/spring?page=2&amp;rewards=1#rewards-heading"));
+    assert!(!second.contains("rewards=3"), "no page after the last");
+    // Past the end: empty lists, no error.
+    let beyond = page("/p/spring?page=9&rewards=9".to_owned()).await;
+    assert_eq!(reward_rows(&beyond), 0);
+    assert_eq!(lead_rows(&beyond), 0);
+}
+
 on_both_databases!(
     a_referrer_joins_signs_in_by_email_and_sees_their_own_page,
     expired_tampered_and_other_campaign_links_are_refused,
     a_referrer_sees_only_their_own_page,
     sign_in_requests_answer_the_same_and_are_rate_limited,
+    the_referrers_page_counts_and_pages_friends_and_rewards,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,3 +536,79 @@ async fn with_the_link_and_code_email_off_a_new_referrer_gets_a_sign_in_link(app
 }
 
 on_both_databases!(with_the_link_and_code_email_off_a_new_referrer_gets_a_sign_in_link);
+
+/// A campaign that lets the business's own site frame its portal signs a referrer in inside the
+/// frame: on https its session cookie is `SameSite=None; Secure; Partitioned` (a Lax cookie is
+/// not sent in a cross-site frame), and the sign-in page may be framed like the portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_framable_portal_signs_in_inside_the_frame() {
+    use app::ssr::entities::campaign;
+    let app =
+        crate::helpers::spawn_sqlite_with(&[("HANDOFF_PUBLIC_URL", "https://refer.example.test")])
+            .await;
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.campaign(json!({"name": "Autumn", "slug": "autumn"}))
+        .await;
+    campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::FrameAncestors,
+            Expr::value("https://shop.example.com"),
+        )
+        .filter(campaign::Column::Slug.eq("spring"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    let anna = app.referrer("autumn", "Anna", "anna@example.com").await;
+
+    for (slug, referrer, policy, scope) in [
+        (
+            "spring",
+            &jane,
+            "frame-ancestors https://shop.example.com",
+            "SameSite=None; Secure; Partitioned",
+        ),
+        (
+            "autumn",
+            &anna,
+            "frame-ancestors 'none'",
+            "SameSite=Lax; Secure",
+        ),
+    ] {
+        let token = tokens::issue(
+            &app.db,
+            referrer["id"].as_i64().unwrap(),
+            TokenPurpose::ApiLink,
+            Duration::minutes(15),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let path = format!("/p/{slug}/login/{token}");
+        let shown = app.get(&path).await;
+        assert_eq!(shown.status(), StatusCode::OK);
+        assert_eq!(shown.headers()["content-security-policy"], policy, "{slug}");
+        let used = post(&app, &path, &[]).await;
+        assert_eq!(used.status(), StatusCode::SEE_OTHER);
+        assert_eq!(used.headers()["content-security-policy"], policy, "{slug}");
+        let cookie = used.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("handoff_portal="), "{cookie}");
+        assert!(cookie.ends_with(scope), "{slug}: {cookie}");
+        assert!(cookie.contains("Path=/p; HttpOnly"), "{cookie}");
+    }
+
+    // Signing out removes either kind.
+    let out = post(&app, "/p/_rpc/sign_out", &[("slug", "spring")]).await;
+    let removals: Vec<&str> = out
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("handoff_portal=;"))
+        .collect();
+    assert_eq!(removals.len(), 2, "{removals:?}");
+    assert!(removals.iter().all(|c| c.contains("Max-Age=0")));
+    assert!(removals.iter().any(|c| c.ends_with("Partitioned")));
+    assert!(removals.iter().any(|c| c.ends_with("SameSite=Lax; Secure")));
+}

@@ -14,7 +14,7 @@ use app::{
 };
 use chrono::Utc;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{helpers::TestApp, on_both_databases};
@@ -48,17 +48,41 @@ async fn the_bulk_send_reaches_everyone_not_yet_emailed_once(app: TestApp) {
         .await;
     assert_eq!(never["items"].as_array().unwrap().len(), 5);
 
-    let written = emails::send_missing_welcomes(&app.state, "spring")
+    let run = emails::send_missing_welcomes(&app.state, "spring")
         .await
         .unwrap();
-    assert_eq!(written, 5);
+    assert_eq!(run.written, 5);
     assert_eq!(count(&app, "link_and_code").await, 6);
+    // Its progress counts its own five, not E's email from before; no SMTP here, so all wait.
+    let progress = || emails::welcome_progress(&app.db, "spring", run.since, run.until);
+    let waiting = progress().await.unwrap();
+    assert_eq!((waiting.sent, waiting.pending, waiting.failed), (0, 5, 0));
+    // As the worker would record them: three sent, one refused.
+    let ids: Vec<i64> = email::Entity::find()
+        .filter(email::Column::Id.gt(run.since))
+        .order_by_asc(email::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    for (ids, status) in [(&ids[..3], "sent"), (&ids[3..4], "failed")] {
+        email::Entity::update_many()
+            .col_expr(email::Column::Status, Expr::value(status))
+            .filter(email::Column::Id.is_in(ids.to_vec()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    let later = progress().await.unwrap();
+    assert_eq!((later.sent, later.pending, later.failed), (3, 1, 1));
     // Run again (or twice at once): nobody gets it twice.
     let (a, b) = tokio::join!(
         emails::send_missing_welcomes(&app.state, "spring"),
         emails::send_missing_welcomes(&app.state, "spring")
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 0);
+    assert_eq!(a.unwrap().written + b.unwrap().written, 0);
     assert_eq!(count(&app, "link_and_code").await, 6);
     let never: Value = app
         .get_json("/api/v1/referrers?campaign=spring&never_emailed=true")

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::emails::{ResendEmail, email_sending, list_emails, load_email},
+    api::emails::{
+        ResendEmail, SaveEmailSender, email_sending, list_emails, load_email, load_email_sender,
+    },
     components::{AdminPage, action_error, load_error, short_time, use_id_param},
     types::EmailLine,
 };
@@ -47,6 +49,57 @@ pub fn EmailRows(emails: Vec<EmailLine>) -> impl IntoView {
     }
 }
 
+/// Who emails come from and where replies go, for the whole installation (each campaign may name
+/// its own sender and reply-to in its portal settings).
+#[component]
+fn SenderForm() -> impl IntoView {
+    let save = ServerAction::<SaveEmailSender>::new();
+    let query = use_query_map();
+    let current = Resource::new(move || save.version().get(), |_| load_email_sender());
+    let saved = move || {
+        matches!(save.value().get(), Some(Ok(())))
+            || query.with(|q| q.get("saved").as_deref() == Some("sender"))
+    };
+    view! {
+        <section class="card" aria-labelledby="sender-heading">
+            <h2 id="sender-heading">"Sender"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match current.await {
+                        Ok(c) => {
+                            let configured_reply_to = if c.configured_reply_to.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                c.configured_reply_to.clone()
+                            };
+                            view! {
+                                <ActionForm action=save>
+                                    <label for="sender-from">"Emails come from"</label>
+                                    <input id="sender-from" name="from" maxlength="254" aria-describedby="sender-from-hint"
+                                        placeholder=c.configured_from.clone() value=c.from.clone() prop:value=c.from.clone() />
+                                    <p id="sender-from-hint" class="hint">
+                                        {format!("Empty: the server's setting (HANDOFF_SMTP_FROM), now {}. Use an address your mail server may send for. Each campaign's emails carry its own name (set in its portal settings).", c.configured_from)}
+                                    </p>
+                                    <label for="sender-reply-to">"Replies go to"</label>
+                                    <input id="sender-reply-to" name="reply_to" maxlength="254" aria-describedby="sender-reply-to-hint"
+                                        placeholder="referrals@example.com" value=c.reply_to.clone() prop:value=c.reply_to.clone() />
+                                    <p id="sender-reply-to-hint" class="hint">
+                                        {format!("Empty: the server's setting (HANDOFF_SMTP_REPLY_TO), now {configured_reply_to}. A campaign may send its replies elsewhere.")}
+                                    </p>
+                                    {action_error(save.value())}
+                                    {move || saved().then(|| view! { <p class="ok" role="status">"Sender saved."</p> })}
+                                    <button type="submit">"Save sender"</button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                        Err(error) => load_error(error),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
 /// `/admin/emails?status=&before=`.
 #[component]
 pub fn EmailsPage() -> impl IntoView {
@@ -65,6 +118,8 @@ pub fn EmailsPage() -> impl IntoView {
                     })
                 })}
             </Suspense>
+            <SenderForm />
+            <h2>"Log"</h2>
             <form method="get" class="filters" role="search">
                 <label for="email-status">"Status"</label>
                 <select id="email-status" name="status">

@@ -45,6 +45,7 @@ pub fn PortalSettingsCard(
                         let reward = RwSignal::new(current.reward_text.clone());
                         let default_headline = format!("Refer a friend to {name}");
                         let fallback_headline = default_headline.clone();
+                        let sender_placeholder = name.clone();
                         view! {
                             <div class="portal-settings">
                                 <ActionForm action=save>
@@ -72,6 +73,13 @@ pub fn PortalSettingsCard(
                                     <label for="portal-frame">"Sites that may show the portal in a frame"</label>
                                     <input id="portal-frame" name="settings[frame_ancestors]" aria-describedby="portal-frame-hint" placeholder="https://shop.example.com" value=current.frame_ancestors.clone() />
                                     <p id="portal-frame-hint" class="hint">"Your own sites, separated by spaces. Empty: no site may frame it."</p>
+                                    <label for="portal-sender">"Emails come from (name)"</label>
+                                    <input id="portal-sender" name="settings[email_sender_name]" maxlength="100"
+                                        placeholder=sender_placeholder value=current.email_sender_name.clone() />
+                                    <label for="portal-reply-to">"Replies go to"</label>
+                                    <input id="portal-reply-to" name="settings[email_reply_to]" maxlength="254" aria-describedby="portal-reply-to-hint"
+                                        placeholder="referrals@example.com" value=current.email_reply_to.clone() />
+                                    <p id="portal-reply-to-hint" class="hint">"Empty: the address set on the Emails page. The sending address itself is set there too."</p>
                                     {action_error(save.value())}
                                     {move || saved().then(|| view! { <p class="ok" role="status">"Portal saved."</p> })}
                                     <button type="submit">"Save portal"</button>

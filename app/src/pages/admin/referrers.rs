@@ -6,11 +6,53 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         campaigns::list_campaigns,
-        referrers::{AddReferrer, SendMissingWelcomes, list_referrers},
+        referrers::{AddReferrer, SendMissingWelcomes, list_referrers, welcome_progress},
     },
     components::{AdminPage, action_error, load_error, short_time},
-    types::ReferrerFilter,
+    types::{ReferrerFilter, WelcomeRun},
 };
+
+/// How far one bulk send has gone out. With JavaScript it reads again every two seconds while
+/// emails wait; without, reloading the page does.
+#[component]
+fn WelcomeProgressNote(campaign: String, run: WelcomeRun) -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    let progress = Resource::new(
+        move || tick.get(),
+        move |_| welcome_progress(campaign.clone(), run.since, run.until),
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = progress.get()
+            && p.pending > 0
+        {
+            set_timeout(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
+    view! {
+        <div class="ok" role="status">
+            <p>{format!("Link-and-code emails written: {}.", run.written)}</p>
+            <Transition fallback=|| ()>
+                {move || progress.get().map(|result| match result {
+                    Ok(p) => {
+                        let done = p.sent + p.failed;
+                        let total = (p.sent + p.pending + p.failed).max(1);
+                        view! {
+                            <progress max=total value=done aria-label="Emails sent">{format!("{done} of {total}")}</progress>
+                            <p>
+                                {format!("Sent {}, waiting {}, failed {}.", p.sent, p.pending, p.failed)}
+                                {(p.failed > 0).then(|| view! { " " <a href="/admin/emails?status=failed">"See the failures"</a> })}
+                            </p>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </div>
+    }
+}
 
 /// `/admin/referrers?campaign=&q=&after=`.
 #[component]
@@ -25,7 +67,17 @@ pub fn ReferrersPage() -> impl IntoView {
             ..Default::default()
         })
     };
-    let welcomed = move || query.with(|q| q.get("welcomed"));
+    // A bulk send's result after a plain form post (the page it redirects back to).
+    let welcomed = move || {
+        query.with(|q| {
+            let number = |key: &str| q.get(key).and_then(|v| v.parse::<i64>().ok());
+            Some(WelcomeRun {
+                written: number("welcomed")?.try_into().ok()?,
+                since: number("since")?,
+                until: number("until")?,
+            })
+        })
+    };
     let add = ServerAction::<AddReferrer>::new();
     let welcome_all = ServerAction::<SendMissingWelcomes>::new();
     let referrers = Resource::new(
@@ -86,13 +138,14 @@ pub fn ReferrersPage() -> impl IntoView {
                             <button type="submit">"Filter"</button>
                         </form>
                         {current.campaign.clone().map(|campaign| {
+                            let progress_campaign = campaign.clone();
                             let sent = move || {
                                 let from_action = match welcome_all.value().get() {
-                                    Some(Ok(n)) => Some(n.to_string()),
+                                    Some(Ok(run)) => Some(run),
                                     _ => None,
                                 };
-                                from_action.or_else(welcomed).map(|n| view! {
-                                    <p class="ok" role="status">{format!("Link-and-code emails written: {n}.")}</p>
+                                from_action.or_else(welcomed).map(|run| view! {
+                                    <WelcomeProgressNote campaign=progress_campaign.clone() run />
                                 })
                             };
                             view! {

@@ -7,13 +7,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::portal::{
-        PortalJoin, PortalSetEmails, PortalSignIn, PortalSignOut, load_portal_home, portal_entrance,
-    },
+    api::portal::{PortalJoin, PortalSetEmails, PortalSignIn, PortalSignOut, load_portal},
     components::{
         CopyText, ErrorNote, ShareButton, action_error, print_page, short_time, use_hydrated,
     },
-    types::{PortalBranding, PortalHome},
+    types::{PortalBranding, PortalHome, PortalView},
 };
 
 /// What the entrance says after a join or sign-in request, whether or not the email is known.
@@ -26,6 +24,12 @@ pub fn PortalPage() -> impl IntoView {
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok());
+    let rewards_page = move || {
+        query
+            .read()
+            .get("rewards")
+            .and_then(|p| p.parse::<u32>().ok())
+    };
     let notice = move || query.read().get("notice");
     let sign_out = ServerAction::<PortalSignOut>::new();
     let emails = ServerAction::<PortalSetEmails>::new();
@@ -34,31 +38,28 @@ pub fn PortalPage() -> impl IntoView {
             (
                 slug(),
                 page(),
+                rewards_page(),
                 sign_out.version().get(),
                 emails.version().get(),
             )
         },
-        |(slug, page, _, _)| async move {
-            let branding = portal_entrance(slug.clone()).await;
-            let home = load_portal_home(slug, page).await;
-            (branding, home)
-        },
+        |(slug, page, rewards, _, _)| load_portal(slug, page, rewards),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    (Ok(branding), Ok(Some(home))) => view! {
+                    Ok(PortalView { branding, home: Some(home) }) => view! {
                         <Frame branding=branding.clone()>
-                            <Home home sign_out emails notice=notice() />
+                            <Home branding home sign_out emails notice=notice() />
                         </Frame>
                     }.into_any(),
-                    (Ok(branding), Ok(None)) => view! {
+                    Ok(PortalView { branding, home: None }) => view! {
                         <Frame branding=branding.clone()>
                             <Entrance branding notice=notice() />
                         </Frame>
                     }.into_any(),
-                    (Err(error), _) | (_, Err(error)) => {
+                    Err(error) => {
                         #[cfg(feature = "ssr")]
                         if let crate::error::AppError::NotFound { .. } = error
                             && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
@@ -226,23 +227,56 @@ fn share_links(campaign: &str, link: &str, code: Option<&str>) -> Vec<(&'static 
     ]
 }
 
+/// The addresses of the referrer's page with another page of leads or of rewards; each keeps
+/// the other list's page and lands on its list.
+struct PagerLinks {
+    slug: String,
+    leads: u32,
+    rewards: u32,
+}
+
+impl PagerLinks {
+    fn leads(&self, page: u32) -> String {
+        format!(
+            "/p/{}?page={page}&rewards={}#stats-heading",
+            self.slug, self.rewards
+        )
+    }
+
+    fn rewards(&self, page: u32) -> String {
+        format!(
+            "/p/{}?page={}&rewards={page}#rewards-heading",
+            self.slug, self.leads
+        )
+    }
+}
+
 /// The signed-in referrer's page.
 #[component]
 fn Home(
+    branding: PortalBranding,
     home: PortalHome,
     sign_out: ServerAction<PortalSignOut>,
     emails: ServerAction<PortalSetEmails>,
     notice: Option<String>,
 ) -> impl IntoView {
-    let slug_for_emails = home.branding.slug.clone();
-    let slug_for_sign_out = home.branding.slug.clone();
-    let link_slug = home.link.rsplit('/').next().unwrap_or_default().to_owned();
-    let shares = share_links(&home.branding.name, &home.link, home.code.as_deref());
+    let slug_for_emails = branding.slug.clone();
+    let slug_for_sign_out = branding.slug.clone();
+    let link_slug = home.link_slug.clone();
+    // Served by `/qr/{slug}.svg` with an ETag and a long cache life, so the browser fetches it
+    // once for the page and the card, and again only when the link changes.
+    let qr_src = format!("/qr/{link_slug}.svg");
+    let shares = share_links(&branding.name, &home.link, home.code.as_deref());
     let saved = notice.as_deref() == Some("saved");
     let card_style = format!(
         "background:{};color:{}",
-        home.branding.brand_color, home.branding.brand_text_color
+        branding.brand_color, branding.brand_text_color
     );
+    let pages = PagerLinks {
+        slug: branding.slug.clone(),
+        leads: home.page,
+        rewards: home.rewards_page,
+    };
     view! {
         <h1>{format!("Hi {}", home.name)}</h1>
         {saved.then(|| view! { <p class="ok" role="status">"Saved."</p> })}
@@ -255,7 +289,7 @@ fn Home(
                 <p class="hint">"For referrals that don't start with a click: say it, write it on a card, or have your friend type it at checkout."</p>
             })}
             <div class="qr-row">
-                <div class="qr" role="img" aria-label="QR code of your referral link" inner_html=home.qr_svg.clone()></div>
+                <img class="qr" src=qr_src.clone() width="160" height="160" alt="QR code of your referral link" />
                 <p>
                     <a href=format!("/qr/{link_slug}.svg?download=1") download="">"Download QR (SVG)"</a>
                     <br />
@@ -264,8 +298,8 @@ fn Home(
             </div>
             <h3>"Share"</h3>
             <ShareButton
-                title=home.branding.name.clone()
-                text=share_message(&home.branding.name, home.code.as_deref())
+                title=branding.name.clone()
+                text=share_message(&branding.name, home.code.as_deref())
                 url=home.link.clone()
             />
             <ul class="share">
@@ -278,9 +312,9 @@ fn Home(
             <h2 id="card-heading">"Print my card"</h2>
             <p class="hint">"A business card with your QR code, code and link. Printing this page prints only the card."</p>
             <div class="print-card" aria-label="Your referral card">
-                <div class="print-card-brand" style=card_style>{home.branding.name.clone()}</div>
+                <div class="print-card-brand" style=card_style>{branding.name.clone()}</div>
                 <div class="print-card-body">
-                    <div class="print-card-qr" aria-hidden="true" inner_html=home.qr_svg.clone()></div>
+                    <img class="print-card-qr" src=qr_src alt="" />
                     <div class="print-card-text">
                         {home.code.clone().map(|code| view! {
                             <p class="print-card-label">"My code"</p>
@@ -299,7 +333,7 @@ fn Home(
                 <li>"Your friend signs up or buys with it."</li>
                 <li>"When the referral qualifies, you earn your reward."</li>
             </ol>
-            {home.branding.reward_text.clone().map(|r| view! { <p class="reward">{r}</p> })}
+            {branding.reward_text.clone().map(|r| view! { <p class="reward">{r}</p> })}
         </section>
         <section class="card" aria-labelledby="stats-heading">
             <h2 id="stats-heading">"Your referrals"</h2>
@@ -325,8 +359,8 @@ fn Home(
                 }.into_any()
             }}
             <nav class="pager" aria-label="Friends pages">
-                {(home.page > 1).then(|| view! { <a href=format!("/p/{}?page={}", home.branding.slug, home.page - 1)>"Newer"</a> })}
-                {home.next_page.map(|n| view! { <a href=format!("/p/{}?page={n}", home.branding.slug)>"Older"</a> })}
+                {(home.page > 1).then(|| view! { <a href=pages.leads(home.page - 1)>"Newer"</a> })}
+                {home.next_page.map(|n| view! { <a href=pages.leads(n)>"Older"</a> })}
             </nav>
         </section>
         <section class="card" aria-labelledby="rewards-heading">
@@ -347,6 +381,10 @@ fn Home(
                     </div>
                 }.into_any()
             }}
+            <nav class="pager" aria-label="Rewards pages">
+                {(home.rewards_page > 1).then(|| view! { <a href=pages.rewards(home.rewards_page - 1)>"Newer"</a> })}
+                {home.rewards_next_page.map(|n| view! { <a href=pages.rewards(n)>"Older"</a> })}
+            </nav>
         </section>
         <section class="card" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Settings"</h2>

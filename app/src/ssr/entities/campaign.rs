@@ -36,6 +36,10 @@ pub struct Model {
     /// Origins that may embed the portal in a frame, separated by spaces.
     #[sea_orm(column_type = "Text", nullable)]
     pub frame_ancestors: Option<String>,
+    /// The name emails about this campaign come from (instead of the campaign's name).
+    pub email_sender_name: Option<String>,
+    /// Where replies to this campaign's emails go (instead of the installation's reply-to).
+    pub email_reply_to: Option<String>,
 }
 
 /// Relations are spelled out in queries rather than derived.

@@ -3,12 +3,14 @@
 //!
 //! - `compose`: a template and its values into a branded subject, HTML part and text part;
 //! - `queue`: the outbox rows (enqueue in the caller's transaction, claim, record, resend);
+//! - `sender`: who an email comes from and where replies go (configuration, admin, campaign);
 //! - `smtp`: `HANDOFF_SMTP_URL`, and a stored email turned into a MIME message sent by lettre;
 //! - this file: the use cases (the link-and-code email, the sign-in email) and the log.
 
 pub mod compose;
 pub mod notifications;
 pub mod queue;
+pub mod sender;
 pub mod smtp;
 pub mod templates;
 
@@ -39,7 +41,7 @@ use crate::{
         },
         state::{AppState, RuntimeSettings},
     },
-    types::{EmailDetail, EmailLine},
+    types::{EmailDetail, EmailLine, EmailProgress, WelcomeRun},
 };
 
 /// The domain that ends Message-IDs: the public URL's host.
@@ -302,15 +304,30 @@ pub async fn send_to_referrer(
 /// Referrers written per transaction by [`send_missing_welcomes`].
 const WELCOME_BATCH: u64 = 200;
 
+/// The newest email's id (0 when there is none): a bulk send's emails come after it.
+async fn newest_email_id(db: &DatabaseConnection) -> Result<i64, AppError> {
+    Ok(email::Entity::find()
+        .select_only()
+        .column_as(email::Column::Id.max(), "id")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("emails::newest_email_id", e))?
+        .flatten()
+        .unwrap_or(0))
+}
+
 /// Writes the link-and-code email for every referrer of the campaign who has never had one.
 /// Batches of [`WELCOME_BATCH`] commit one by one, so a run cut short keeps what it wrote and
 /// the next run goes on from there; the emails' dedupe keys make sure nobody gets it twice,
-/// even with two runs at once. Returns how many were written.
+/// even with two runs at once. Returns how many were written and where, for
+/// [`welcome_progress`].
 pub async fn send_missing_welcomes(
     state: &AppState,
     campaign_slug: &str,
-) -> Result<usize, AppError> {
+) -> Result<WelcomeRun, AppError> {
     let campaign = crate::ssr::services::campaigns::find_row(&state.db, campaign_slug).await?;
+    let since = newest_email_id(&state.db).await?;
     let mut written = 0;
     let mut after = 0i64;
     loop {
@@ -324,7 +341,7 @@ pub async fn send_missing_welcomes(
             .await
             .map_err(|e| AppError::internal("emails::send_missing_welcomes", e))?;
         let Some(last) = batch.last() else {
-            return Ok(written);
+            break;
         };
         after = last.id;
         let now = Utc::now();
@@ -340,6 +357,48 @@ pub async fn send_missing_welcomes(
             .await
             .map_err(|e| AppError::internal("emails::send_missing_welcomes commit", e))?;
     }
+    Ok(WelcomeRun {
+        written,
+        since,
+        until: newest_email_id(&state.db).await?,
+    })
+}
+
+/// How far the link-and-code emails of one bulk send (campaign `campaign_slug`, email ids after
+/// `since` up to `until`) have gone out. Reads the id range by primary key, so it stays cheap
+/// however many emails the log holds.
+pub async fn welcome_progress(
+    db: &DatabaseConnection,
+    campaign_slug: &str,
+    since: i64,
+    until: i64,
+) -> Result<EmailProgress, AppError> {
+    let campaign = crate::ssr::services::campaigns::find_row(db, campaign_slug).await?;
+    let counts: Vec<(String, i64)> = email::Entity::find()
+        .select_only()
+        .column(email::Column::Status)
+        .column_as(email::Column::Id.count(), "n")
+        .filter(email::Column::Id.gt(since))
+        .filter(email::Column::Id.lte(until))
+        .filter(email::Column::CampaignId.eq(campaign.id))
+        .filter(email::Column::Kind.eq(EmailKind::LinkAndCode.as_str()))
+        .group_by(email::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("emails::welcome_progress", e))?;
+    let count = |status: &str| {
+        counts
+            .iter()
+            .filter(|(s, _)| s == status)
+            .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+            .sum()
+    };
+    Ok(EmailProgress {
+        sent: count("sent"),
+        pending: count("pending"),
+        failed: count("failed"),
+    })
 }
 
 /// Referrers who never had a link-and-code email written for them.

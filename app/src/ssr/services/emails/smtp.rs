@@ -14,7 +14,10 @@ use lettre::{
 
 use crate::{
     domain::emails::EmailKind,
-    ssr::{entities::email, services::emails::queue::SendResult},
+    ssr::{
+        entities::email,
+        services::emails::{queue::SendResult, sender::Sender},
+    },
 };
 
 /// How the connection to the SMTP server is secured.
@@ -127,18 +130,17 @@ impl SmtpUrl {
 /// client by default) and send several hundred a second (BENCHMARKS, "Email worker").
 pub const SMTP_CONNECTIONS: u32 = 20;
 
-/// The connection to the SMTP server (a pool) and the sender's address.
+/// The connection to the SMTP server (a pool) and the configured sender.
 #[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-    reply_to: Option<Mailbox>,
+    configured: Sender,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer")
-            .field("from", &self.from.to_string())
+            .field("from", &self.configured.from.to_string())
             .finish_non_exhaustive()
     }
 }
@@ -152,7 +154,8 @@ pub fn parse_mailbox(value: &str) -> Result<Mailbox, String> {
 }
 
 impl Mailer {
-    /// A mailer for `url`, sending as `from`. Connects lazily: nothing is checked here.
+    /// A mailer for `url`, configured to send as `from` (see [`sender`](super::sender) for who
+    /// each email comes from). Connects lazily: nothing is checked here.
     pub fn new(url: &SmtpUrl, from: Mailbox, reply_to: Option<Mailbox>) -> Result<Mailer, String> {
         let builder = match url.security {
             Security::ImplicitTls => AsyncSmtpTransport::<Tokio1Executor>::relay(&url.host)
@@ -173,24 +176,24 @@ impl Mailer {
             transport: builder
                 .pool_config(PoolConfig::new().max_size(SMTP_CONNECTIONS))
                 .build(),
-            from,
-            reply_to,
+            configured: Sender { from, reply_to },
         })
     }
 
-    /// The sender address.
-    pub fn from(&self) -> &Mailbox {
-        &self.from
+    /// The configured sender and reply-to, before an admin's or a campaign's choices.
+    pub fn configured(&self) -> &Sender {
+        &self.configured
     }
 
-    /// Sends one stored email; `unsubscribe_url` goes into the headers of notifications.
+    /// Sends one stored email as `sender`; `unsubscribe_url` goes into the headers of
+    /// notifications.
     pub async fn send(
         &self,
         row: &email::Model,
-        sender_name: Option<&str>,
+        sender: &Sender,
         unsubscribe_url: Option<&str>,
     ) -> SendResult {
-        let message = match self.message(row, sender_name, unsubscribe_url) {
+        let message = match message(row, sender, unsubscribe_url) {
             Ok(m) => m,
             Err(e) => return SendResult::Permanent(e),
         };
@@ -200,50 +203,44 @@ impl Mailer {
             Err(e) => SendResult::Retry(e.to_string()),
         }
     }
+}
 
-    /// The MIME message for a stored email. The campaign's name, when given, is the sender's
-    /// display name; the address is always the configured one.
-    pub fn message(
-        &self,
-        row: &email::Model,
-        sender_name: Option<&str>,
-        unsubscribe_url: Option<&str>,
-    ) -> Result<Message, String> {
-        let to = row.to_address.parse::<Mailbox>().map_err(|e| {
-            format!(
-                "the recipient \"{}\" is not an address ({e})",
-                row.to_address
-            )
-        })?;
-        let from = match sender_name.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(name) => Mailbox::new(Some(name.to_owned()), self.from.email.clone()),
-            None => self.from.clone(),
-        };
-        let mut builder = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(row.subject.clone())
-            .message_id(Some(row.message_id.clone()))
-            .date(row.created_at.into());
-        if let Some(reply_to) = &self.reply_to {
-            builder = builder.reply_to(reply_to.clone());
-        }
-        let notification = row
-            .kind
-            .parse::<EmailKind>()
-            .is_ok_and(EmailKind::is_notification);
-        if notification && let Some(url) = unsubscribe_url {
-            builder = builder
-                .header(ListUnsubscribe(format!("<{url}>")))
-                .header(ListUnsubscribePost);
-        }
-        builder
-            .multipart(MultiPart::alternative_plain_html(
-                row.text_body.clone(),
-                row.html_body.clone(),
-            ))
-            .map_err(|e| format!("cannot build the message: {e}"))
+/// The MIME message for a stored email, from `sender`.
+pub fn message(
+    row: &email::Model,
+    sender: &Sender,
+    unsubscribe_url: Option<&str>,
+) -> Result<Message, String> {
+    let to = row.to_address.parse::<Mailbox>().map_err(|e| {
+        format!(
+            "the recipient \"{}\" is not an address ({e})",
+            row.to_address
+        )
+    })?;
+    let mut builder = Message::builder()
+        .from(sender.from.clone())
+        .to(to)
+        .subject(row.subject.clone())
+        .message_id(Some(row.message_id.clone()))
+        .date(row.created_at.into());
+    if let Some(reply_to) = &sender.reply_to {
+        builder = builder.reply_to(reply_to.clone());
     }
+    let notification = row
+        .kind
+        .parse::<EmailKind>()
+        .is_ok_and(EmailKind::is_notification);
+    if notification && let Some(url) = unsubscribe_url {
+        builder = builder
+            .header(ListUnsubscribe(format!("<{url}>")))
+            .header(ListUnsubscribePost);
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            row.text_body.clone(),
+            row.html_body.clone(),
+        ))
+        .map_err(|e| format!("cannot build the message: {e}"))
 }
 
 /// `List-Unsubscribe: <https://...>` (RFC 2369).

@@ -7,7 +7,8 @@ pub mod tokens;
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::Expr,
 };
 
 use chrono::{DateTime, Duration};
@@ -21,20 +22,22 @@ use crate::{
     },
     error::AppError,
     ssr::{
-        entities::{campaign, click, lead, referrer, reward},
+        entities::{campaign, lead, referrer, reward},
         services::{
             campaigns::{self, DEFAULT_BRAND_COLOR},
-            emails, qr, referrers,
+            emails, referrers,
         },
         state::{AppState, RuntimeSettings},
     },
-    types::{PortalBranding, PortalHome, PortalLead, PortalReward},
+    types::{PortalBranding, PortalHome, PortalLead, PortalReward, PortalView},
 };
 
 /// The name of the portal's session cookie (path `/p`, apart from the admin's session).
 pub const SESSION_COOKIE: &str = "handoff_portal";
 /// Leads shown per page on the referrer's page.
 pub const LEADS_PER_PAGE: u64 = 20;
+/// Rewards shown per page on the referrer's page.
+pub const REWARDS_PER_PAGE: u64 = 10;
 
 /// The campaign's portal entrance: where a referrer joins, asks for a sign-in link and comes
 /// back. It opens nothing by itself.
@@ -47,19 +50,47 @@ pub fn sign_in_link(settings: &RuntimeSettings, campaign_slug: &str, token: &str
     format!("{}/p/{campaign_slug}/login/{token}", settings.public_url)
 }
 
-/// The `Set-Cookie` value of a portal session (`None` clears it).
-pub fn session_cookie(settings: &RuntimeSettings, token: Option<&str>) -> String {
-    let secure = if settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
+/// The `Set-Cookie` value that starts a portal session for a referrer of `campaign`.
+///
+/// Why two kinds: a browser sends a `SameSite=Lax` cookie only when the portal is the page
+/// itself, so a portal that a campaign lets the business's own sites frame (`frame-ancestors`)
+/// would show its entrance to a signed-in referrer. For those campaigns, on https, the cookie is
+/// `SameSite=None; Secure; Partitioned`: sent inside the frame, and kept apart per embedding
+/// site (CHIPS), which browsers that block third-party cookies still allow. A referrer signs in
+/// inside the frame (with a link from `POST /api/v1/referrers/{id}/portal-link`, say).
+pub fn session_cookie(
+    settings: &RuntimeSettings,
+    campaign: &campaign::Model,
+    token: &str,
+) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/p; HttpOnly; Max-Age={}{}",
+        tokens::SESSION_TTL.num_seconds(),
+        cookie_scope(settings.secure_cookies, campaign.frame_ancestors.is_some())
+    )
+}
+
+/// The `Set-Cookie` values that end a portal session, whichever kind it was.
+pub fn session_cookie_removals(settings: &RuntimeSettings) -> Vec<String> {
+    let removal = |framed| {
+        format!(
+            "{SESSION_COOKIE}=; Path=/p; HttpOnly; Max-Age=0{}",
+            cookie_scope(settings.secure_cookies, framed)
+        )
     };
-    match token {
-        Some(token) => format!(
-            "{SESSION_COOKIE}={token}; Path=/p; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-            tokens::SESSION_TTL.num_seconds()
-        ),
-        None => format!("{SESSION_COOKIE}=; Path=/p; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    let mut removals = vec![removal(false)];
+    if settings.secure_cookies {
+        removals.push(removal(true));
+    }
+    removals
+}
+
+/// `SameSite` and the rest for a portal cookie on an https (`secure`) or plain http portal.
+fn cookie_scope(secure: bool, framed: bool) -> &'static str {
+    match (secure, framed) {
+        (true, true) => "; SameSite=None; Secure; Partitioned",
+        (true, false) => "; SameSite=Lax; Secure",
+        (false, _) => "; SameSite=Lax",
     }
 }
 
@@ -90,13 +121,28 @@ pub fn branding(row: &campaign::Model) -> PortalBranding {
     }
 }
 
-/// The portal entrance of campaign `slug`, with the `Content-Security-Policy` its pages carry
-/// (who may frame them). Paused campaigns show their entrance too: referrers still sign in to
-/// see their rewards.
-pub async fn entrance(state: &AppState, slug: &str) -> Result<(PortalBranding, String), AppError> {
-    campaigns::find_row(&state.db, slug)
-        .await
-        .map(|c| (branding(&c), settings::frame_policy(&c)))
+/// What `/p/{slug}` shows, with the `Content-Security-Policy` its pages carry (who may frame
+/// them): the referrer's own page when `referrer` (from the session) belongs to this campaign,
+/// the entrance otherwise. One lookup of the campaign serves both. Paused campaigns show their
+/// portal too: referrers still sign in to see their rewards.
+pub async fn view(
+    state: &AppState,
+    slug: &str,
+    referrer: Option<&referrer::Model>,
+    pages: HomePages,
+) -> Result<(PortalView, String), AppError> {
+    let campaign = campaigns::find_row(&state.db, slug).await?;
+    let home = match referrer {
+        Some(referrer) if referrer.campaign_id == campaign.id => {
+            Some(home(state, referrer, pages).await?)
+        }
+        _ => None,
+    };
+    let view = PortalView {
+        branding: branding(&campaign),
+        home,
+    };
+    Ok((view, settings::frame_policy(&campaign)))
 }
 
 /// The answer to every join and sign-in request that passed the checks, whether or not the
@@ -211,46 +257,59 @@ fn reward_note(row: &reward::Model) -> Option<String> {
     }
 }
 
-/// The signed-in referrer's page, for `referrer` (from the session) in campaign `slug`. A
-/// session of another campaign's referrer shows nothing here: `Unauthenticated`.
-pub async fn home(
+/// Which page of leads and which page of rewards the referrer's page shows (1-based).
+#[derive(Clone, Copy, Debug)]
+pub struct HomePages {
+    /// The leads page (`?page=`).
+    pub leads: u32,
+    /// The rewards page (`?rewards=`).
+    pub rewards: u32,
+}
+
+/// A referrer's numbers: clicks, friends, qualified friends.
+#[derive(Debug, FromQueryResult)]
+struct HomeCounts {
+    clicks: i64,
+    leads: i64,
+    qualified: i64,
+}
+
+/// The signed-in referrer's page (their campaign already checked by [`view`]).
+///
+/// Why it is shaped like this: on SQLite every statement and every row crosses from sqlx's
+/// worker thread to the async side, so the page asks for few rows in few statements: the three
+/// numbers in one statement (counted from indexes alone), one page of rewards and one of leads
+/// (BENCHMARKS, "Referrer portal page").
+async fn home(
     state: &AppState,
-    slug: &str,
     referrer: &referrer::Model,
-    page: u32,
+    pages: HomePages,
 ) -> Result<PortalHome, AppError> {
-    let campaign = campaigns::find_row(&state.db, slug).await?;
-    if referrer.campaign_id != campaign.id {
-        return Err(AppError::Unauthenticated);
-    }
     let db = &state.db;
     let err = |what: &'static str| move |e| AppError::internal(what, e);
-    let clicks = click::Entity::find()
-        .filter(click::Column::ReferrerId.eq(referrer.id))
-        .count(db)
-        .await
-        .map_err(err("portal::home clicks"))?;
-    let statuses: Vec<(String, i64)> = lead::Entity::find()
-        .select_only()
-        .column(lead::Column::Status)
-        .column_as(lead::Column::Id.count(), "n")
-        .filter(lead::Column::ReferrerId.eq(referrer.id))
-        .group_by(lead::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(err("portal::home lead counts"))?;
-    let leads: i64 = statuses.iter().map(|(_, n)| n).sum();
-    let qualified = statuses
-        .iter()
-        .filter(|(s, _)| s == "qualified")
-        .map(|(_, n)| n)
-        .sum();
-    let rewards = reward::Entity::find()
+    let counts = HomeCounts::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT \
+           (SELECT COUNT(*) FROM clicks WHERE referrer_id = $1) AS clicks, \
+           (SELECT COUNT(*) FROM leads WHERE referrer_id = $1) AS leads, \
+           (SELECT COUNT(*) FROM leads WHERE referrer_id = $1 AND status = 'qualified') AS qualified",
+        [referrer.id.into()],
+    ))
+    .one(db)
+    .await
+    .map_err(err("portal::home counts"))?
+    .unwrap_or(HomeCounts {
+        clicks: 0,
+        leads: 0,
+        qualified: 0,
+    });
+    let rewards_page = pages.rewards.max(1);
+    let mut rewards: Vec<PortalReward> = reward::Entity::find()
         .filter(reward::Column::ReferrerId.eq(referrer.id))
         .filter(reward::Column::Recipient.eq("referrer"))
         .order_by_desc(reward::Column::Id)
-        .limit(100)
+        .offset(u64::from(rewards_page - 1) * REWARDS_PER_PAGE)
+        .limit(REWARDS_PER_PAGE + 1)
         .all(db)
         .await
         .map_err(err("portal::home rewards"))?
@@ -265,36 +324,44 @@ pub async fn home(
             created_at: r.created_at,
         })
         .collect();
-    let page = page.max(1);
+    let rewards_next_page = (rewards.len() as u64 > REWARDS_PER_PAGE).then_some(rewards_page + 1);
+    rewards.truncate(REWARDS_PER_PAGE as usize);
+    let page = pages.leads.max(1);
     let mut recent: Vec<PortalLead> = lead::Entity::find()
+        .select_only()
+        .columns([
+            lead::Column::Email,
+            lead::Column::Status,
+            lead::Column::CreatedAt,
+        ])
         .filter(lead::Column::ReferrerId.eq(referrer.id))
         .order_by_desc(lead::Column::Id)
         .offset(u64::from(page - 1) * LEADS_PER_PAGE)
         .limit(LEADS_PER_PAGE + 1)
+        .into_tuple::<(String, String, DateTime<Utc>)>()
         .all(db)
         .await
         .map_err(err("portal::home leads"))?
         .into_iter()
-        .map(|l| PortalLead {
-            masked_email: mask_email(&l.email),
-            status: l.status,
-            created_at: l.created_at,
+        .map(|(email, status, created_at)| PortalLead {
+            masked_email: mask_email(&email),
+            status,
+            created_at,
         })
         .collect();
     let next_page = (recent.len() as u64 > LEADS_PER_PAGE).then_some(page + 1);
     recent.truncate(LEADS_PER_PAGE as usize);
-    let link = referrers::link(&state.settings, &referrer.slug);
-    let qr_svg = qr::default_svg(&link)?;
     Ok(PortalHome {
-        branding: branding(&campaign),
         name: referrer.name.clone(),
-        link,
+        link: referrers::link(&state.settings, &referrer.slug),
+        link_slug: referrer.slug.clone(),
         code: referrer.code.clone(),
-        qr_svg,
-        clicks: i64::try_from(clicks).unwrap_or(i64::MAX),
-        leads,
-        qualified,
+        clicks: counts.clicks,
+        leads: counts.leads,
+        qualified: counts.qualified,
         rewards,
+        rewards_page,
+        rewards_next_page,
         recent_leads: recent,
         next_page,
         page,

@@ -1,4 +1,5 @@
-//! What a campaign's portal says and who may frame it: the admin's "Portal" form.
+//! What a campaign's portal says, who may frame it and who its emails come from: the admin's
+//! "Portal" form.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
@@ -7,7 +8,10 @@ use crate::{
     error::AppError,
     ssr::{
         entities::campaign,
-        services::campaigns::{self, http_url},
+        services::{
+            campaigns::{self, http_url},
+            emails::sender,
+        },
         state::AppState,
     },
     types::{PortalBranding, PortalSettingsInput},
@@ -89,6 +93,8 @@ pub fn current(row: &campaign::Model) -> PortalSettingsInput {
         footer: v(&row.portal_footer),
         signup_open: row.signup_open.then(|| "on".to_owned()),
         frame_ancestors: v(&row.frame_ancestors),
+        email_sender_name: v(&row.email_sender_name),
+        email_reply_to: v(&row.email_reply_to),
     }
 }
 
@@ -115,6 +121,18 @@ pub async fn update(
         v => Some(http_url("terms_url", v)?),
     };
     let frame_ancestors = parse_frame_ancestors(&input.frame_ancestors)?;
+    let sender_name = text("email_sender_name", &input.email_sender_name, 100)?;
+    if sender_name
+        .as_deref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(AppError::invalid(
+            "invalid_sender_name",
+            "email_sender_name",
+            "Write the name on one line.",
+        ));
+    }
+    let reply_to = sender::parse_address("email_reply_to", &input.email_reply_to)?;
     let mut active: campaign::ActiveModel = row.into();
     active.portal_headline = Set(headline);
     active.portal_intro = Set(intro);
@@ -123,6 +141,8 @@ pub async fn update(
     active.terms_url = Set(terms_url);
     active.signup_open = Set(input.signup_open.is_some());
     active.frame_ancestors = Set(frame_ancestors);
+    active.email_sender_name = Set(sender_name);
+    active.email_reply_to = Set(reply_to);
     active.updated_at = Set(Utc::now());
     let model = active
         .update(&state.db)

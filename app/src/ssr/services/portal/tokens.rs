@@ -6,8 +6,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, Query},
 };
 
 use crate::{
@@ -133,28 +135,26 @@ pub async fn redeem_link(
     Ok(referrer)
 }
 
-/// The referrer signed in with session token `token`, if the session is live.
+/// The referrer signed in with session token `token`, if the session is live. One statement:
+/// this runs on every portal page.
 pub async fn session_referrer(
     db: &impl ConnectionTrait,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<referrer::Model>, AppError> {
-    let Some(row) = portal_token::Entity::find()
-        .filter(portal_token::Column::TokenHash.eq(sha256_hex(token)))
-        .filter(portal_token::Column::Purpose.eq(TokenPurpose::Session.as_str()))
+    let live_session = Query::select()
+        .column(portal_token::Column::ReferrerId)
+        .from(portal_token::Entity)
+        .and_where(portal_token::Column::TokenHash.eq(sha256_hex(token)))
+        .and_where(portal_token::Column::Purpose.eq(TokenPurpose::Session.as_str()))
+        .and_where(portal_token::Column::UsedAt.is_null())
+        .and_where(portal_token::Column::ExpiresAt.gt(now))
+        .to_owned();
+    referrer::Entity::find()
+        .filter(referrer::Column::Id.in_subquery(live_session))
         .one(db)
         .await
-        .map_err(|e| AppError::internal("portal::tokens::session", e))?
-    else {
-        return Ok(None);
-    };
-    if row.used_at.is_some() || row.expires_at <= now {
-        return Ok(None);
-    }
-    referrer::Entity::find_by_id(row.referrer_id)
-        .one(db)
-        .await
-        .map_err(|e| AppError::internal("portal::tokens::session referrer", e))
+        .map_err(|e| AppError::internal("portal::tokens::session", e))
 }
 
 /// Ends a session (sign out). Unknown tokens are ignored.
