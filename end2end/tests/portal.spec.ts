@@ -4,7 +4,7 @@
 // the QR codes; axe on the portal and the friend page; nothing scrolls sideways at 320 px.
 // The same flow without JavaScript is portal.nojs.spec.ts.
 import { expect, test } from '@playwright/test';
-import { BASE_URL, expectNoSeriousA11yViolations, formWith, settle, unique, visit } from './helpers';
+import { BASE_URL, createApiKey, expectNoSeriousA11yViolations, formWith, recordPurchase, settle, unique, visit } from './helpers';
 import { signInLink, waitForMail, type StoredMail } from './mail';
 import {
   CHECK_YOUR_EMAIL,
@@ -155,5 +155,44 @@ test('a referrer whose name is one long word does not make the portal scroll sid
   await expectNoSidewaysScroll(referrer, 'the sign-in page', { soft: true });
   await signInWith(referrer, signInLink(mail, campaign.slug), campaign, who);
   await expectNoSidewaysScroll(referrer, 'the referrer page', { soft: true });
+  await context.close();
+});
+
+test("a referrer pages through their rewards and friends, and the numbers count them all", async ({
+  page,
+  browser,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const campaign = await campaignFor(page, browser, 'Portal pages');
+  const key = await createApiKey(page);
+  const who = newJoiner('Paula');
+  const context = await visitorContext(browser, testInfo);
+  const referrer = await context.newPage();
+  await visit(referrer, `/p/${campaign.slug}`);
+  await join(referrer, who);
+  const mail = await waitForMail(who.email);
+  await signInWith(referrer, signInLink(mail, campaign.slug), campaign, who);
+  const { code } = await shownLinkAndCode(referrer);
+  // Eleven friends buy with the code: eleven qualified referrals, a reward each.
+  for (let i = 0; i < 11; i++) {
+    const result = await recordPurchase(page, key, {
+      campaign: campaign.slug,
+      referral_code: code,
+      email: `buyer${i}-${unique()}@example.org`,
+    });
+    expect(result.outcome).toBe('qualified');
+  }
+  await referrer.reload();
+  await settle(referrer);
+  const stats = referrer.getByRole('region', { name: 'Your referrals' });
+  await expect(stats.locator('dd')).toHaveText(['0', '11', '11']);
+  const rewards = referrer.getByRole('region', { name: 'Your rewards' });
+  await expect(rewards.locator('tbody tr')).toHaveCount(10);
+  await rewards.getByRole('navigation', { name: 'Rewards pages' }).getByRole('link', { name: 'Older' }).click();
+  await expect(referrer).toHaveURL(/[?&]rewards=2(&|#|$)/);
+  await expect(rewards.locator('tbody tr')).toHaveCount(1);
+  await expect(stats.locator('tbody tr'), 'the friends list stays on its first page').toHaveCount(11);
+  await rewards.getByRole('navigation', { name: 'Rewards pages' }).getByRole('link', { name: 'Newer' }).click();
+  await expect(rewards.locator('tbody tr')).toHaveCount(10);
   await context.close();
 });

@@ -66,7 +66,7 @@ pub fn session_cookie(
     format!(
         "{SESSION_COOKIE}={token}; Path=/p; HttpOnly; Max-Age={}{}",
         tokens::SESSION_TTL.num_seconds(),
-        cookie_scope(settings.secure_cookies, campaign.frame_ancestors.is_some())
+        cookie_scope(settings.secure_cookies, settings::is_framable(campaign))
     )
 }
 

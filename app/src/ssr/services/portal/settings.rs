@@ -76,10 +76,21 @@ pub fn parse_frame_ancestors(value: &str) -> Result<Option<String>, AppError> {
 /// The `Content-Security-Policy` of the campaign's portal pages: no framing, unless the
 /// campaign lists the sites that may.
 pub fn frame_policy(row: &campaign::Model) -> String {
-    match row.frame_ancestors.as_deref().filter(|f| !f.is_empty()) {
+    match framing_origins(row) {
         Some(origins) => format!("frame-ancestors {origins}"),
         None => "frame-ancestors 'none'".to_owned(),
     }
+}
+
+/// The business's own sites that may frame the campaign's portal, if any.
+fn framing_origins(row: &campaign::Model) -> Option<&str> {
+    row.frame_ancestors.as_deref().filter(|f| !f.is_empty())
+}
+
+/// Whether some site may frame the campaign's portal (its session cookie must then reach a
+/// frame: see `portal::session_cookie`).
+pub fn is_framable(row: &campaign::Model) -> bool {
+    framing_origins(row).is_some()
 }
 
 /// The campaign's portal settings as the admin's form shows them.
