@@ -9,7 +9,8 @@ use crate::{
         ResendEmail, SaveEmailSender, email_sending, list_emails, load_email, load_email_sender,
     },
     components::{AdminPage, action_error, load_error, short_time, use_id_param},
-    types::EmailLine,
+    error::AppError,
+    types::{EmailLine, EmailSenderSettings},
 };
 
 /// A table of emails (the log, and a referrer's history).
@@ -51,11 +52,15 @@ pub fn EmailRows(emails: Vec<EmailLine>) -> impl IntoView {
 
 /// Who emails come from and where replies go, for the whole installation (each campaign may name
 /// its own sender and reply-to in its portal settings).
+///
+/// Its action and resource are made by the page: a resource made inside the admin frame's
+/// `Suspend` does not hydrate reliably (the page would panic in the browser).
 #[component]
-fn SenderForm() -> impl IntoView {
-    let save = ServerAction::<SaveEmailSender>::new();
+fn SenderForm(
+    save: ServerAction<SaveEmailSender>,
+    current: Resource<Result<EmailSenderSettings, AppError>>,
+) -> impl IntoView {
     let query = use_query_map();
-    let current = Resource::new(move || save.version().get(), |_| load_email_sender());
     let saved = move || {
         matches!(save.value().get(), Some(Ok(())))
             || query.with(|q| q.get("saved").as_deref() == Some("sender"))
@@ -108,6 +113,8 @@ pub fn EmailsPage() -> impl IntoView {
     let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
     let emails = Resource::new(move || (status(), before()), |(s, b)| list_emails(s, b));
     let sending = Resource::new(|| (), |_| email_sending());
+    let save_sender = ServerAction::<SaveEmailSender>::new();
+    let sender = Resource::new(move || save_sender.version().get(), |_| load_email_sender());
     view! {
         <AdminPage title="Emails">
             <h1>"Emails"</h1>
@@ -118,7 +125,7 @@ pub fn EmailsPage() -> impl IntoView {
                     })
                 })}
             </Suspense>
-            <SenderForm />
+            <SenderForm save=save_sender current=sender />
             <h2>"Log"</h2>
             <form method="get" class="filters" role="search">
                 <label for="email-status">"Status"</label>

@@ -9,33 +9,22 @@ use crate::{
         referrers::{AddReferrer, SendMissingWelcomes, list_referrers, welcome_progress},
     },
     components::{AdminPage, action_error, load_error, short_time},
-    types::{ReferrerFilter, WelcomeRun},
+    error::AppError,
+    types::{EmailProgress, ReferrerFilter, WelcomeRun},
 };
 
 /// How far one bulk send has gone out. With JavaScript it reads again every two seconds while
 /// emails wait; without, reloading the page does.
 #[component]
-fn WelcomeProgressNote(campaign: String, run: WelcomeRun) -> impl IntoView {
-    let tick = RwSignal::new(0u32);
-    let progress = Resource::new(
-        move || tick.get(),
-        move |_| welcome_progress(campaign.clone(), run.since, run.until),
-    );
-    Effect::new(move |_| {
-        if let Some(Ok(p)) = progress.get()
-            && p.pending > 0
-        {
-            set_timeout(
-                move || tick.update(|t| *t += 1),
-                std::time::Duration::from_secs(2),
-            );
-        }
-    });
+fn WelcomeProgressNote(
+    run: WelcomeRun,
+    progress: Resource<Option<Result<EmailProgress, AppError>>>,
+) -> impl IntoView {
     view! {
         <div class="ok" role="status">
             <p>{format!("Link-and-code emails written: {}.", run.written)}</p>
             <Transition fallback=|| ()>
-                {move || progress.get().map(|result| match result {
+                {move || progress.get().flatten().map(|result| match result {
                     Ok(p) => {
                         let done = p.sent + p.failed;
                         let total = (p.sent + p.pending + p.failed).max(1);
@@ -80,6 +69,41 @@ pub fn ReferrersPage() -> impl IntoView {
     };
     let add = ServerAction::<AddReferrer>::new();
     let welcome_all = ServerAction::<SendMissingWelcomes>::new();
+    // The bulk send's progress is read here, at the page's top: a resource made inside the
+    // admin frame's `Suspend` does not hydrate reliably. With JavaScript it reads again every
+    // two seconds while emails wait.
+    let welcome_run = move || match welcome_all.value().get() {
+        Some(Ok(run)) => Some(run),
+        _ => welcomed(),
+    };
+    let progress_tick = RwSignal::new(0u32);
+    let progress = Resource::new(
+        move || {
+            (
+                query.with(|q| q.get("campaign")),
+                welcome_run(),
+                progress_tick.get(),
+            )
+        },
+        |(campaign, run, _)| async move {
+            match (campaign, run) {
+                (Some(campaign), Some(run)) => {
+                    Some(welcome_progress(campaign, run.since, run.until).await)
+                }
+                _ => None,
+            }
+        },
+    );
+    Effect::new(move |_| {
+        if let Some(Some(Ok(p))) = progress.get()
+            && p.pending > 0
+        {
+            set_timeout(
+                move || progress_tick.update(|t| *t += 1),
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
     let referrers = Resource::new(
         move || (filter(), add.version().get(), welcome_all.version().get()),
         |(filter, _, _)| {
@@ -138,15 +162,8 @@ pub fn ReferrersPage() -> impl IntoView {
                             <button type="submit">"Filter"</button>
                         </form>
                         {current.campaign.clone().map(|campaign| {
-                            let progress_campaign = campaign.clone();
                             let sent = move || {
-                                let from_action = match welcome_all.value().get() {
-                                    Some(Ok(run)) => Some(run),
-                                    _ => None,
-                                };
-                                from_action.or_else(welcomed).map(|run| view! {
-                                    <WelcomeProgressNote campaign=progress_campaign.clone() run />
-                                })
+                                welcome_run().map(|run| view! { <WelcomeProgressNote run progress /> })
                             };
                             view! {
                                 <section class="card">
