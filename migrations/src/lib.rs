@@ -16,6 +16,7 @@ mod m20261204_000007_email_templates;
 mod m20261205_000008_campaign_logos;
 mod m20261205_000009_leads_by_referrer_status;
 mod m20261205_000010_email_sender;
+mod m20261205_000011_import_digests;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000008_campaign_logos::Migration),
             Box::new(m20261205_000009_leads_by_referrer_status::Migration),
             Box::new(m20261205_000010_email_sender::Migration),
+            Box::new(m20261205_000011_import_digests::Migration),
         ]
     }
 }

@@ -21,6 +21,9 @@ pub enum EmailKind {
     NewReferral,
     /// To a referrer: a referral qualified and earned a reward.
     ReferralQualified,
+    /// To a referrer: one import (a CSV file) qualified several of their referrals. Sent once
+    /// per referrer when the import ends, instead of one "referral qualified" email per row.
+    ReferralsQualified,
     /// To a referrer: a reward was issued (paid out).
     RewardIssued,
     /// To a referred friend in a double-sided campaign: welcome, and their reward.
@@ -29,11 +32,12 @@ pub enum EmailKind {
 
 impl EmailKind {
     /// Every kind, in the order the admin lists them.
-    pub const ALL: [EmailKind; 6] = [
+    pub const ALL: [EmailKind; 7] = [
         EmailKind::LinkAndCode,
         EmailKind::SignIn,
         EmailKind::NewReferral,
         EmailKind::ReferralQualified,
+        EmailKind::ReferralsQualified,
         EmailKind::RewardIssued,
         EmailKind::FriendWelcome,
     ];
@@ -45,6 +49,7 @@ impl EmailKind {
             EmailKind::SignIn => "sign_in",
             EmailKind::NewReferral => "new_referral",
             EmailKind::ReferralQualified => "referral_qualified",
+            EmailKind::ReferralsQualified => "referrals_qualified",
             EmailKind::RewardIssued => "reward_issued",
             EmailKind::FriendWelcome => "friend_welcome",
         }
@@ -57,6 +62,7 @@ impl EmailKind {
             EmailKind::SignIn => "Sign-in link",
             EmailKind::NewReferral => "New referral",
             EmailKind::ReferralQualified => "Referral qualified",
+            EmailKind::ReferralsQualified => "Referrals qualified by an import",
             EmailKind::RewardIssued => "Reward issued",
             EmailKind::FriendWelcome => "Friend welcome",
         }
@@ -67,7 +73,10 @@ impl EmailKind {
     pub fn is_notification(self) -> bool {
         matches!(
             self,
-            EmailKind::NewReferral | EmailKind::ReferralQualified | EmailKind::RewardIssued
+            EmailKind::NewReferral
+                | EmailKind::ReferralQualified
+                | EmailKind::ReferralsQualified
+                | EmailKind::RewardIssued
         )
     }
 
@@ -110,6 +119,12 @@ impl EmailKind {
                 "Your referral qualified",
                 "Hi {first_name},\n\n\
                  {friend_name}'s referral qualified, and you earned: {reward}.\n\n\
+                 See your rewards in your portal: {portal_link}",
+            ),
+            EmailKind::ReferralsQualified => (
+                "{count} of your referrals qualified",
+                "Hi {first_name},\n\n\
+                 {count} of your referrals qualified ({friend_name}), and you earned: {reward}.\n\n\
                  See your rewards in your portal: {portal_link}",
             ),
             EmailKind::RewardIssued => (
@@ -206,11 +221,13 @@ pub enum Placeholder {
     FriendName,
     /// `{referrer_name}`: the referrer's name (in the friend's email).
     ReferrerName,
+    /// `{count}`: how many referrals an import qualified (in its summary email).
+    Count,
 }
 
 impl Placeholder {
     /// Every placeholder.
-    pub const ALL: [Placeholder; 10] = [
+    pub const ALL: [Placeholder; 11] = [
         Placeholder::FirstName,
         Placeholder::Name,
         Placeholder::Campaign,
@@ -221,6 +238,7 @@ impl Placeholder {
         Placeholder::Reward,
         Placeholder::FriendName,
         Placeholder::ReferrerName,
+        Placeholder::Count,
     ];
 
     /// The name between the braces.
@@ -236,6 +254,7 @@ impl Placeholder {
             Placeholder::Reward => "reward",
             Placeholder::FriendName => "friend_name",
             Placeholder::ReferrerName => "referrer_name",
+            Placeholder::Count => "count",
         }
     }
 

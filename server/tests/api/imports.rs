@@ -7,7 +7,7 @@ use std::{
 };
 
 use app::ssr::{
-    entities::{conversion_event, import, lead, reward, webhook_delivery},
+    entities::{conversion_event, email, import, import_digest, lead, reward, webhook_delivery},
     services::{deliveries, imports, leads},
 };
 use reqwest::StatusCode;
@@ -396,7 +396,55 @@ async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 21 [Email]"), "{stderr}");
     assert_references_hold(&app).await;
+    // The killed run never ended: its counts went out with the second run's, in one email.
+    assert_every_qualification_told_once(&app, 3, 1).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every referral the imports qualified is in exactly one summary email: `per_referrer` emails
+/// to each of `referrers` (one per import that ended), whose counts add up to the qualified
+/// leads, and no counts are left waiting.
+async fn assert_every_qualification_told_once(
+    app: &TestApp,
+    referrers: usize,
+    per_referrer: usize,
+) {
+    assert_eq!(
+        import_digest::Entity::find().count(&app.db).await.unwrap(),
+        0,
+        "counts left waiting"
+    );
+    let told = email::Entity::find()
+        .filter(email::Column::Kind.is_in(["referral_qualified", "referrals_qualified"]))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut to: Vec<&str> = told.iter().map(|e| e.to_address.as_str()).collect();
+    to.sort_unstable();
+    to.dedup();
+    assert_eq!(
+        (told.len(), to.len()),
+        (referrers * per_referrer, referrers),
+        "emails per referrer"
+    );
+    let counted: u64 = told
+        .iter()
+        .map(|e| match e.kind.as_str() {
+            "referral_qualified" => 1,
+            _ => e
+                .subject
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("the summary's subject starts with its count"),
+        })
+        .sum();
+    let qualified = lead::Entity::find()
+        .filter(lead::Column::Status.eq("qualified"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(counted, qualified, "every qualified referral is told, once");
 }
 
 /// A database error half way fails the import: its open transaction is rolled back, and the
@@ -456,6 +504,8 @@ async fn a_failed_import_counts_only_committed_rows(app: TestApp) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(csv_events(&app).await, file.good);
+    // The failed run told what it had committed when it ended, the second run the rest.
+    assert_every_qualification_told_once(&app, 3, 2).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -953,6 +1003,7 @@ async fn a_batch_is_loaded_ahead_only_when_it_cannot_read_the_pending_one() {
             &campaign,
             &loaded_rules,
             Some(&app.state.settings),
+            None,
             events,
         )
     };

@@ -285,6 +285,7 @@ async fn flush_batch(
         campaign,
         &rules,
         Some(&app.state.settings),
+        None,
         events,
     )
     .await

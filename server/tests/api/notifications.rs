@@ -8,14 +8,14 @@ use std::time::Duration;
 use app::{
     domain::emails::EmailKind,
     ssr::{
-        entities::{email, referrer, reward},
+        entities::{email, import_digest, referrer, reward},
         services::{emails::templates, portal, rewards},
     },
 };
 use chrono::{Duration as ChronoDuration, Utc};
 use mail_parser::Message;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
@@ -543,20 +543,31 @@ async fn the_same_conversions_imported_twice_send_one_email_each(backend: Backen
     for _ in 0..2 {
         import_csv(&app, "", file.clone()).await;
     }
-    smtp.wait_for(2, 10).await;
+    smtp.wait_for(1, 10).await;
     settle().await;
     let rows = emails(&app).await;
     let kinds: Vec<&str> = rows.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["referral_qualified", "referral_qualified"],
-        "one per friend who qualified (o-3 is Ana again), none for the file's second run"
+        ["referrals_qualified"],
+        "one summary for the two friends who qualified (o-3 is Ana again), none for the \
+         file's second run"
     );
-    let mut bodies: Vec<&str> = rows.iter().map(|e| e.text_body.as_str()).collect();
-    bodies.sort();
-    assert!(bodies[0].contains("a***@example.com's referral qualified"));
-    assert!(bodies[1].contains("b***@example.com's referral qualified"));
-    assert_eq!(smtp.messages().len(), 2);
+    assert_eq!(rows[0].subject, "2 of your referrals qualified");
+    assert!(
+        rows[0].text_body.contains(
+            "2 of your referrals qualified (a***@example.com and b***@example.com), and you \
+             earned: 2 rewards."
+        ),
+        "{}",
+        rows[0].text_body
+    );
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(
+        import_digest::Entity::find().count(&app.db).await.unwrap(),
+        0,
+        "the import's end took its counts"
+    );
 
     // The API with an event id the file used is another source: it counts on its own, but the
     // lead is qualified already, so nothing new is earned and nobody is told.
@@ -567,7 +578,7 @@ async fn the_same_conversions_imported_twice_send_one_email_each(backend: Backen
     )
     .await;
     settle().await;
-    assert_eq!(emails(&app).await.len(), 2);
+    assert_eq!(emails(&app).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,6 +589,197 @@ async fn the_same_conversions_imported_twice_send_one_email_each_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_conversions_imported_twice_send_one_email_each_on_postgres() {
     the_same_conversions_imported_twice_send_one_email_each(Backend::Postgres).await;
+}
+
+/// Adds referrer `name` to campaign "spring" and returns their code.
+async fn add_referrer(app: &TestApp, name: &str, email: &str) -> String {
+    let response = app
+        .post_api(
+            "/api/v1/referrers",
+            &json!({"campaign": "spring", "name": name, "email": email,
+                "send_welcome_email": false}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let body: Value = response.json().await.unwrap();
+    body["code"].as_str().unwrap().to_owned()
+}
+
+async fn an_import_sends_each_referrer_one_summary(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return;
+    };
+    let jane = setup(&app).await;
+    double_sided(&app).await;
+    let jane_code = jane["code"].as_str().unwrap();
+    let joe_code = add_referrer(&app, "Joe Roe", "joe@example.com").await;
+    let quiet_code = add_referrer(&app, "Quiet Kim", "kim@example.com").await;
+    let quiet_id = referrer::Entity::find()
+        .filter(referrer::Column::Email.eq("kim@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    referrer::Entity::update_many()
+        .col_expr(referrer::Column::EmailsOptOut, Expr::value(true))
+        .filter(referrer::Column::Id.eq(quiet_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    // Two of Jane's friends signed up on the friend page first (with names, one of them
+    // hostile); a file has no names, so the others are named by their masked address.
+    friend_signs_up(&app, &jane, "Ana Lee", "f0@example.com").await;
+    friend_signs_up(&app, &jane, "<b>Ben</b>", "f1@example.com").await;
+    smtp.wait_for(2, 10).await;
+
+    // Jane: five friends; Joe: one; Kim turned emails off.
+    let mut file = String::from("order_id,email,referral_code,amount,currency\n");
+    for n in 0..5 {
+        file.push_str(&format!("j-{n},f{n}@example.com,{jane_code},50.00,USD\n"));
+    }
+    file.push_str(&format!("o-1,sol@example.com,{joe_code},50.00,USD\n"));
+    file.push_str(&format!("k-1,tia@example.com,{quiet_code},50.00,USD\n"));
+    import_csv(&app, "", file).await;
+
+    // Two summaries for the referrers, and each friend's own welcome (double-sided).
+    smtp.wait_for(11, 10).await;
+    settle().await;
+    let rows = emails(&app).await;
+    let to_referrers: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|e| !matches!(e.kind.as_str(), "friend_welcome" | "new_referral"))
+        .map(|e| (e.to_address.as_str(), e.kind.as_str()))
+        .collect();
+    let mut sorted = to_referrers.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            ("jane@example.com", "referrals_qualified"),
+            ("joe@example.com", "referral_qualified"),
+        ],
+        "one email per referrer, none for the one who turned them off"
+    );
+    assert_eq!(
+        rows.iter().filter(|e| e.kind == "friend_welcome").count(),
+        7,
+        "friends are welcomed one by one: each is a different person"
+    );
+
+    let messages = smtp.messages();
+    let jane_mail = messages
+        .iter()
+        .find(|m| {
+            m.rcpt_to == ["jane@example.com".to_owned()]
+                && m.parsed().subject() != Some("Somebody you referred just arrived")
+        })
+        .expect("Jane's summary was sent");
+    let parsed = jane_mail.parsed();
+    assert_eq!(parsed.subject(), Some("5 of your referrals qualified"));
+    let text = text_of(&parsed);
+    assert!(
+        text.contains(
+            "5 of your referrals qualified (Ana, <b>Ben</b>, f***@example.com and 2 others), \
+             and you earned: 5 rewards, USD 100.00 in all."
+        ),
+        "{text}"
+    );
+    let html = html_of(&parsed);
+    assert!(html.contains("&lt;b&gt;Ben&lt;/b&gt;"), "escaped in HTML");
+    assert!(!html.contains("<b>Ben"));
+    assert!(raw_header(jane_mail, "List-Unsubscribe").is_some());
+
+    let joe_mail = messages
+        .iter()
+        .find(|m| m.rcpt_to == ["joe@example.com".to_owned()])
+        .expect("Joe's email was sent");
+    let parsed = joe_mail.parsed();
+    assert_eq!(parsed.subject(), Some("Your referral qualified"));
+    assert!(
+        text_of(&parsed).contains(
+            "s***@example.com's referral qualified, and you earned: Store credit (USD 20.00)."
+        ),
+        "one referral reads as the ordinary email: {}",
+        text_of(&parsed)
+    );
+    assert_eq!(
+        import_digest::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_sends_each_referrer_one_summary_on_sqlite() {
+    an_import_sends_each_referrer_one_summary(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_sends_each_referrer_one_summary_on_postgres() {
+    an_import_sends_each_referrer_one_summary(Backend::Postgres).await;
+}
+
+/// The summary has its own template: a campaign words it, or turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imports_summary_follows_its_own_template() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(Backend::Sqlite, &smtp).await.unwrap();
+    let jane = setup(&app).await;
+    let code = jane["code"].as_str().unwrap();
+    save_template(
+        &app,
+        EmailKind::ReferralsQualified,
+        "{count} new customers thanks to you",
+        "{friend_name}: {count} in all.",
+        true,
+    )
+    .await;
+    import_csv(
+        &app,
+        "",
+        format!(
+            "order_id,email,referral_code,amount,currency\n\
+             a-1,ana@example.com,{code},50.00,USD\n\
+             a-2,ben@example.com,{code},50.00,USD\n"
+        ),
+    )
+    .await;
+    let message = nth_message(&smtp, 1).await;
+    let parsed = message.parsed();
+    assert_eq!(parsed.subject(), Some("2 new customers thanks to you"));
+    assert!(
+        text_of(&parsed).contains("a***@example.com and b***@example.com: 2 in all."),
+        "{}",
+        text_of(&parsed)
+    );
+
+    save_template(
+        &app,
+        EmailKind::ReferralsQualified,
+        "{count} new customers thanks to you",
+        "{friend_name}: {count} in all.",
+        false,
+    )
+    .await;
+    import_csv(
+        &app,
+        "",
+        format!(
+            "order_id,email,referral_code,amount,currency\n\
+             b-1,cy@example.com,{code},50.00,USD\n\
+             b-2,dee@example.com,{code},50.00,USD\n"
+        ),
+    )
+    .await;
+    settle().await;
+    assert_eq!(emails(&app).await.len(), 1, "the summary is turned off");
+    assert_eq!(
+        import_digest::Entity::find().count(&app.db).await.unwrap(),
+        0,
+        "and its counts are not left behind"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -317,14 +317,19 @@ async fn the_template_editor_saves_previews_tests_and_resets_without_javascript(
         "Sign-in link",
         "New referral",
         "Referral qualified",
+        "Referrals qualified by an import",
         "Reward issued",
         "Friend welcome",
     ] {
         assert!(html.contains(label), "{label}");
     }
-    assert_eq!(html.matches("built-in text</span>").count(), 6);
+    assert_eq!(html.matches("built-in text</span>").count(), 7);
     // Each preview is rendered on the server with sample data, in a frame that runs nothing.
-    assert_eq!(html.matches("sandbox=\"\"").count(), 6);
+    assert_eq!(html.matches("sandbox=\"\"").count(), 7);
+    assert!(
+        html.contains("3 of your referrals qualified"),
+        "the import summary's preview counts"
+    );
     assert!(html.contains("Your referral link and code for Spring"));
     assert!(html.contains("Hi Jane,"), "sample data fills the body");
 
@@ -350,7 +355,7 @@ async fn the_template_editor_saves_previews_tests_and_resets_without_javascript(
         .await
         .unwrap();
     assert!(html.contains("Saved."));
-    assert_eq!(html.matches("built-in text</span>").count(), 5);
+    assert_eq!(html.matches("built-in text</span>").count(), 6);
     assert!(
         html.contains("Sam joined &lt;b&gt;Spring&lt;/b&gt;"),
         "the preview's subject, escaped"
@@ -420,7 +425,7 @@ async fn the_template_editor_saves_previews_tests_and_resets_without_javascript(
     .await;
     assert_eq!(location(&reset), format!("{page}?reset=new_referral"));
     let html = app.get(page).await.text().await.unwrap();
-    assert_eq!(html.matches("built-in text</span>").count(), 6);
+    assert_eq!(html.matches("built-in text</span>").count(), 7);
 
     // A viewer reads the page but saves nothing; an unknown kind is refused.
     let bad_kind = post_from_page(

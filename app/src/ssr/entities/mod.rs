@@ -9,6 +9,7 @@ pub mod conversion_event;
 pub mod email;
 pub mod email_template;
 pub mod import;
+pub mod import_digest;
 pub mod inbound_delivery;
 pub mod inbound_source;
 pub mod lead;

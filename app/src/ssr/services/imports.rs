@@ -37,6 +37,7 @@ use crate::{
         services::{
             campaigns,
             conversions::{self, pipeline, source},
+            emails::digest,
             rules::{self, LoadedRules},
         },
         state::{AppState, RuntimeSettings},
@@ -273,6 +274,7 @@ async fn execute(
         campaign: Arc::new(campaign.clone()),
         rules: Arc::new(rules),
         mail: (!options.dry_run).then(|| state.settings.clone()),
+        digest: import_id.filter(|_| !options.dry_run),
         default_event: default_event.into(),
         columns: Arc::new(columns),
     };
@@ -325,7 +327,7 @@ async fn execute(
             (Ok(()), true) => "previewed",
             (Ok(()), false) => "done",
         };
-        finish(state, id, &report, status).await?;
+        finish(state, id, campaign, &report, status).await?;
     }
     outcome.map(|()| report)
 }
@@ -534,6 +536,9 @@ struct Context {
     rules: Arc<LoadedRules>,
     /// Notification emails' settings; `None` for a preview, whose writes are rolled back.
     mail: Option<Arc<RuntimeSettings>>,
+    /// The import whose end sends each referrer one summary of their qualified referrals
+    /// (`emails::digest`); `None` for a preview.
+    digest: Option<i64>,
     default_event: Arc<str>,
     columns: Arc<ColumnNames>,
 }
@@ -716,6 +721,7 @@ async fn pipelined_chunks(
             &context.campaign,
             &context.rules,
             context.mail.as_ref(),
+            context.digest,
             events,
         );
         let ahead = match &pending {
@@ -811,6 +817,7 @@ async fn process_chunk(
         &context.campaign,
         &context.rules,
         context.mail.as_ref(),
+        context.digest,
         events,
     )
     .await?;
@@ -939,14 +946,27 @@ fn refusal(context: &Context, line: u64, error: AppError) -> Result<(ImportError
     }
 }
 
+/// Stores the import's end (`status` and its report) and, for a real run, writes its summary
+/// emails, in one transaction: a referrer hears about what the import qualified exactly when the
+/// history says it ended (also when it failed half way: what was committed qualified).
 async fn finish(
     state: &AppState,
     id: i64,
+    campaign: &campaign::Model,
     report: &ImportReport,
     status: &str,
 ) -> Result<(), AppError> {
     let json = serde_json::to_string(report)
         .map_err(|e| AppError::internal("imports::finish encode", e))?;
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("imports::finish begin", e))?;
+    if !report.dry_run {
+        let sent = digest::send(&txn, &state.settings, campaign).await?;
+        if sent > 0 {
+            tracing::info!(import = id, emails = sent, "import summary emails written");
+        }
+    }
     import::Entity::update_many()
         .col_expr(import::Column::Status, Expr::value(status))
         .col_expr(import::Column::Report, Expr::value(json))
@@ -956,9 +976,12 @@ async fn finish(
         )
         .col_expr(import::Column::FinishedAt, Expr::value(Utc::now()))
         .filter(import::Column::Id.eq(id))
-        .exec(&state.db)
+        .exec(&*txn)
         .await
         .map_err(|e| AppError::internal("imports::finish", e))?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("imports::finish commit", e))?;
     Ok(())
 }
 

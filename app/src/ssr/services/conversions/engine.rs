@@ -47,7 +47,9 @@ use crate::{
         services::{
             codes as code_lookup,
             emails::{
-                self, notifications,
+                self,
+                digest::Digests,
+                notifications,
                 queue::{self, Draft},
                 templates::CampaignTemplates,
             },
@@ -93,6 +95,10 @@ pub struct Item {
     /// The settings notification emails are written with (their links and unsubscribe address),
     /// or `None` to write none (a preview, which is rolled back).
     pub mail: Option<Arc<RuntimeSettings>>,
+    /// The import this item is a row of, when that import tells each referrer about their
+    /// qualified referrals in one summary at its end (`emails::digest`) rather than an email per
+    /// row.
+    pub digest: Option<i64>,
 }
 
 /// The answer to one item.
@@ -929,6 +935,8 @@ struct Notice {
     reward_ids: Vec<i64>,
     campaign: Arc<campaign::Model>,
     settings: Arc<RuntimeSettings>,
+    /// The import whose summary tells about it (a "referral qualified" notice only).
+    digest: Option<i64>,
 }
 
 /// The in-memory run of a batch over a `World`, and the rows it will write.
@@ -1405,6 +1413,7 @@ impl<'w> Pass<'w> {
                 reward_ids: Vec::new(),
                 campaign: item.campaign.clone(),
                 settings: settings.clone(),
+                digest: None,
             });
         }
         self.new_lead_by_email
@@ -1641,14 +1650,18 @@ impl<'w> Pass<'w> {
             reward_ids,
             campaign: item.campaign.clone(),
             settings: settings.clone(),
+            digest: None,
         };
         let (theirs, friends): (Vec<&reward::Model>, Vec<&reward::Model>) =
             created.iter().partition(|r| r.recipient != "friend");
         if !referrer.emails_opt_out && !theirs.is_empty() {
-            self.notices.push(notice(
-                EmailKind::ReferralQualified,
-                theirs.iter().map(|r| r.id).collect(),
-            ));
+            self.notices.push(Notice {
+                digest: item.digest,
+                ..notice(
+                    EmailKind::ReferralQualified,
+                    theirs.iter().map(|r| r.id).collect(),
+                )
+            });
             for r in theirs.iter().filter(|r| r.status == "issued") {
                 self.notices
                     .push(notice(EmailKind::RewardIssued, vec![r.id]));
@@ -1665,10 +1678,12 @@ impl<'w> Pass<'w> {
     /// The batch's notification emails, rendered against its final rows: a reward cancelled later
     /// in the batch (a refund in the same file) is not announced, and a new referral that also
     /// qualified in the batch gets only the "qualified" email, which names the friend too (two
-    /// emails about one friend in the same second say nothing the second does not).
-    fn drafts(&self) -> Result<Vec<Draft>, AppError> {
+    /// emails about one friend in the same second say nothing the second does not). A
+    /// qualification in an import with a summary is noted for that summary instead.
+    fn drafts(&self) -> Result<(Vec<Draft>, Digests), AppError> {
+        let mut digests = Digests::default();
         if self.notices.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), digests));
         }
         let live = |notice: &Notice| -> Vec<reward::Model> {
             self.leads[&notice.lead_id]
@@ -1691,6 +1706,18 @@ impl<'w> Pass<'w> {
                 continue;
             }
             let (lead, referrer) = self.notice_rows(notice);
+            qualified.insert(notice.lead_id);
+            if let Some(import_id) = notice.digest {
+                if notifications::wanted(
+                    EmailKind::ReferralQualified,
+                    self.templates(notice),
+                    referrer,
+                ) {
+                    let friend = notifications::friend_label(lead);
+                    digests.note(import_id, referrer.id, friend, &rewards);
+                }
+                continue;
+            }
             drafts.extend(notifications::referral_qualified(
                 &notice.settings,
                 self.templates(notice),
@@ -1699,7 +1726,6 @@ impl<'w> Pass<'w> {
                 lead,
                 &rewards,
             )?);
-            qualified.insert(notice.lead_id);
         }
         for notice in self
             .notices
@@ -1738,7 +1764,7 @@ impl<'w> Pass<'w> {
             };
             drafts.extend(draft);
         }
-        Ok(drafts)
+        Ok((drafts, digests))
     }
 
     /// The templates of the notice's campaign (loaded with the batch: every notice comes from an
@@ -1932,7 +1958,7 @@ impl<'w> Pass<'w> {
 
     /// The batch's writes, in the order they run, with its effects and answers.
     fn build(self, backend: DbBackend) -> Result<Built, Failure> {
-        let emails = self.drafts()?;
+        let (emails, digests) = self.drafts()?;
         let mail_domain = self
             .notices
             .first()
@@ -2041,6 +2067,7 @@ impl<'w> Pass<'w> {
             writes,
             effects: self.effects,
             emails,
+            digests,
             mail_domain,
             now,
             outcomes: self.outcomes,
@@ -2054,6 +2081,8 @@ struct Built {
     effects: Effects,
     /// Its notification emails, rendered, and the domain their Message-IDs end in.
     emails: Vec<Draft>,
+    /// What it adds to its import's summary emails.
+    digests: Digests,
     mail_domain: String,
     now: DateTime<Utc>,
     outcomes: Vec<Outcome>,
@@ -2070,6 +2099,7 @@ impl Built {
         if !self.emails.is_empty() {
             queue::enqueue(txn, self.emails, &self.mail_domain, self.now).await?;
         }
+        self.digests.write(txn).await?;
         Ok(self.outcomes)
     }
 }

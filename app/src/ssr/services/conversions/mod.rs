@@ -261,6 +261,7 @@ pub async fn record(
                 rules: Arc::new(rules),
                 op: Op::Event(event),
                 mail: Some(state.settings.clone()),
+                digest: None,
             },
         )
         .await?
@@ -270,16 +271,22 @@ pub async fn record(
 /// Records checked events of one campaign, in order, inside the caller's transaction (a CSV
 /// import's chunk, or a preview that is rolled back): one answer per event. A refused event
 /// writes nothing, so the transaction stays usable for the next one. Notification emails are
-/// written with `mail`'s settings (`None`: none, as for a preview).
+/// written with `mail`'s settings (`None`: none, as for a preview); `digest` names the import
+/// whose summary email tells referrers about qualified referrals instead of one email each.
 pub async fn record_many(
     txn: &DatabaseTransaction,
     source: &str,
     campaign: &Arc<campaign::Model>,
     rules: &Arc<LoadedRules>,
     mail: Option<&Arc<RuntimeSettings>>,
+    digest: Option<i64>,
     events: Vec<CheckedEvent>,
 ) -> Result<Vec<Outcome>, AppError> {
-    engine::run(txn, &event_items(source, campaign, rules, mail, events)).await
+    engine::run(
+        txn,
+        &event_items(source, campaign, rules, mail, digest, events),
+    )
+    .await
 }
 
 /// The engine's items for checked events of one campaign.
@@ -288,6 +295,7 @@ fn event_items(
     campaign: &Arc<campaign::Model>,
     rules: &Arc<LoadedRules>,
     mail: Option<&Arc<RuntimeSettings>>,
+    digest: Option<i64>,
     events: Vec<CheckedEvent>,
 ) -> Vec<Item> {
     events
@@ -298,6 +306,7 @@ fn event_items(
             rules: rules.clone(),
             op: Op::Event(event),
             mail: mail.cloned(),
+            digest,
         })
         .collect()
 }
@@ -319,9 +328,10 @@ pub mod pipeline {
         campaign: &Arc<campaign::Model>,
         rules: &Arc<LoadedRules>,
         mail: Option<&Arc<RuntimeSettings>>,
+        digest: Option<i64>,
         events: Vec<CheckedEvent>,
     ) -> Vec<Item> {
-        super::event_items(source, campaign, rules, mail, events)
+        super::event_items(source, campaign, rules, mail, digest, events)
     }
 }
 
@@ -383,6 +393,7 @@ pub async fn decide(
             admin_email: admin_email.to_owned(),
         },
         mail: Some(state.settings.clone()),
+        digest: None,
     };
     let txn = begin_write(&state.db)
         .await

@@ -2,12 +2,14 @@
 //! side, and the Emails log the admin reads.
 //!
 //! - `compose`: a template and its values into a branded subject, HTML part and text part;
+//! - `digest`: an import's one summary email per referrer instead of one per imported row;
 //! - `queue`: the outbox rows (enqueue in the caller's transaction, claim, record, resend);
 //! - `sender`: who an email comes from and where replies go (configuration, admin, campaign);
 //! - `smtp`: `HANDOFF_SMTP_URL`, and a stored email turned into a MIME message sent by lettre;
 //! - this file: the use cases (the link-and-code email, the sign-in email) and the log.
 
 pub mod compose;
+pub mod digest;
 pub mod notifications;
 pub mod queue;
 pub mod sender;

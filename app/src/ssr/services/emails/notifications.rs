@@ -85,19 +85,20 @@ pub fn friend_label(lead: &lead::Model) -> String {
 
 /// Whether a notification of `kind` goes to `referrer` at all: the campaign sends it on its own,
 /// and the referrer has an address and did not turn notifications off.
-fn wanted(kind: EmailKind, templates: &CampaignTemplates, referrer: &referrer::Model) -> bool {
+pub fn wanted(kind: EmailKind, templates: &CampaignTemplates, referrer: &referrer::Model) -> bool {
     templates.get(kind).auto_send && !referrer.emails_opt_out && !referrer.email.is_empty()
 }
 
 /// A notification to a referrer (the caller checked [`wanted`]), in the campaign's template.
-fn to_referrer(
+/// `dedupe_key` makes it go out at most once.
+pub fn to_referrer(
     kind: EmailKind,
     settings: &RuntimeSettings,
     templates: &CampaignTemplates,
     campaign: &campaign::Model,
     referrer: &referrer::Model,
     values: Values,
-    dedupe_key: String,
+    dedupe_key: impl Into<Option<String>>,
 ) -> Result<Option<Draft>, AppError> {
     debug_assert!(kind.is_notification());
     let template = templates.get(kind);
@@ -122,7 +123,7 @@ fn to_referrer(
         referrer_id: Some(referrer.id),
         to: referrer.email.clone(),
         rendered,
-        dedupe_key: Some(dedupe_key),
+        dedupe_key: dedupe_key.into(),
     }))
 }
 

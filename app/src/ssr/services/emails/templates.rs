@@ -296,7 +296,8 @@ fn sample(settings: &RuntimeSettings, campaign: &campaign::Model) -> (Values, Ca
                 .unwrap_or_else(|| "10.00 USD".to_owned()),
         )
         .set(Placeholder::FriendName, "Sam")
-        .set(Placeholder::ReferrerName, "Jane Sample");
+        .set(Placeholder::ReferrerName, "Jane Sample")
+        .set(Placeholder::Count, "3");
     let card = Card {
         link,
         code: Some("JANE-7K4Q".to_owned()),
@@ -314,7 +315,13 @@ fn render_sample(
     subject: &str,
     body: &str,
 ) -> Result<Rendered, AppError> {
-    let (values, card) = sample(settings, campaign);
+    let (mut values, card) = sample(settings, campaign);
+    if kind == EmailKind::ReferralsQualified {
+        // The summary names a few friends and counts the rewards, as `emails::digest` writes it.
+        values
+            .set(Placeholder::FriendName, "Sam, Ana and Ben")
+            .set(Placeholder::Reward, "3 rewards, 30.00 USD in all");
+    }
     let content = Content {
         kind,
         campaign,
