@@ -7,6 +7,9 @@
 #
 #   bash scripts/bench-portal.sh [SECONDS_PER_ROUND] [ROUNDS]     (defaults: 10 and 3)
 #
+# SERVER_BIN=path runs another build of the server (a copy of an older commit's, say, for a
+# before/after in one sitting); SKIP_BUILD=1 skips the release build.
+#
 # Needs wrk, curl and python3. Traffic stays on 127.0.0.1. Targets: see docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
@@ -29,9 +32,10 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP_DATA:-}" ] || rm -rf "$DATA"; }
 trap cleanup EXIT
 
-export HANDOFF_DATA_DIR="$DATA" HANDOFF_ADDR="127.0.0.1:$HANDOFF_PORT" RUST_LOG=warn
-KEY=$(target/release/handoff api-key create --name bench 2>/dev/null)
-target/release/handoff serve >"$DATA/server.log" 2>&1 &
+export HANDOFF_DATA_DIR="$DATA" HANDOFF_ADDR="127.0.0.1:$HANDOFF_PORT" RUST_LOG="${RUST_LOG:-warn}"
+SERVER_BIN="${SERVER_BIN:-target/release/handoff}"
+KEY=$("$SERVER_BIN" api-key create --name bench 2>/dev/null)
+"$SERVER_BIN" serve >"$DATA/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$HANDOFF_PORT/healthz" >/dev/null && break; sleep 0.2; done
 

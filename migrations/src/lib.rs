@@ -17,6 +17,7 @@ mod m20261205_000008_campaign_logos;
 mod m20261205_000009_leads_by_referrer_status;
 mod m20261205_000010_email_sender;
 mod m20261205_000011_import_digests;
+mod m20261205_000012_rewards_by_referrer;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_leads_by_referrer_status::Migration),
             Box::new(m20261205_000010_email_sender::Migration),
             Box::new(m20261205_000011_import_digests::Migration),
+            Box::new(m20261205_000012_rewards_by_referrer::Migration),
         ]
     }
 }

@@ -58,21 +58,22 @@ pub async fn load_portal(
     };
     use axum::http::{HeaderValue, header};
     let state = auth::state()?;
-    let referrer = portal_session::current_referrer().await?;
+    let parts = portal_session::request_parts()?;
+    let session = portal_session::session_token(&parts.headers);
     let pages = HomePages {
         leads: page.unwrap_or(1),
         rewards: rewards.unwrap_or(1),
     };
-    let (view, frame_policy) = portal::view(&state, &slug, referrer.as_ref(), pages).await?;
+    let page = portal::view(&state, &slug, session, pages).await?;
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         // Nothing about a referrer is kept by a browser cache or a shared proxy.
         response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         // Not framable unless the campaign lists the business's own sites; the policy wins
         // over the server-wide X-Frame-Options in every current browser.
-        if let Ok(value) = HeaderValue::from_str(&frame_policy) {
+        if let Ok(value) = HeaderValue::from_str(&page.frame_policy) {
             response.insert_header(header::CONTENT_SECURITY_POLICY, value);
         }
-        if let (Some(referrer), Some(_)) = (&referrer, &view.home) {
+        if let Some(referrer) = &page.referrer {
             let cookie = portal_session::set_portal_cookie(
                 &portal_session::encode_portal_visitor(&state.settings.secret, referrer.id),
                 state.settings.secure_cookies,
@@ -82,14 +83,13 @@ pub async fn load_portal(
             }
         }
     }
-    if let (Some(referrer), Some(_)) = (&referrer, &view.home) {
+    if let Some(referrer) = &page.referrer {
         // The referrer's own address and browser, for the self-referral and same-IP signals.
-        let parts = portal_session::request_parts()?;
         let client = ClientIp::of(&parts, &state).0;
         portal::remember_address(&state, referrer, &ip_hash(&state.settings.secret, client))
             .await?;
     }
-    Ok(view)
+    Ok(page.view)
 }
 
 #[cfg(feature = "ssr")]

@@ -36,11 +36,16 @@ pub fn request_parts() -> Result<Parts, AppError> {
         .ok_or_else(|| AppError::internal("portal_session::request_parts", "no request in context"))
 }
 
+/// The portal session cookie's token, if the request carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    read_cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty())
+}
+
 /// The referrer signed in to the portal in this request, if any.
 pub async fn current_referrer() -> Result<Option<referrer::Model>, AppError> {
     let state = auth::state()?;
     let parts = request_parts()?;
-    let Some(token) = read_cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+    let Some(token) = session_token(&parts.headers) else {
         return Ok(None);
     };
     tokens::session_referrer(&state.db, token, Utc::now()).await

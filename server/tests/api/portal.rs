@@ -3,7 +3,7 @@
 //! another's data.
 
 use app::ssr::{
-    entities::{email, portal_token, referrer},
+    entities::{click, email, portal_token, referrer, reward},
     services::portal::tokens::{self, TokenPurpose},
 };
 use chrono::{Duration, Utc};
@@ -348,6 +348,47 @@ async fn the_referrers_page_counts_and_pages_friends_and_rewards(app: TestApp) {
         )
         .await;
     assert!(response.status().is_success());
+    // Two clicks on Jane's link and one on John's; the click writer batches, so wait for all.
+    for link in [&jane["link"], &jane["link"], &john["link"]] {
+        let path = link.as_str().unwrap().trim_start_matches(&app.address);
+        assert_eq!(app.get(path).await.status(), StatusCode::FOUND);
+    }
+    for _ in 0..100 {
+        if click::Entity::find().count(&app.db).await.unwrap() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // The newest reward waits out a refund window, the one before was cancelled: the page
+    // says why each is not paid yet.
+    let newest: Vec<i64> = reward::Entity::find()
+        .order_by_desc(reward::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .take(2)
+        .collect();
+    let due = chrono::NaiveDate::from_ymd_opt(2030, 1, 2)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    for (id, status, due_at, reason) in [
+        (newest[0], "pending", Some(due), None),
+        (newest[1], "cancelled", None, Some("Refunded order")),
+    ] {
+        reward::Entity::update_many()
+            .col_expr(reward::Column::Status, Expr::value(status))
+            .col_expr(reward::Column::DueAt, Expr::value(due_at))
+            .col_expr(reward::Column::CancelReason, Expr::value(reason))
+            .filter(reward::Column::Id.eq(id))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
 
     let session = session_for(&app, jane["id"].as_i64().unwrap()).await;
     let page = |path: String| {
@@ -361,10 +402,14 @@ async fn the_referrers_page_counts_and_pages_friends_and_rewards(app: TestApp) {
     let first = page("/p/spring".to_owned()).await;
     assert_eq!(stat(&first, "Friends"), 37);
     assert_eq!(stat(&first, "Qualified"), 12);
-    assert_eq!(stat(&first, "Clicks"), 0);
+    assert_eq!(stat(&first, "Clicks"), 2, "Jane's clicks, not John's");
     let reward_rows = |html: &str| html.matches("<td>Thank-you reward</td>").count();
     let lead_rows = |html: &str| html.matches("***@example.org</td>").count();
     assert_eq!(reward_rows(&first), 10, "the newest 10 rewards");
+    assert!(
+        first.contains("<td>pending</td><td>On hold until 2030-01-02 (the refund window).</td>")
+    );
+    assert!(first.contains("<td>cancelled</td><td>Refunded order</td>"));
     assert_eq!(lead_rows(&first), 20, "the newest 20 friends");
     assert!(
         !first.contains("o***@example.org"),
@@ -611,4 +656,26 @@ async fn a_framable_portal_signs_in_inside_the_frame() {
     assert!(removals.iter().all(|c| c.contains("Max-Age=0")));
     assert!(removals.iter().any(|c| c.ends_with("Partitioned")));
     assert!(removals.iter().any(|c| c.ends_with("SameSite=Lax; Secure")));
+}
+
+/// SQLite keeps one plan per statement (`SQLITE_ENABLE_QPSG`, set in `.cargo/config.toml`):
+/// without it, every statement with a bound LIMIT is parsed and planned again on each run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_plans_each_statement_once() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT sqlite_compileoption_used('ENABLE_QPSG')",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get_by_index::<i64>(0).unwrap(),
+        1,
+        "SQLite was built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)"
+    );
 }

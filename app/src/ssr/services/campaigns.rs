@@ -215,10 +215,15 @@ pub async fn create(state: &AppState, input: &CampaignInput) -> Result<Campaign,
     ))
 }
 
+/// The condition "this campaign has `slug`", as typed by somebody (spaces and capitals allowed).
+pub fn with_slug(slug: &str) -> sea_orm::sea_query::SimpleExpr {
+    campaign::Column::Slug.eq(slug.trim().to_ascii_lowercase())
+}
+
 /// The row of the campaign with `slug`.
 pub async fn find_row(db: &DatabaseConnection, slug: &str) -> Result<campaign::Model, AppError> {
     campaign::Entity::find()
-        .filter(campaign::Column::Slug.eq(slug.trim().to_ascii_lowercase()))
+        .filter(with_slug(slug))
         .one(db)
         .await
         .map_err(|e| AppError::internal("campaigns::find_row", e))?

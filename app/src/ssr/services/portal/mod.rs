@@ -7,8 +7,9 @@ pub mod tokens;
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    IdenStatic, QueryFilter, QueryTrait, SelectA, SelectB, Statement,
+    sea_query::{Condition, Expr},
 };
 
 use chrono::{DateTime, Duration};
@@ -22,7 +23,7 @@ use crate::{
     },
     error::AppError,
     ssr::{
-        entities::{campaign, lead, referrer, reward},
+        entities::{campaign, referrer},
         services::{
             campaigns::{self, DEFAULT_BRAND_COLOR},
             emails, referrers,
@@ -121,28 +122,128 @@ pub fn branding(row: &campaign::Model) -> PortalBranding {
     }
 }
 
-/// What `/p/{slug}` shows, with the `Content-Security-Policy` its pages carry (who may frame
-/// them): the referrer's own page when `referrer` (from the session) belongs to this campaign,
-/// the entrance otherwise. One lookup of the campaign serves both. Paused campaigns show their
-/// portal too: referrers still sign in to see their rewards.
+/// What `/p/{slug}` answers with: the page, the `Content-Security-Policy` it carries (who may
+/// frame it), and the signed-in referrer when the page is theirs.
+pub struct PortalPage {
+    /// The referrer's own page, or the entrance.
+    pub view: PortalView,
+    /// The `Content-Security-Policy` value.
+    pub frame_policy: String,
+    /// The session's referrer, when they belong to this campaign and the page is theirs.
+    pub referrer: Option<referrer::Model>,
+}
+
+/// What `/p/{slug}` shows: the referrer's own page when `session` (the portal cookie's token)
+/// is live and its referrer belongs to this campaign, the entrance otherwise. Paused campaigns
+/// show their portal too: referrers still sign in to see their rewards.
+///
+/// Why it is shaped like this: on SQLite every statement crosses from sqlx's worker thread to
+/// the async side, and on PostgreSQL it is a round trip, so the signed-in page costs two
+/// statements: [`head`] (campaign, session and numbers) and [`lists_sql`] (a page of rewards and
+/// one of leads). The entrance, with no session, reads the campaign alone
+/// (BENCHMARKS, "Referrer portal page").
 pub async fn view(
     state: &AppState,
     slug: &str,
-    referrer: Option<&referrer::Model>,
+    session: Option<&str>,
     pages: HomePages,
-) -> Result<(PortalView, String), AppError> {
-    let campaign = campaigns::find_row(&state.db, slug).await?;
-    let home = match referrer {
-        Some(referrer) if referrer.campaign_id == campaign.id => {
-            Some(home(state, referrer, pages).await?)
-        }
-        _ => None,
+) -> Result<PortalPage, AppError> {
+    let head = match session {
+        Some(token) => head(&state.db, slug, token, Utc::now()).await?,
+        None => Head {
+            campaign: campaigns::find_row(&state.db, slug).await?,
+            referrer: None,
+            counts: HomeCounts::default(),
+        },
     };
-    let view = PortalView {
-        branding: branding(&campaign),
-        home,
+    let home = match &head.referrer {
+        Some(referrer) => Some(home(state, referrer, head.counts, pages).await?),
+        None => None,
     };
-    Ok((view, settings::frame_policy(&campaign)))
+    Ok(PortalPage {
+        view: PortalView {
+            branding: branding(&head.campaign),
+            home,
+        },
+        frame_policy: settings::frame_policy(&head.campaign),
+        referrer: head.referrer,
+    })
+}
+
+/// The campaign, the session's referrer if they belong to it, and their numbers.
+struct Head {
+    campaign: campaign::Model,
+    referrer: Option<referrer::Model>,
+    counts: HomeCounts,
+}
+
+/// A referrer's numbers, each counted from an index alone (`ix_clicks_referrer`,
+/// `ix_leads_referrer_status`). `referrers.id` is the row [`head`] joins; without one they are 0.
+const COUNTS: [(&str, &str); 3] = [
+    (
+        "clicks",
+        "(SELECT COUNT(*) FROM clicks WHERE clicks.referrer_id = referrers.id)",
+    ),
+    (
+        "leads",
+        "(SELECT COUNT(*) FROM leads WHERE leads.referrer_id = referrers.id)",
+    ),
+    (
+        "qualified",
+        "(SELECT COUNT(*) FROM leads WHERE leads.referrer_id = referrers.id AND leads.status = 'qualified')",
+    ),
+];
+
+/// One statement: campaign `slug`, joined to the referrer of session `token` when the session
+/// is live at `now` and the referrer belongs to this campaign, with the referrer's numbers.
+async fn head(
+    db: &DatabaseConnection,
+    slug: &str,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Head, AppError> {
+    // Here only: its `max` would shadow `Ord::max` for the whole module.
+    use sea_orm::sea_query::ExprTrait;
+    let err = |e| AppError::internal("portal::head", e);
+    let mut query = campaign::Entity::find()
+        .filter(campaigns::with_slug(slug))
+        .select_also(referrer::Entity)
+        .into_query();
+    query.left_join(
+        referrer::Entity,
+        Condition::all()
+            .add(
+                Expr::col((referrer::Entity, referrer::Column::CampaignId))
+                    .equals((campaign::Entity, campaign::Column::Id)),
+            )
+            .add(
+                // `=`, not `IN`: a token hash is unique, and with `IN` SQLite chose to walk the
+                // campaign's referrers instead of looking the one up by its id.
+                Expr::col((referrer::Entity, referrer::Column::Id)).eq(Expr::SubQuery(
+                    None,
+                    Box::new(tokens::live_session(token, now).into()),
+                )),
+            ),
+    );
+    for (name, count) in COUNTS {
+        query.expr_as(Expr::cust(count), name);
+    }
+    let row = db
+        .query_one(&query)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| AppError::not_found("Campaign"))?;
+    let count = |name| row.try_get::<i64>("", name).map_err(err);
+    Ok(Head {
+        campaign: campaign::Model::from_query_result(&row, SelectA.as_str()).map_err(err)?,
+        referrer: Option::<referrer::Model>::from_query_result(&row, SelectB.as_str())
+            .map_err(err)?,
+        counts: HomeCounts {
+            clicks: count("clicks")?,
+            leads: count("leads")?,
+            qualified: count("qualified")?,
+        },
+    })
 }
 
 /// The answer to every join and sign-in request that passed the checks, whether or not the
@@ -239,20 +340,21 @@ pub async fn join(
     Ok(CHECK_YOUR_EMAIL)
 }
 
-fn reward_note(row: &reward::Model) -> Option<String> {
-    match row.status.as_str() {
-        "pending" => Some(match row.due_at {
+/// Why a reward waits or was cancelled, in words.
+fn reward_note(
+    status: &str,
+    due_at: Option<DateTime<Utc>>,
+    cancel_reason: Option<String>,
+) -> Option<String> {
+    match status {
+        "pending" => Some(match due_at {
             Some(at) => format!(
                 "On hold until {} (the refund window).",
                 at.format("%Y-%m-%d")
             ),
             None => "Waiting for approval.".to_owned(),
         }),
-        "cancelled" => Some(
-            row.cancel_reason
-                .clone()
-                .unwrap_or_else(|| "Cancelled.".to_owned()),
-        ),
+        "cancelled" => Some(cancel_reason.unwrap_or_else(|| "Cancelled.".to_owned())),
         _ => None,
     }
 }
@@ -267,88 +369,137 @@ pub struct HomePages {
 }
 
 /// A referrer's numbers: clicks, friends, qualified friends.
-#[derive(Debug, FromQueryResult)]
+#[derive(Clone, Copy, Debug, Default)]
 struct HomeCounts {
     clicks: i64,
     leads: i64,
     qualified: i64,
 }
 
-/// The signed-in referrer's page (their campaign already checked by [`view`]).
+/// A reward as [`lists_sql`] reads it: amount in minor units, currency, description, status, due
+/// date, why it was cancelled, when it was earned.
+type RewardItem = (
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// A lead as [`lists_sql`] reads it: email, status, when it arrived.
+type LeadItem = (String, String, String);
+
+/// The statement behind [`home`]'s lists: one page of the referrer's rewards and one of their
+/// leads, newest first, each read one row past the page (to know whether there is a next one)
+/// and folded into one JSON array, so the whole answer is one row of two columns.
 ///
-/// Why it is shaped like this: on SQLite every statement and every row crosses from sqlx's
-/// worker thread to the async side, so the page asks for few rows in few statements: the three
-/// numbers in one statement (counted from indexes alone), one page of rewards and one of leads
-/// (BENCHMARKS, "Referrer portal page").
+/// Why JSON: on SQLite each row of an answer crosses from sqlx's worker thread to the async side
+/// on its own (a channel send, often a thread wake-up), which made 32 rows cost more than the
+/// statement. The page windows are numbers this function computes, written into the text; the
+/// referrer is bound as `$1`.
+fn lists_sql(backend: DbBackend, rewards: (u64, u64), leads: (u64, u64)) -> String {
+    let (rewards_limit, rewards_offset) = rewards;
+    let (leads_limit, leads_offset) = leads;
+    let reward_rows = format!(
+        "SELECT id, amount_minor, currency, description, status, due_at, cancel_reason, created_at \
+         FROM rewards WHERE referrer_id = $1 AND recipient = 'referrer' \
+         ORDER BY id DESC LIMIT {rewards_limit} OFFSET {rewards_offset}"
+    );
+    let lead_rows = format!(
+        "SELECT id, email, status, created_at FROM leads WHERE referrer_id = $1 \
+         ORDER BY id DESC LIMIT {leads_limit} OFFSET {leads_offset}"
+    );
+    let reward_fields = "r.amount_minor, r.currency, r.description, r.status, r.due_at, r.cancel_reason, r.created_at";
+    let lead_fields = "l.email, l.status, l.created_at";
+    match backend {
+        DbBackend::Postgres => format!(
+            "SELECT \
+               (SELECT COALESCE(json_agg(json_build_array({reward_fields}) ORDER BY r.id DESC), '[]')::text \
+                FROM ({reward_rows}) AS r) AS rewards, \
+               (SELECT COALESCE(json_agg(json_build_array({lead_fields}) ORDER BY l.id DESC), '[]')::text \
+                FROM ({lead_rows}) AS l) AS leads"
+        ),
+        _ => format!(
+            "SELECT \
+               (SELECT json_group_array(json_array({reward_fields}) ORDER BY r.id DESC) \
+                FROM ({reward_rows}) AS r) AS rewards, \
+               (SELECT json_group_array(json_array({lead_fields}) ORDER BY l.id DESC) \
+                FROM ({lead_rows}) AS l) AS leads"
+        ),
+    }
+}
+
+/// A time as the lists' JSON carries it: RFC 3339 from both engines (`T` or a space between
+/// date and time). A time without an offset (a row written by hand, or by SQL's
+/// `CURRENT_TIMESTAMP`) is UTC, as sqlx reads such a column itself, so the page never fails on it.
+fn list_time(text: &str) -> Result<DateTime<Utc>, AppError> {
+    text.parse::<DateTime<Utc>>()
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+                .map(|naive| naive.and_utc())
+        })
+        .map_err(|e| AppError::internal("portal::home time", format!("{text:?}: {e}")))
+}
+
+/// The signed-in referrer's page (their campaign and numbers already read by [`head`]).
 async fn home(
     state: &AppState,
     referrer: &referrer::Model,
+    counts: HomeCounts,
     pages: HomePages,
 ) -> Result<PortalHome, AppError> {
     let db = &state.db;
-    let err = |what: &'static str| move |e| AppError::internal(what, e);
-    let counts = HomeCounts::find_by_statement(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "SELECT \
-           (SELECT COUNT(*) FROM clicks WHERE referrer_id = $1) AS clicks, \
-           (SELECT COUNT(*) FROM leads WHERE referrer_id = $1) AS leads, \
-           (SELECT COUNT(*) FROM leads WHERE referrer_id = $1 AND status = 'qualified') AS qualified",
-        [referrer.id.into()],
-    ))
-    .one(db)
-    .await
-    .map_err(err("portal::home counts"))?
-    .unwrap_or(HomeCounts {
-        clicks: 0,
-        leads: 0,
-        qualified: 0,
-    });
+    let err = |e| AppError::internal("portal::home lists", e);
     let rewards_page = pages.rewards.max(1);
-    let mut rewards: Vec<PortalReward> = reward::Entity::find()
-        .filter(reward::Column::ReferrerId.eq(referrer.id))
-        .filter(reward::Column::Recipient.eq("referrer"))
-        .order_by_desc(reward::Column::Id)
-        .offset(u64::from(rewards_page - 1) * REWARDS_PER_PAGE)
-        .limit(REWARDS_PER_PAGE + 1)
-        .all(db)
-        .await
-        .map_err(err("portal::home rewards"))?
-        .into_iter()
-        .map(|r| PortalReward {
-            amount: match r.amount_minor {
-                Some(minor) => format_amount(minor, r.currency.as_deref()),
-                None => r.description.clone(),
-            },
-            status: r.status.clone(),
-            note: reward_note(&r),
-            created_at: r.created_at,
-        })
-        .collect();
-    let rewards_next_page = (rewards.len() as u64 > REWARDS_PER_PAGE).then_some(rewards_page + 1);
-    rewards.truncate(REWARDS_PER_PAGE as usize);
     let page = pages.leads.max(1);
-    let mut recent: Vec<PortalLead> = lead::Entity::find()
-        .select_only()
-        .columns([
-            lead::Column::Email,
-            lead::Column::Status,
-            lead::Column::CreatedAt,
-        ])
-        .filter(lead::Column::ReferrerId.eq(referrer.id))
-        .order_by_desc(lead::Column::Id)
-        .offset(u64::from(page - 1) * LEADS_PER_PAGE)
-        .limit(LEADS_PER_PAGE + 1)
-        .into_tuple::<(String, String, DateTime<Utc>)>()
-        .all(db)
+    let window = |page: u32, per_page: u64| (per_page + 1, u64::from(page - 1) * per_page);
+    let sql = lists_sql(
+        db.get_database_backend(),
+        window(rewards_page, REWARDS_PER_PAGE),
+        window(page, LEADS_PER_PAGE),
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [referrer.id.into()],
+        ))
         .await
-        .map_err(err("portal::home leads"))?
-        .into_iter()
-        .map(|(email, status, created_at)| PortalLead {
+        .map_err(err)?
+        .ok_or_else(|| AppError::internal("portal::home lists", "no row"))?;
+    let json = |name: &str| row.try_get::<String>("", name).map_err(err);
+    let reward_items: Vec<RewardItem> = serde_json::from_str(&json("rewards")?)
+        .map_err(|e| AppError::internal("portal::home rewards", e))?;
+    let lead_items: Vec<LeadItem> = serde_json::from_str(&json("leads")?)
+        .map_err(|e| AppError::internal("portal::home leads", e))?;
+    let mut rewards = Vec::with_capacity(reward_items.len());
+    for (amount_minor, currency, description, status, due_at, cancel_reason, created_at) in
+        reward_items
+    {
+        let due_at = due_at.as_deref().map(list_time).transpose()?;
+        rewards.push(PortalReward {
+            amount: match amount_minor {
+                Some(minor) => format_amount(minor, currency.as_deref()),
+                None => description,
+            },
+            note: reward_note(&status, due_at, cancel_reason),
+            status,
+            created_at: list_time(&created_at)?,
+        });
+    }
+    let mut recent = Vec::with_capacity(lead_items.len());
+    for (email, status, created_at) in lead_items {
+        recent.push(PortalLead {
             masked_email: mask_email(&email),
             status,
-            created_at,
-        })
-        .collect();
+            created_at: list_time(&created_at)?,
+        });
+    }
+    let rewards_next_page = (rewards.len() as u64 > REWARDS_PER_PAGE).then_some(rewards_page + 1);
+    rewards.truncate(REWARDS_PER_PAGE as usize);
     let next_page = (recent.len() as u64 > LEADS_PER_PAGE).then_some(page + 1);
     recent.truncate(LEADS_PER_PAGE as usize);
     Ok(PortalHome {
@@ -438,4 +589,29 @@ pub async fn api_link(
         sign_in_link(&state.settings, &campaign.slug, &token),
         now + ttl,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_times_are_read_in_each_form_a_database_gives_them() {
+        let expected = chrono::NaiveDate::from_ymd_opt(2030, 1, 2)
+            .and_then(|d| d.and_hms_micro_opt(12, 30, 5, 250_000))
+            .map(|t| t.and_utc())
+            .unwrap();
+        for text in [
+            "2030-01-02T12:30:05.250+00:00", // sqlx on SQLite
+            "2030-01-02T12:30:05.25+00:00",  // PostgreSQL's json_agg
+            "2030-01-02T14:30:05.250+02:00", // another offset
+            "2030-01-02 12:30:05.250+00:00", // a space for the T
+            "2030-01-02 12:30:05.25",        // no offset: UTC
+            "2030-01-02T12:30:05.250000",    // no offset, with a T
+        ] {
+            assert_eq!(list_time(text).unwrap(), expected, "{text}");
+        }
+        assert!(list_time("yesterday").is_err());
+        assert!(list_time("").is_err());
+    }
 }

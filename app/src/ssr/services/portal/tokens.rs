@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::{Expr, Query},
+    sea_query::{Expr, Query, SelectStatement},
 };
 
 use crate::{
@@ -135,6 +135,19 @@ pub async fn redeem_link(
     Ok(referrer)
 }
 
+/// `SELECT referrer_id` of session token `token` if it is live at `now`: the one definition of a
+/// live session, for [`session_referrer`] and for statements that read more beside it.
+pub fn live_session(token: &str, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .column(portal_token::Column::ReferrerId)
+        .from(portal_token::Entity)
+        .and_where(portal_token::Column::TokenHash.eq(sha256_hex(token)))
+        .and_where(portal_token::Column::Purpose.eq(TokenPurpose::Session.as_str()))
+        .and_where(portal_token::Column::UsedAt.is_null())
+        .and_where(portal_token::Column::ExpiresAt.gt(now))
+        .to_owned()
+}
+
 /// The referrer signed in with session token `token`, if the session is live. One statement:
 /// this runs on every portal page.
 pub async fn session_referrer(
@@ -142,16 +155,8 @@ pub async fn session_referrer(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<referrer::Model>, AppError> {
-    let live_session = Query::select()
-        .column(portal_token::Column::ReferrerId)
-        .from(portal_token::Entity)
-        .and_where(portal_token::Column::TokenHash.eq(sha256_hex(token)))
-        .and_where(portal_token::Column::Purpose.eq(TokenPurpose::Session.as_str()))
-        .and_where(portal_token::Column::UsedAt.is_null())
-        .and_where(portal_token::Column::ExpiresAt.gt(now))
-        .to_owned();
     referrer::Entity::find()
-        .filter(referrer::Column::Id.in_subquery(live_session))
+        .filter(referrer::Column::Id.in_subquery(live_session(token, now)))
         .one(db)
         .await
         .map_err(|e| AppError::internal("portal::tokens::session", e))
