@@ -149,7 +149,8 @@ pub fn live_session(token: &str, now: DateTime<Utc>) -> SelectStatement {
 }
 
 /// The referrer signed in with session token `token`, if the session is live. One statement:
-/// this runs on every portal page.
+/// this runs on every signed-in portal action (the page itself reads it with more, in
+/// `portal::head`).
 pub async fn session_referrer(
     db: &impl ConnectionTrait,
     token: &str,
