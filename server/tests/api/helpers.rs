@@ -393,3 +393,21 @@ macro_rules! on_both_databases {
         )*
     };
 }
+
+/// The number of clicks in the database once it reaches `want`, or after 2 s. The click writer
+/// batches (every 20 ms in tests), so this polls briefly rather than sleeping a fixed time.
+pub async fn clicks_in_db(app: &TestApp, want: u64) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let mut n = 0;
+    for _ in 0..100 {
+        n = app::ssr::entities::click::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        if n >= want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    n
+}

@@ -1,30 +1,16 @@
-use std::time::Duration;
-
-use app::ssr::entities::click;
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    helpers::{TestApp, clicks_in_db},
+    on_both_databases,
+};
 
 fn path_of(link: &Value, app: &TestApp) -> String {
     link.as_str()
         .unwrap()
         .trim_start_matches(&app.address)
         .to_owned()
-}
-
-async fn clicks_in_db(app: &TestApp, want: u64) -> u64 {
-    // The writer batches every 20 ms in tests; poll briefly rather than sleep a fixed time.
-    let mut n = 0;
-    for _ in 0..100 {
-        n = click::Entity::find().count(&app.db).await.unwrap();
-        if n >= want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    n
 }
 
 async fn the_link_redirects_to_the_landing_url_with_the_code_and_records_the_click(app: TestApp) {
