@@ -619,6 +619,8 @@ pub struct PortalBranding {
     pub footer: Option<String>,
     /// Whether people may join on the portal.
     pub signup_open: bool,
+    /// Whether the campaign has an uploaded logo, which its QR codes can carry (`?logo=1`).
+    pub qr_logo: bool,
 }
 
 /// A reward as its referrer sees it.
@@ -697,6 +699,8 @@ pub struct ReferrerDetail {
     pub qr_svg: String,
     /// Their link's slug (for the QR download addresses).
     pub link_slug: String,
+    /// Whether their campaign has an uploaded logo, which the QR code can carry (`?logo=1`).
+    pub qr_logo: bool,
     /// Whether they turned notification emails off.
     pub emails_opt_out: bool,
     /// Every email written to them, newest first.

@@ -101,6 +101,30 @@ pub fn AdminPage(title: &'static str, children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// Download links for the QR code of link `link_slug`: SVG (for print) and a 1,024 px PNG, and
+/// when the campaign has an uploaded logo (`logo`), both again with the logo in the middle.
+#[component]
+pub fn QrDownloads(link_slug: String, logo: bool) -> impl IntoView {
+    let link = move |extension: &str, logo: bool| {
+        let size = if extension == "png" { "size=1024&" } else { "" };
+        let logo = if logo { "&logo=1" } else { "" };
+        format!("/qr/{link_slug}.{extension}?{size}download=1{logo}")
+    };
+    view! {
+        <p class="qr-downloads">
+            <a href=link("svg", false) download="">"Download QR (SVG)"</a>
+            <br />
+            <a href=link("png", false) download="">"Download QR (PNG)"</a>
+            {logo.then(|| view! {
+                <br />
+                <a href=link("svg", true) download="">"With logo (SVG)"</a>
+                <br />
+                <a href=link("png", true) download="">"With logo (PNG)"</a>
+            })}
+        </p>
+    }
+}
+
 /// A value with a "Copy" button. The button appears only once the page is hydrated, since it
 /// needs JavaScript; without it the text is there to select.
 #[component]

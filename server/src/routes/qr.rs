@@ -4,7 +4,10 @@
 use app::{
     error::AppError,
     ssr::{
-        services::qr::{self, QrFormat, QrOptions, QrQuery, QrTarget},
+        services::{
+            logos,
+            qr::{self, QrFormat, QrLogo, QrOptions, QrQuery, QrTarget},
+        },
         state::AppState,
     },
 };
@@ -51,7 +54,7 @@ pub async fn show(
         return pages::message(
             StatusCode::BAD_REQUEST,
             "This QR code address is not valid",
-            "The part after ? could not be read. Use size, fg, bg and download, each once.",
+            "The part after ? could not be read. Use size, fg, bg, logo and download, each once.",
         );
     };
     let options = match query.parse() {
@@ -69,15 +72,33 @@ pub async fn show(
         Ok(None) => return not_found(),
         Err(_) => return pages::internal_error(),
     };
+    let Ok(logo) = logo(&state, &query, &target).await else {
+        return pages::internal_error();
+    };
     respond(
         &headers,
         &target,
         format,
         &options,
+        logo.as_deref(),
         query.download(),
         PUBLIC_CACHE,
     )
     .unwrap_or_else(|_| pages::internal_error())
+}
+
+/// The logo to draw into `target`'s code: its campaign's uploaded logo when the query asks for
+/// one (`logo=1`) and there is one, otherwise none.
+pub async fn logo(
+    state: &AppState,
+    query: &QrQuery,
+    target: &QrTarget,
+) -> Result<Option<std::sync::Arc<QrLogo>>, AppError> {
+    if query.logo() {
+        logos::for_qr(state, target.campaign_id).await
+    } else {
+        Ok(None)
+    }
 }
 
 /// The image response: `304 Not Modified` when `If-None-Match` names its ETag (without
@@ -88,14 +109,15 @@ pub fn respond(
     target: &QrTarget,
     format: QrFormat,
     options: &QrOptions,
+    logo: Option<&QrLogo>,
     download: bool,
     cache_control: &'static str,
 ) -> Result<Response, AppError> {
-    let etag = qr::etag(&target.link, format, options);
+    let etag = qr::etag(&target.link, format, options, logo);
     let mut response = if if_none_match(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let body = qr::render(&target.link, format, options)?;
+        let body = qr::render(&target.link, format, options, logo)?;
         let mut response = body.into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -104,9 +126,12 @@ pub fn respond(
         );
         if format == QrFormat::Svg {
             // The SVG holds no script; this keeps it inert should it ever be opened directly.
+            // A logo is embedded as a `data:` image, the only thing it may load.
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+                HeaderValue::from_static(
+                    "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+                ),
             );
         }
         if download {

@@ -6,7 +6,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use app::domain::api_access::ApiAccess;
+use app::domain::{api_access::ApiAccess, roles::Role};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -25,15 +25,26 @@ fn slug(referrer: &Value) -> String {
     link.rsplit_once("/r/").unwrap().1.to_owned()
 }
 
-/// A PNG as (width, height, one grey byte per pixel), whatever its colour type.
-fn grey_pixels(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+/// A PNG's pixels at 8 bits a channel: (width, height, channels, samples).
+fn pixels(png_bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().expect("a PNG");
     let mut buf = vec![0; reader.output_buffer_size().expect("buffer size")];
     let info = reader.next_frame(&mut buf).expect("a PNG frame");
-    let channels = info.color_type.samples();
-    let grey = buf[..info.buffer_size()]
+    buf.truncate(info.buffer_size());
+    (
+        info.width as usize,
+        info.height as usize,
+        info.color_type.samples(),
+        buf,
+    )
+}
+
+/// A PNG as (width, height, one grey byte per pixel), whatever its colour type.
+fn grey_pixels(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let (width, height, channels, buf) = pixels(png_bytes);
+    let grey = buf
         .chunks_exact(channels)
         .map(|p| match p.len() {
             // Grey, or grey with alpha: the grey.
@@ -46,7 +57,7 @@ fn grey_pixels(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
             }
         })
         .collect();
-    (info.width as usize, info.height as usize, grey)
+    (width, height, grey)
 }
 
 /// The text of the one QR code in a PNG.
@@ -60,6 +71,11 @@ fn decode_png(png_bytes: &[u8]) -> String {
 
 /// The text of the one QR code in an SVG, rasterised by `rsvg-convert` (librsvg2-bin).
 fn decode_svg(svg: &str) -> String {
+    decode_png(&rasterise(svg))
+}
+
+/// An SVG as a PNG, drawn by `rsvg-convert` (librsvg2-bin).
+fn rasterise(svg: &str) -> Vec<u8> {
     let mut child = Command::new("rsvg-convert")
         .args(["--format", "png"])
         .stdin(Stdio::piped())
@@ -84,7 +100,53 @@ fn decode_svg(svg: &str) -> String {
         "rsvg-convert failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    decode_png(&output.stdout)
+    output.stdout
+}
+
+/// The colour of a PNG's middle pixel, as (red, green, blue).
+fn middle_colour(png_bytes: &[u8]) -> (u8, u8, u8) {
+    let (w, h, channels, buf) = pixels(png_bytes);
+    assert!(channels >= 3, "a colour image");
+    let at = ((h / 2) * w + w / 2) * channels;
+    (buf[at], buf[at + 1], buf[at + 2])
+}
+
+/// Uploads `png` as campaign spring's logo, as its admin page does.
+async fn upload_logo(app: &TestApp, png: &[u8]) {
+    let uploaded = app
+        .post_multipart(
+            "/admin/campaigns/spring/logo",
+            &[],
+            ("logo", "logo.png", png),
+        )
+        .await;
+    assert_eq!(
+        uploaded.headers()[header::LOCATION],
+        "/admin/campaigns/spring?logo=saved#logo-heading"
+    );
+}
+
+/// A `side` x `side` PNG: a red square on white.
+fn red_logo(side: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        encoder.set_color(png::ColorType::Rgb);
+        let mut writer = encoder.write_header().unwrap();
+        let pixels: Vec<u8> = (0..side * side)
+            .flat_map(|i| {
+                let (x, y) = (i % side, i / side);
+                let edge = side / 8;
+                if x < edge || y < edge || x >= side - edge || y >= side - edge {
+                    [255, 255, 255]
+                } else {
+                    [220, 20, 20]
+                }
+            })
+            .collect();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    out
 }
 
 fn content_type(response: &reqwest::Response) -> &str {
@@ -186,6 +248,7 @@ on_both_databases!(
     a_referrers_svg_and_png_codes_scan_back_to_their_link,
     an_unknown_slug_or_extension_is_not_found,
     the_api_needs_a_key_and_answers_json_404_for_an_unknown_referrer,
+    the_campaigns_uploaded_logo_is_drawn_in_the_middle_when_asked_and_still_scans,
 );
 
 async fn size_and_colours_are_applied_and_download_offers_a_named_file(app: TestApp) {
@@ -318,6 +381,105 @@ async fn a_repeat_request_with_the_etag_is_answered_304_without_a_body(app: Test
     );
 }
 
+async fn the_campaigns_uploaded_logo_is_drawn_in_the_middle_when_asked_and_still_scans(
+    app: TestApp,
+) {
+    let jane = jane(&app).await;
+    let (slug, id) = (slug(&jane), jane["id"].as_i64().unwrap());
+    let link = jane["link"].as_str().unwrap();
+
+    // No uploaded logo yet: `logo=1` draws the plain code, with the plain code's tag.
+    let plain = app.get(&format!("/qr/{slug}.png")).await;
+    let asked = app.get(&format!("/qr/{slug}.png?logo=1")).await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert_eq!(plain.headers()[header::ETAG], asked.headers()[header::ETAG]);
+    let plain_svg_tag = app.get(&format!("/qr/{slug}.svg")).await.headers()[header::ETAG].clone();
+
+    app.log_in_as("owner@example.com", Role::Owner).await;
+    let with_logo_link = format!("/qr/{slug}.png?size=1024&amp;download=1&amp;logo=1");
+    let admin_page = format!("/admin/referrers/{id}");
+    let before = app.get(&admin_page).await.text().await.unwrap();
+    assert!(before.contains(&format!("/qr/{slug}.png?size=1024&amp;download=1\"")));
+    assert!(
+        !before.contains(&with_logo_link),
+        "no logo, no logo download"
+    );
+
+    upload_logo(&app, &red_logo(120)).await;
+
+    let after = app.get(&admin_page).await.text().await.unwrap();
+    assert!(
+        after.contains(&with_logo_link),
+        "the admin offers the code with the logo"
+    );
+
+    // Without `logo=1` nothing changes.
+    let svg = app.get(&format!("/qr/{slug}.svg")).await;
+    assert_eq!(svg.headers()[header::ETAG], plain_svg_tag);
+
+    let png = app.get(&format!("/qr/{slug}.png?logo=1&size=512")).await;
+    assert_eq!(png.status(), StatusCode::OK);
+    assert_eq!(content_type(&png), "image/png");
+    let png_tag = png.headers()[header::ETAG].clone();
+    assert_ne!(png_tag, plain.headers()[header::ETAG]);
+    let png = png.bytes().await.unwrap();
+    assert_eq!(decode_png(&png), link);
+    let (r, g, b) = middle_colour(&png);
+    assert!(
+        r > 180 && g < 80 && b < 80,
+        "the logo's red in the middle: {r},{g},{b}"
+    );
+
+    let svg = app.get(&format!("/qr/{slug}.svg?logo=1")).await;
+    assert_eq!(svg.status(), StatusCode::OK);
+    let csp = svg.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src data:") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    let svg = svg.text().await.unwrap();
+    assert!(
+        svg.contains("href=\"data:image/png;base64,"),
+        "the logo is embedded"
+    );
+    assert_eq!(svg.matches("href=").count(), 1, "nothing else is linked");
+    let raster = rasterise(&svg);
+    assert_eq!(decode_png(&raster), link);
+    let (r, g, b) = middle_colour(&raster);
+    assert!(
+        r > 180 && g < 80 && b < 80,
+        "the logo's red in the middle: {r},{g},{b}"
+    );
+
+    // The API draws the same image.
+    let api = app
+        .get_api(&format!("/api/v1/referrers/{id}/qr.png?logo=1&size=512"))
+        .await;
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(api.headers()[header::ETAG], png_tag);
+    assert_eq!(api.bytes().await.unwrap(), png);
+
+    // A new upload is a new image.
+    upload_logo(&app, &red_logo(90)).await;
+    let after = app.get(&format!("/qr/{slug}.png?logo=1&size=512")).await;
+    assert_ne!(after.headers()[header::ETAG], png_tag);
+    assert_eq!(decode_png(&after.bytes().await.unwrap()), link);
+
+    // Removed: plain again.
+    let removed = app
+        .post_form("/admin/campaigns/spring/logo/remove", &[])
+        .await;
+    assert_eq!(
+        removed.headers()[header::LOCATION],
+        "/admin/campaigns/spring?logo=removed#logo-heading"
+    );
+    let gone = app.get(&format!("/qr/{slug}.png?logo=1")).await;
+    assert_eq!(gone.headers()[header::ETAG], plain.headers()[header::ETAG]);
+}
+
 async fn the_openapi_document_describes_both_qr_routes(app: TestApp) {
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     for path in [
@@ -332,7 +494,11 @@ async fn the_openapi_document_describes_both_qr_routes(app: TestApp) {
             .iter()
             .filter_map(|p| p["name"].as_str())
             .collect();
-        assert_eq!(names, ["id", "size", "fg", "bg", "download"], "{path}");
+        assert_eq!(
+            names,
+            ["id", "size", "fg", "bg", "download", "logo"],
+            "{path}"
+        );
     }
 }
 

@@ -6,7 +6,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::referrers::{SendReferrerEmail, load_referrer},
-    components::{AdminPage, CopyText, action_error, load_error, short_time, use_id_param},
+    components::{
+        AdminPage, CopyText, QrDownloads, action_error, load_error, short_time, use_id_param,
+    },
     pages::admin::emails::EmailRows,
 };
 
@@ -54,11 +56,7 @@ pub fn ReferrerPage() -> impl IntoView {
                             </dl>
                             <div class="qr-row">
                                 <div class="qr" role="img" aria-label="QR code of the referral link" inner_html=d.qr_svg.clone()></div>
-                                <p>
-                                    <a href=format!("/qr/{}.svg?download=1", d.link_slug) download="">"QR as SVG"</a>
-                                    <br />
-                                    <a href=format!("/qr/{}.png?size=1024&download=1", d.link_slug) download="">"QR as PNG"</a>
-                                </p>
+                                <QrDownloads link_slug=d.link_slug.clone() logo=d.qr_logo />
                             </div>
                             <dl class="stats">
                                 <div><dt>"Clicks"</dt><dd>{d.referrer.clicks}</dd></div>

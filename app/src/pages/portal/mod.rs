@@ -9,7 +9,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::portal::{PortalJoin, PortalSetEmails, PortalSignIn, PortalSignOut, load_portal},
     components::{
-        CopyText, ErrorNote, ShareButton, action_error, print_page, short_time, use_hydrated,
+        CopyText, ErrorNote, QrDownloads, ShareButton, action_error, print_page, short_time,
+        use_hydrated,
     },
     types::{PortalBranding, PortalHome, PortalView},
 };
@@ -290,11 +291,7 @@ fn Home(
             })}
             <div class="qr-row">
                 <img class="qr" src=qr_src.clone() width="160" height="160" alt="QR code of your referral link" />
-                <p>
-                    <a href=format!("/qr/{link_slug}.svg?download=1") download="">"Download QR (SVG)"</a>
-                    <br />
-                    <a href=format!("/qr/{link_slug}.png?size=1024&download=1") download="">"Download QR (PNG)"</a>
-                </p>
+                <QrDownloads link_slug=link_slug.clone() logo=branding.qr_logo />
             </div>
             <h3>"Share"</h3>
             <ShareButton

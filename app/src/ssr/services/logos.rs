@@ -4,9 +4,15 @@
 //! content type and `nosniff`. Storing one points the campaign's `logo_url` at it, so the portal,
 //! the friend page and the emails show it without knowing where it came from.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock},
+};
+
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, EntityTrait, QuerySelect, TransactionTrait,
+    sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
 
@@ -15,7 +21,7 @@ use crate::{
     error::AppError,
     ssr::{
         entities::{campaign, campaign_logo},
-        services::campaigns,
+        services::{campaigns, qr::QrLogo},
         state::AppState,
     },
 };
@@ -104,7 +110,7 @@ pub fn url(public_url: &str, slug: &str, etag: &str) -> String {
 }
 
 /// Whether `logo_url` is this server's address for campaign `slug`'s uploaded logo.
-fn is_uploaded(public_url: &str, slug: &str, logo_url: Option<&str>) -> bool {
+pub fn is_uploaded(public_url: &str, slug: &str, logo_url: Option<&str>) -> bool {
     logo_url.is_some_and(|u| u.starts_with(&format!("{public_url}/logo/{slug}?")))
 }
 
@@ -199,6 +205,61 @@ pub async fn find(state: &AppState, slug: &str) -> Result<Option<campaign_logo::
         .one(&state.db)
         .await
         .map_err(|e| AppError::internal("logos::find", e))
+}
+
+/// How many prepared logos [`for_qr`] keeps (up to about 1 MB each, at 512 x 512 RGBA); when
+/// full it starts over.
+const QR_LOGOS_KEPT: usize = 32;
+
+/// Campaign `campaign_id`'s uploaded logo, prepared for drawing into QR codes, or `None` when it
+/// has none. Only the logo's tag is read on each call; the decode (several milliseconds for a
+/// large JPEG) happens once per upload and process, keyed by that tag, so a new upload is seen
+/// at once by every server process.
+pub async fn for_qr(state: &AppState, campaign_id: i64) -> Result<Option<Arc<QrLogo>>, AppError> {
+    static PREPARED: OnceLock<Mutex<HashMap<String, Arc<QrLogo>>>> = OnceLock::new();
+    let prepared = PREPARED.get_or_init(Default::default);
+    let err = |e| AppError::internal("logos::for_qr", e);
+    let etag: Option<String> = campaign_logo::Entity::find_by_id(campaign_id)
+        .select_only()
+        .column(campaign_logo::Column::Etag)
+        .into_tuple()
+        .one(&state.db)
+        .await
+        .map_err(err)?;
+    let Some(etag) = etag else {
+        return Ok(None);
+    };
+    let key = format!("{campaign_id}:{etag}");
+    if let Some(hit) = prepared
+        .lock()
+        .ok()
+        .and_then(|kept| kept.get(&key).cloned())
+    {
+        return Ok(Some(hit));
+    }
+    let Some(row) = campaign_logo::Entity::find_by_id(campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(err)?
+    else {
+        // Removed between the two reads.
+        return Ok(None);
+    };
+    // Decoding is CPU work of up to a few hundred milliseconds (a 4,096 px JPEG): off the
+    // async workers.
+    let etag = row.etag.clone();
+    let logo = Arc::new(
+        tokio::task::spawn_blocking(move || QrLogo::prepare(&row.etag, &row.bytes))
+            .await
+            .map_err(|e| AppError::internal("logos::for_qr decode task", e))??,
+    );
+    if let Ok(mut kept) = prepared.lock() {
+        if kept.len() >= QR_LOGOS_KEPT {
+            kept.clear();
+        }
+        kept.insert(format!("{campaign_id}:{etag}"), logo.clone());
+    }
+    Ok(Some(logo))
 }
 
 #[cfg(test)]

@@ -1,12 +1,18 @@
 //! QR codes of referral links, as SVG or PNG, for the public `/qr/{slug}.{svg,png}` route and the
 //! REST API. Both call [`QrQuery::parse`], [`etag`] and [`render`], so the options, the refusals
 //! and the pixels are the same everywhere.
+//!
+//! A code may carry the campaign's uploaded logo in its middle ([`QrLogo`]): it is then encoded
+//! at error correction Q (a quarter of the code may be lost) instead of M, and the logo covers
+//! about a twentieth of its modules, well inside what Q restores.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, OnceLock},
 };
 
+use base64::Engine as _;
+use image::{RgbaImage, imageops};
 use qrcode::{EcLevel, QrCode, render::svg};
 use sea_orm::EntityTrait;
 use serde::Deserialize;
@@ -46,6 +52,15 @@ pub const MIN_CONTRAST: f64 = 4.5;
 /// Bumped whenever the same link and options would render different bytes, so that every cached
 /// copy revalidates.
 const RENDERING_VERSION: &str = "1";
+
+/// The logo's square pad is this fraction of the code's width (quiet zone excluded), rounded to
+/// whole modules. A fifth covers about 4% of the modules: error correction Q restores up to 25%
+/// of the codewords, which leaves room for a smudge or a fold on top of the logo.
+const LOGO_PAD_FRACTION: f64 = 0.2;
+
+/// A prepared logo is kept at most this many pixels on its longest side: enough for the pad of
+/// the largest PNG (a fifth of 2,048 px), and it keeps an SVG with the logo embedded small.
+const LOGO_KEPT_SIDE: u32 = 512;
 
 /// The image format, chosen by the file extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,9 +109,6 @@ pub struct QrOptions {
     pub fg: Rgb,
     /// Light modules and the quiet zone.
     pub bg: Rgb,
-    /// Leave room for a logo over the centre: error correction Q (25% of the code may be
-    /// covered) instead of M (15%). The routes do not draw logos yet and leave this false.
-    pub logo: bool,
 }
 
 impl Default for QrOptions {
@@ -105,14 +117,107 @@ impl Default for QrOptions {
             size: DEFAULT_SIZE,
             fg: Rgb::BLACK,
             bg: Rgb::WHITE,
-            logo: false,
         }
     }
 }
 
-impl QrOptions {
-    fn ec_level(self) -> EcLevel {
-        if self.logo { EcLevel::Q } else { EcLevel::M }
+/// The error correction level: M for a plain code (15% of it may be lost), Q when a logo covers
+/// its middle (25%).
+fn ec_level(logo: Option<&QrLogo>) -> EcLevel {
+    if logo.is_some() {
+        EcLevel::Q
+    } else {
+        EcLevel::M
+    }
+}
+
+/// A campaign's uploaded logo, decoded and scaled down once, ready to be drawn into the middle
+/// of its codes.
+#[derive(Clone)]
+pub struct QrLogo {
+    /// The uploaded file's tag: it changes with the bytes, and is part of every code's ETag.
+    etag: String,
+    /// The logo, at most [`LOGO_KEPT_SIDE`] pixels on its longest side.
+    image: RgbaImage,
+    /// The same pixels as a PNG, for embedding in SVG codes.
+    png: Vec<u8>,
+}
+
+impl std::fmt::Debug for QrLogo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrLogo")
+            .field("etag", &self.etag)
+            .field("width", &self.image.width())
+            .field("height", &self.image.height())
+            .finish()
+    }
+}
+
+impl QrLogo {
+    /// Decodes an uploaded logo (PNG or JPEG, as `logos::check` accepted it) whose tag is `etag`.
+    pub fn prepare(etag: &str, bytes: &[u8]) -> Result<QrLogo, AppError> {
+        let decoded =
+            image::load_from_memory(bytes).map_err(|e| AppError::internal("qr::logo decode", e))?;
+        let decoded = if decoded.width().max(decoded.height()) > LOGO_KEPT_SIDE {
+            decoded.resize(
+                LOGO_KEPT_SIDE,
+                LOGO_KEPT_SIDE,
+                imageops::FilterType::Triangle,
+            )
+        } else {
+            decoded
+        };
+        let image = decoded.to_rgba8();
+        let mut png = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| AppError::internal("qr::logo encode", e))?;
+        Ok(QrLogo {
+            etag: etag.to_owned(),
+            image,
+            png,
+        })
+    }
+
+    /// The uploaded file's tag.
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+}
+
+/// Where a logo goes on a code, in modules from the image's top-left corner (quiet zone
+/// included): a square pad in the light colour, and inside it, half a module in from each side,
+/// the box the logo is fitted into.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LogoPlace {
+    /// The pad's first module on each axis.
+    pad_start: u32,
+    /// The pad's side, in modules.
+    pad_side: u32,
+}
+
+impl LogoPlace {
+    /// The place for a code `width` modules wide (quiet zone excluded). Code widths are odd
+    /// (21 + 4 per version), so an odd pad centres on whole modules.
+    fn for_width(width: u32) -> LogoPlace {
+        let mut pad_side = ((f64::from(width) * LOGO_PAD_FRACTION).round() as u32).max(3);
+        if pad_side.is_multiple_of(2) {
+            pad_side += 1;
+        }
+        LogoPlace {
+            pad_start: QUIET_ZONE + (width - pad_side) / 2,
+            pad_side,
+        }
+    }
+
+    /// The logo's box: `(x, y, width, height)` in modules, fitted to the logo's aspect ratio.
+    fn logo_box(self, logo: &RgbaImage) -> (f64, f64, f64, f64) {
+        let room = f64::from(self.pad_side) - 1.0;
+        let (w, h) = (f64::from(logo.width()), f64::from(logo.height()));
+        let scale = room / w.max(h);
+        let (bw, bh) = (w * scale, h * scale);
+        let centre = f64::from(self.pad_start) + f64::from(self.pad_side) / 2.0;
+        (centre - bw / 2.0, centre - bh / 2.0, bw, bh)
     }
 }
 
@@ -131,6 +236,9 @@ pub struct QrQuery {
     pub bg: Option<String>,
     /// `1` to have the file downloaded (`Content-Disposition: attachment`).
     pub download: Option<String>,
+    /// `1` to draw the campaign's uploaded logo in the middle (the code is then encoded at error
+    /// correction Q instead of M). A campaign without an uploaded logo gets a plain code.
+    pub logo: Option<String>,
 }
 
 impl QrQuery {
@@ -196,27 +304,35 @@ impl QrQuery {
                 ),
             ));
         }
-        Ok(QrOptions {
-            size,
-            fg,
-            bg,
-            logo: false,
-        })
+        Ok(QrOptions { size, fg, bg })
     }
 
     /// Whether the file should be downloaded rather than shown: `download=1` or `true`.
     pub fn download(&self) -> bool {
-        matches!(self.download.as_deref().map(str::trim), Some("1" | "true"))
+        is_yes(self.download.as_deref())
+    }
+
+    /// Whether the campaign's logo is asked for: `logo=1` or `true`.
+    pub fn logo(&self) -> bool {
+        is_yes(self.logo.as_deref())
     }
 }
 
-/// A referral link to draw, and the slug that names its file.
+/// A query flag that is on: `1` or `true`.
+fn is_yes(value: Option<&str>) -> bool {
+    matches!(value.map(str::trim), Some("1" | "true"))
+}
+
+/// A referral link to draw, the slug that names its file, and its campaign (whose logo it may
+/// carry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QrTarget {
     /// The referrer's link slug (lower case, `[a-z0-9-]`).
     pub slug: String,
     /// The absolute referral link the code encodes.
     pub link: String,
+    /// The referrer's campaign.
+    pub campaign_id: i64,
 }
 
 impl QrTarget {
@@ -231,9 +347,10 @@ impl QrTarget {
 /// printed codes outlive a pause).
 pub async fn target_by_slug(state: &AppState, slug: &str) -> Result<Option<QrTarget>, AppError> {
     let slug = slug.to_ascii_lowercase();
-    Ok(links::resolve(state, &slug).await?.map(|_| QrTarget {
+    Ok(links::resolve(state, &slug).await?.map(|target| QrTarget {
         link: referrers::link(&state.settings, &slug),
         slug,
+        campaign_id: target.campaign_id,
     }))
 }
 
@@ -247,21 +364,24 @@ pub async fn target_by_referrer(state: &AppState, id: i64) -> Result<QrTarget, A
     Ok(QrTarget {
         link: referrers::link(&state.settings, &row.slug),
         slug: row.slug,
+        campaign_id: row.campaign_id,
     })
 }
 
-/// A strong entity tag (quoted) for the image of `link` in `format` with `options`: the same
-/// inputs always render the same bytes, so a match lets the route answer 304 without rendering.
-pub fn etag(link: &str, format: QrFormat, options: &QrOptions) -> String {
+/// A strong entity tag (quoted) for the image of `link` in `format` with `options` and `logo`:
+/// the same inputs always render the same bytes, so a match lets the route answer 304 without
+/// rendering.
+pub fn etag(link: &str, format: QrFormat, options: &QrOptions, logo: Option<&QrLogo>) -> String {
     let mut hash = Sha256::new();
     hash.update(
         format!(
-            "qr-v{RENDERING_VERSION}\n{}\n{}\n{}\n{}\n{:?}\n",
+            "qr-v{RENDERING_VERSION}\n{}\n{}\n{}\n{}\n{:?}\n{}\n",
             format.extension(),
             options.size,
             options.fg.hex(),
             options.bg.hex(),
-            options.ec_level(),
+            ec_level(logo),
+            logo.map_or("", QrLogo::etag),
         )
         .as_bytes(),
     );
@@ -270,18 +390,25 @@ pub fn etag(link: &str, format: QrFormat, options: &QrOptions) -> String {
     format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
-/// The image of `link` in `format`.
-pub fn render(link: &str, format: QrFormat, options: &QrOptions) -> Result<Vec<u8>, AppError> {
-    match format {
-        QrFormat::Svg => svg(link, options).map(String::into_bytes),
-        QrFormat::Png => png(link, options),
+/// The image of `link` in `format`, with `logo` in its middle when given.
+pub fn render(
+    link: &str,
+    format: QrFormat,
+    options: &QrOptions,
+    logo: Option<&QrLogo>,
+) -> Result<Vec<u8>, AppError> {
+    match (format, logo) {
+        (QrFormat::Svg, None) => svg(link, options).map(String::into_bytes),
+        (QrFormat::Svg, Some(logo)) => svg_with_logo(link, options, logo).map(String::into_bytes),
+        (QrFormat::Png, None) => png(link, options),
+        (QrFormat::Png, Some(logo)) => png_with_logo(link, options, logo),
     }
 }
 
-fn encode(link: &str, options: &QrOptions) -> Result<QrCode, AppError> {
-    // A link is a public URL plus a slug of at most 64 characters: far below the 2,331 bytes a
-    // version-40 code holds at level M, so this fails only on a misconfigured public URL.
-    QrCode::with_error_correction_level(link.as_bytes(), options.ec_level())
+fn encode(link: &str, level: EcLevel) -> Result<QrCode, AppError> {
+    // A link is a public URL plus a slug of at most 64 characters: far below the 1,663 bytes a
+    // version-40 code holds at level Q, so this fails only on a misconfigured public URL.
+    QrCode::with_error_correction_level(link.as_bytes(), level)
         .map_err(|e| AppError::internal("qr::encode", e))
 }
 
@@ -289,7 +416,32 @@ fn encode(link: &str, options: &QrOptions) -> Result<QrCode, AppError> {
 /// in HTML). One user unit is one module, so the `viewBox` is the code's width plus the quiet
 /// zone and the image scales cleanly; `width`/`height` are `options.size`.
 pub fn svg(link: &str, options: &QrOptions) -> Result<String, AppError> {
-    let code = encode(link, options)?;
+    Ok(svg_of(&encode(link, ec_level(None))?, options))
+}
+
+/// [`svg`] with `logo` on a light pad in the middle, embedded as a PNG `data:` URL so the file
+/// stands alone (an `<img>` of an SVG may not fetch anything else).
+pub fn svg_with_logo(link: &str, options: &QrOptions, logo: &QrLogo) -> Result<String, AppError> {
+    let code = encode(link, ec_level(Some(logo)))?;
+    let document = svg_of(&code, options);
+    let place = LogoPlace::for_width(code.width() as u32);
+    let (x, y, w, h) = place.logo_box(&logo.image);
+    let overlay = format!(
+        r#"<rect x="{0}" y="{0}" width="{1}" height="{1}" fill="{2}"/><image x="{x:.3}" y="{y:.3}" width="{w:.3}" height="{h:.3}" preserveAspectRatio="xMidYMid meet" href="data:image/png;base64,{3}"/></svg>"#,
+        place.pad_start,
+        place.pad_side,
+        options.bg.hex(),
+        base64::engine::general_purpose::STANDARD.encode(&logo.png),
+    );
+    let body = document
+        .trim_end()
+        .strip_suffix("</svg>")
+        .ok_or_else(|| AppError::internal("qr::svg_with_logo", "the SVG does not end in </svg>"))?;
+    Ok(format!("{body}{overlay}"))
+}
+
+/// The document for an encoded `code`.
+fn svg_of(code: &QrCode, options: &QrOptions) -> String {
     let (fg, bg) = (options.fg.hex(), options.bg.hex());
     let document = code
         .render::<svg::Color<'_>>()
@@ -304,11 +456,11 @@ pub fn svg(link: &str, options: &QrOptions) -> Result<String, AppError> {
         .split_once("?>")
         .map_or(document.as_str(), |(_, rest)| rest);
     let modules = code.width() as u32 + 2 * QUIET_ZONE;
-    Ok(document.replacen(
+    document.replacen(
         &format!(r#" width="{modules}" height="{modules}""#),
         &format!(r#" width="{0}" height="{0}""#, options.size),
         1,
-    ))
+    )
 }
 
 /// How many links' default SVGs [`default_svg`] keeps (about 10 KB each); when full it starts
@@ -339,14 +491,11 @@ pub fn default_svg(link: &str) -> Result<String, AppError> {
 /// fastest form of a two-colour image), each module a square of whole pixels, the quiet zone
 /// included, about `options.size` pixels wide.
 pub fn png(link: &str, options: &QrOptions) -> Result<Vec<u8>, AppError> {
-    let code = encode(link, options)?;
+    let code = encode(link, ec_level(None))?;
     let width = code.width();
     let dark = code.to_colors();
     let quiet = QUIET_ZONE as usize;
-    let modules = width + 2 * quiet;
-    // The whole-pixel module size nearest to the asked size (never 0).
-    let scale = ((options.size as usize + modules / 2) / modules).max(1);
-    let pixels = modules * scale;
+    let (scale, pixels) = png_scale(width, options.size);
     let row_bytes = pixels.div_ceil(8);
 
     let mut image = vec![0u8; row_bytes * pixels];
@@ -372,18 +521,101 @@ pub fn png(link: &str, options: &QrOptions) -> Result<Vec<u8>, AppError> {
     }
 
     let side = u32::try_from(pixels).map_err(|e| AppError::internal("qr::png size", e))?;
-    let mut out = Vec::with_capacity(image.len() / 4 + 128);
-    let mut encoder = ::png::Encoder::new(&mut out, side, side);
-    encoder.set_color(::png::ColorType::Indexed);
-    encoder.set_depth(::png::BitDepth::One);
     let (Rgb(br, bgc, bb), Rgb(fr, fgc, fb)) = (options.bg, options.fg);
-    encoder.set_palette(vec![br, bgc, bb, fr, fgc, fb]);
+    encode_png(
+        side,
+        ::png::ColorType::Indexed,
+        ::png::BitDepth::One,
+        Some(vec![br, bgc, bb, fr, fgc, fb]),
+        &image,
+    )
+}
+
+/// A square PNG `side` pixels wide of `data` (rows of `color` at `depth`), deflated fast: these
+/// images are mostly flat colour, where the fast setting costs a few percent of size.
+fn encode_png(
+    side: u32,
+    color: ::png::ColorType,
+    depth: ::png::BitDepth,
+    palette: Option<Vec<u8>>,
+    data: &[u8],
+) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::with_capacity(data.len() / 4 + 128);
+    let mut encoder = ::png::Encoder::new(&mut out, side, side);
+    encoder.set_color(color);
+    encoder.set_depth(depth);
+    if let Some(palette) = palette {
+        encoder.set_palette(palette);
+    }
     encoder.set_compression(::png::Compression::Fast);
-    let err = |e: ::png::EncodingError| AppError::internal("qr::png", e);
+    let err = |e: ::png::EncodingError| AppError::internal("qr::encode_png", e);
     let mut writer = encoder.write_header().map_err(err)?;
-    writer.write_image_data(&image).map_err(err)?;
+    writer.write_image_data(data).map_err(err)?;
     writer.finish().map_err(err)?;
     Ok(out)
+}
+
+/// The whole-pixel module size nearest to `size` (never 0) for a code `width` modules wide, and
+/// the image's side in pixels, quiet zone included.
+fn png_scale(width: usize, size: u32) -> (usize, usize) {
+    let modules = width + 2 * QUIET_ZONE as usize;
+    let scale = ((size as usize + modules / 2) / modules).max(1);
+    (scale, modules * scale)
+}
+
+/// [`png`] with `logo` on a light pad in the middle, as an 8-bit RGB image (the logo's colours
+/// do not fit a two-colour palette).
+pub fn png_with_logo(link: &str, options: &QrOptions, logo: &QrLogo) -> Result<Vec<u8>, AppError> {
+    let code = encode(link, ec_level(Some(logo)))?;
+    let width = code.width();
+    let (scale, pixels) = png_scale(width, options.size);
+    let side = u32::try_from(pixels).map_err(|e| AppError::internal("qr::png size", e))?;
+    let px = scale as u32;
+    let (Rgb(br, bgc, bb), Rgb(fr, fgc, fb)) = (options.bg, options.fg);
+    let (light, dark) = (
+        image::Rgba([br, bgc, bb, 255]),
+        image::Rgba([fr, fgc, fb, 255]),
+    );
+    let mut canvas = RgbaImage::from_pixel(side, side, light);
+    for (index, module) in code.to_colors().iter().enumerate() {
+        if *module == qrcode::Color::Dark {
+            let (x, y) = ((index % width) as u32, (index / width) as u32);
+            let (left, top) = ((x + QUIET_ZONE) * px, (y + QUIET_ZONE) * px);
+            for py in top..top + px {
+                for pxl in left..left + px {
+                    canvas.put_pixel(pxl, py, dark);
+                }
+            }
+        }
+    }
+    let place = LogoPlace::for_width(width as u32);
+    let pad = place.pad_start * px..(place.pad_start + place.pad_side) * px;
+    for y in pad.clone() {
+        for x in pad.clone() {
+            canvas.put_pixel(x, y, light);
+        }
+    }
+    let (x, y, w, h) = place.logo_box(&logo.image);
+    let scaled = imageops::resize(
+        &logo.image,
+        ((w * f64::from(px)).round() as u32).max(1),
+        ((h * f64::from(px)).round() as u32).max(1),
+        imageops::FilterType::Triangle,
+    );
+    imageops::overlay(
+        &mut canvas,
+        &scaled,
+        (x * f64::from(px)).round() as i64,
+        (y * f64::from(px)).round() as i64,
+    );
+    let rgb = image::DynamicImage::ImageRgba8(canvas).to_rgb8();
+    encode_png(
+        side,
+        ::png::ColorType::Rgb,
+        ::png::BitDepth::Eight,
+        None,
+        &rgb,
+    )
 }
 
 #[cfg(test)]
@@ -398,6 +630,7 @@ mod tests {
             fg: fg.map(str::to_owned),
             bg: bg.map(str::to_owned),
             download: None,
+            logo: None,
         }
     }
 
@@ -429,7 +662,7 @@ mod tests {
         assert_eq!(options, QrOptions::default());
         assert_eq!(options.size, 256);
         assert_eq!((options.fg, options.bg), (Rgb::BLACK, Rgb::WHITE));
-        assert_eq!(options.ec_level(), EcLevel::M);
+        assert_eq!(ec_level(None), EcLevel::M);
     }
 
     #[test]
@@ -498,13 +731,19 @@ mod tests {
     }
 
     #[test]
-    fn download_is_asked_for_with_1_or_true_only() {
+    fn download_and_logo_are_asked_for_with_1_or_true_only() {
         let with = |v: &str| QrQuery {
             download: Some(v.to_owned()),
             ..QrQuery::default()
         };
         assert!(with("1").download() && with("true").download());
         assert!(!with("0").download() && !with("").download() && !QrQuery::default().download());
+        let logo = |v: &str| QrQuery {
+            logo: Some(v.to_owned()),
+            ..QrQuery::default()
+        };
+        assert!(logo("1").logo() && logo(" true").logo());
+        assert!(!logo("yes").logo() && !QrQuery::default().logo() && !with("1").logo());
     }
 
     #[test]
@@ -572,7 +811,6 @@ mod tests {
             fg: Rgb(0x1d, 0x4e, 0xd8),
             bg: Rgb(0xfe, 0xfc, 0xe8),
             size: 64,
-            logo: false,
         };
         let png = png(LINK, &options).unwrap();
         let decoder = ::png::Decoder::new(std::io::Cursor::new(&png));
@@ -588,29 +826,167 @@ mod tests {
         assert_eq!(info.width, 74);
     }
 
+    /// A logo of `width` x `height` pixels in `format`: a red disc on transparent (PNG) or on
+    /// white (JPEG), so that its middle is red.
+    fn logo_file(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+        let (cx, cy) = (width as f64 / 2.0, height as f64 / 2.0);
+        let image = RgbaImage::from_fn(width, height, |x, y| {
+            let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+            if (dx * dx + dy * dy).sqrt() < cx.min(cy) {
+                image::Rgba([220, 20, 20, 255])
+            } else if format == image::ImageFormat::Png {
+                image::Rgba([0, 0, 0, 0])
+            } else {
+                image::Rgba([255, 255, 255, 255])
+            }
+        });
+        let mut out = Vec::new();
+        let mut cursor = std::io::Cursor::new(&mut out);
+        if format == image::ImageFormat::Png {
+            image.write_to(&mut cursor, format).unwrap();
+        } else {
+            image::DynamicImage::ImageRgba8(image)
+                .to_rgb8()
+                .write_to(&mut cursor, format)
+                .unwrap();
+        }
+        out
+    }
+
+    /// Decodes the one code in an RGB or palette PNG.
+    fn decode_png(png: &[u8]) -> String {
+        let (w, h, grey) = grey_pixels(png);
+        let mut prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| grey[y * w + x]);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1, "one code found");
+        grids[0].decode().expect("the code decodes").1
+    }
+
     #[test]
-    fn a_logo_reserves_more_error_correction() {
-        let with_logo = QrOptions {
-            logo: true,
+    fn a_logo_raises_error_correction_to_q_and_changes_the_etag_with_its_upload() {
+        let logo = QrLogo::prepare("aa", &logo_file(40, 40, image::ImageFormat::Png)).unwrap();
+        assert_eq!(ec_level(Some(&logo)), EcLevel::Q);
+        let plain = etag(LINK, QrFormat::Svg, &QrOptions::default(), None);
+        let with_logo = etag(LINK, QrFormat::Svg, &QrOptions::default(), Some(&logo));
+        assert_ne!(plain, with_logo);
+        let new_upload = QrLogo {
+            etag: "bb".into(),
+            ..logo.clone()
+        };
+        assert_ne!(
+            with_logo,
+            etag(
+                LINK,
+                QrFormat::Svg,
+                &QrOptions::default(),
+                Some(&new_upload)
+            )
+        );
+    }
+
+    #[test]
+    fn a_large_logo_is_kept_at_most_512_pixels_with_its_aspect_ratio() {
+        let wide = QrLogo::prepare("w", &logo_file(1200, 300, image::ImageFormat::Jpeg)).unwrap();
+        assert_eq!((wide.image.width(), wide.image.height()), (512, 128));
+        let small = QrLogo::prepare("s", &logo_file(30, 60, image::ImageFormat::Png)).unwrap();
+        assert_eq!((small.image.width(), small.image.height()), (30, 60));
+        assert!(QrLogo::prepare("x", b"not an image").is_err());
+    }
+
+    #[test]
+    fn the_logo_pad_is_an_odd_fifth_of_the_code_centred_on_whole_modules() {
+        for version in 1..=40u32 {
+            let width = 17 + 4 * version;
+            let place = LogoPlace::for_width(width);
+            assert_eq!(place.pad_side % 2, 1, "version {version}");
+            let fifth = f64::from(width) / 5.0;
+            assert!(
+                f64::from(place.pad_side) >= fifth - 1.0
+                    && f64::from(place.pad_side) <= fifth + 2.0
+            );
+            let before = place.pad_start - QUIET_ZONE;
+            let after = width - before - place.pad_side;
+            assert_eq!(before, after, "centred, version {version}");
+        }
+        // A wide logo fills the pad's width less a module, centred.
+        let place = LogoPlace::for_width(33);
+        let (x, y, w, h) = place.logo_box(&RgbaImage::new(200, 100));
+        assert_eq!((place.pad_start, place.pad_side), (17, 7));
+        assert_eq!((w, h), (6.0, 3.0));
+        assert_eq!((x, y), (17.5, 19.0));
+    }
+
+    #[test]
+    fn codes_with_a_logo_decode_to_the_link_at_every_size_and_length() {
+        let links = [
+            LINK.to_owned(),
+            format!("https://refer.example-business.co.uk/r/{}", "a".repeat(64)),
+        ];
+        for format in [image::ImageFormat::Png, image::ImageFormat::Jpeg] {
+            let logo = QrLogo::prepare("t", &logo_file(300, 200, format)).unwrap();
+            for link in &links {
+                for size in [128, 256, 1024] {
+                    let options = QrOptions {
+                        size,
+                        ..QrOptions::default()
+                    };
+                    let png = png_with_logo(link, &options, &logo).unwrap();
+                    assert_eq!(&decode_png(&png), link, "{format:?} {size} px");
+                    // The middle pixel is the logo's red, so the logo was drawn.
+                    let (w, h, _) = grey_pixels(&png);
+                    let decoded = image::load_from_memory(&png).unwrap().to_rgb8();
+                    let middle = decoded.get_pixel(w as u32 / 2, h as u32 / 2);
+                    assert!(middle[0] > 180 && middle[1] < 80, "{middle:?} at {size} px");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_svg_with_a_logo_embeds_it_as_a_data_url_on_a_light_pad() {
+        let logo = QrLogo::prepare("t", &logo_file(40, 40, image::ImageFormat::Png)).unwrap();
+        let options = QrOptions {
+            bg: Rgb(0xfe, 0xfc, 0xe8),
             ..QrOptions::default()
         };
-        assert_eq!(with_logo.ec_level(), EcLevel::Q);
-        assert_ne!(
-            etag(LINK, QrFormat::Svg, &with_logo),
-            etag(LINK, QrFormat::Svg, &QrOptions::default())
-        );
+        let svg = svg_with_logo(LINK, &options, &logo).unwrap();
+        let width = QrCode::with_error_correction_level(LINK, EcLevel::Q)
+            .unwrap()
+            .width() as u32;
+        let place = LogoPlace::for_width(width);
+        assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"), "{svg}");
+        assert!(svg.contains(&format!(
+            r##"<rect x="{0}" y="{0}" width="{1}" height="{1}" fill="#fefce8"/>"##,
+            place.pad_start, place.pad_side
+        )));
+        let data = svg
+            .split(r#"href="data:image/png;base64,"#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap();
+        assert_eq!(png, logo.png);
+        assert_eq!(svg.matches("<svg").count(), 1);
     }
 
     #[test]
     fn the_etag_changes_with_link_format_and_every_option_and_only_with_them() {
         let base = QrOptions::default();
-        let tag = etag(LINK, QrFormat::Png, &base);
+        let tag = etag(LINK, QrFormat::Png, &base, None);
         assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34);
-        assert_eq!(tag, etag(LINK, QrFormat::Png, &base));
+        assert_eq!(tag, etag(LINK, QrFormat::Png, &base, None));
         let others = [
-            etag("http://127.0.0.1:3000/r/jane-7k4r", QrFormat::Png, &base),
-            etag(LINK, QrFormat::Svg, &base),
-            etag(LINK, QrFormat::Png, &QrOptions { size: 512, ..base }),
+            etag(
+                "http://127.0.0.1:3000/r/jane-7k4r",
+                QrFormat::Png,
+                &base,
+                None,
+            ),
+            etag(LINK, QrFormat::Svg, &base, None),
+            etag(LINK, QrFormat::Png, &QrOptions { size: 512, ..base }, None),
             etag(
                 LINK,
                 QrFormat::Png,
@@ -618,6 +994,7 @@ mod tests {
                     fg: Rgb(0, 0, 1),
                     ..base
                 },
+                None,
             ),
             etag(
                 LINK,
@@ -626,6 +1003,7 @@ mod tests {
                     bg: Rgb(0xff, 0xff, 0xfe),
                     ..base
                 },
+                None,
             ),
         ];
         for other in others {
@@ -644,6 +1022,7 @@ mod tests {
         let target = QrTarget {
             slug: "jane-7k4q".into(),
             link: LINK.into(),
+            campaign_id: 1,
         };
         assert_eq!(target.file_name(QrFormat::Svg), "jane-7k4q-qr.svg");
     }

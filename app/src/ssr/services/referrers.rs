@@ -21,7 +21,7 @@ use crate::{
     error::AppError,
     ssr::{
         db::{begin_write, is_unique_violation},
-        entities::{campaign, click, lead, referrer},
+        entities::{campaign, campaign_logo, click, lead, referrer},
         services::{
             campaigns,
             codes::{MAX_CODE_ATTEMPTS, new_code},
@@ -428,6 +428,14 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
     let qr_svg = qr::default_svg(&link(&state.settings, &row.slug))?;
     let emails = emails::log(&state.db, Some(row.id), None, None).await?;
     let (link_slug, emails_opt_out) = (row.slug.clone(), row.emails_opt_out);
+    let qr_logo = campaign_logo::Entity::find_by_id(row.campaign_id)
+        .select_only()
+        .column(campaign_logo::Column::CampaignId)
+        .into_tuple::<i64>()
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrers::detail logo", e))?
+        .is_some();
     let referrer = with_stats(state, vec![row])
         .await?
         .pop()
@@ -436,6 +444,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
         referrer,
         qr_svg,
         link_slug,
+        qr_logo,
         emails_opt_out,
         emails,
     })

@@ -11,7 +11,7 @@ use super::{
     auth::ApiKey,
     error::{ApiError, ApiPath, ApiQuery, ErrorBody},
 };
-use crate::routes::qr::{PRIVATE_CACHE, respond};
+use crate::routes::qr::{PRIVATE_CACHE, logo, respond};
 
 async fn image(
     state: &AppState,
@@ -22,11 +22,13 @@ async fn image(
 ) -> Result<Response, ApiError> {
     let options = query.parse()?;
     let target = qr::target_by_referrer(state, id).await?;
+    let logo = logo(state, query, &target).await?;
     Ok(respond(
         headers,
         &target,
         format,
         &options,
+        logo.as_deref(),
         query.download(),
         PRIVATE_CACHE,
     )?)

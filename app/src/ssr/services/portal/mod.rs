@@ -26,7 +26,7 @@ use crate::{
         entities::{campaign, referrer},
         services::{
             campaigns::{self, DEFAULT_BRAND_COLOR},
-            emails, referrers,
+            emails, logos, referrers,
         },
         state::{AppState, RuntimeSettings},
     },
@@ -95,8 +95,9 @@ fn cookie_scope(secure: bool, framed: bool) -> &'static str {
     }
 }
 
-/// A campaign's branding as the portal shows it.
-pub fn branding(row: &campaign::Model) -> PortalBranding {
+/// A campaign's branding as the portal shows it; `public_url` tells an uploaded logo from one
+/// given by address.
+pub fn branding(row: &campaign::Model, public_url: &str) -> PortalBranding {
     let brand = Rgb::parse(&row.brand_color)
         .or_else(|| Rgb::parse(DEFAULT_BRAND_COLOR))
         .unwrap_or(Rgb::BLACK);
@@ -119,6 +120,7 @@ pub fn branding(row: &campaign::Model) -> PortalBranding {
         terms_url: present(&row.terms_url),
         footer: present(&row.portal_footer),
         signup_open: row.signup_open,
+        qr_logo: logos::is_uploaded(public_url, &row.slug, row.logo_url.as_deref()),
     }
 }
 
@@ -162,7 +164,7 @@ pub async fn view(
     };
     Ok(PortalPage {
         view: PortalView {
-            branding: branding(&head.campaign),
+            branding: branding(&head.campaign, &state.settings.public_url),
             home,
         },
         frame_policy: settings::frame_policy(&head.campaign),

@@ -159,7 +159,7 @@ pub async fn update(
         .update(&state.db)
         .await
         .map_err(|e| AppError::internal("portal::settings::update", e))?;
-    Ok(super::branding(&model))
+    Ok(super::branding(&model, &state.settings.public_url))
 }
 
 #[cfg(test)]
