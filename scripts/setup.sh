@@ -195,24 +195,26 @@ _hs_wasm_opt() {
   fi
 }
 
-# The QR code tests rasterise the SVG codes with librsvg before decoding them (server/tests/api/qr.rs).
-_hs_rsvg_convert() {
-  if command -v rsvg-convert >/dev/null 2>&1; then
-    _hs_say "rsvg-convert: present"
+# A command the tests run, from a Debian package, installed when missing:
+#   _hs_apt_tool COMMAND PACKAGE WHY
+_hs_apt_tool() {
+  local tool="$1" package="$2" why="$3"
+  if command -v "$tool" >/dev/null 2>&1; then
+    _hs_say "$tool: present"
     return 0
   fi
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    _hs_err "rsvg-convert not found (the QR code tests need it). Install it: apt-get install -y librsvg2-bin"
+    _hs_err "$tool not found ($why). Install it: apt-get install -y $package"
     return 1
   fi
-  _hs_say "rsvg-convert: missing, installing (apt-get install -y librsvg2-bin)"
-  if ! apt-get install -y librsvg2-bin >/dev/null; then
-    if ! { apt-get update >/dev/null && apt-get install -y librsvg2-bin >/dev/null; }; then
-      _hs_err "apt-get install -y librsvg2-bin failed"
+  _hs_say "$tool: missing, installing (apt-get install -y $package)"
+  if ! apt-get install -y "$package" >/dev/null; then
+    if ! { apt-get update >/dev/null && apt-get install -y "$package" >/dev/null; }; then
+      _hs_err "apt-get install -y $package failed"
       return 1
     fi
   fi
-  _hs_say "rsvg-convert: installed"
+  _hs_say "$tool: installed"
 }
 
 handoff_setup() {
@@ -239,7 +241,12 @@ handoff_setup() {
   _hs_wasm_target || return 1
   _hs_cargo_leptos || return 1
   _hs_wasm_bindgen || return 1
-  _hs_rsvg_convert || return 1
+  # The QR code tests rasterise SVG codes with librsvg before decoding them (tests/api/qr.rs);
+  # the print tests read PDFs back with poppler and decode their codes with zbar
+  # (tests/api/print.rs).
+  _hs_apt_tool rsvg-convert librsvg2-bin "the QR code tests rasterise SVGs with it" || return 1
+  _hs_apt_tool pdftoppm poppler-utils "the print tests rasterise PDFs with it" || return 1
+  _hs_apt_tool zbarimg zbar-tools "the print tests decode every QR code on a sheet with it" || return 1
   if [ "$release" = "1" ]; then
     _hs_wasm_opt || return 1
   else

@@ -278,6 +278,7 @@ fn build_router(
             "/f/{campaign}",
             get(routes::friend::show).post(routes::friend::submit),
         )
+        .route("/p/{slug}/card.pdf", get(routes::portal::card_pdf))
         .route("/p/{slug}/{token}", get(routes::portal::old_link))
         .route(
             "/p/unsubscribe/{token}",

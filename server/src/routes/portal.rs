@@ -1,19 +1,30 @@
-//! `GET /p/{slug}/{token}`: the old never-expiring portal links. They open nothing any more:
-//! they answer 410 Gone with a link to the campaign's portal entrance, where the referrer asks
-//! for a sign-in link.
+//! Plain portal routes beside the Leptos pages: `GET /p/{slug}/card.pdf`, the signed-in
+//! referrer's cards as a PDF, and `GET /p/{slug}/{token}`, the old never-expiring portal links.
+//! Those open nothing any more: they answer 410 Gone with a link to the campaign's portal
+//! entrance, where the referrer asks for a sign-in link.
 
-use app::ssr::{
-    services::{portal, referrers},
-    state::AppState,
+use app::{
+    domain::slug::Slug,
+    error::AppError,
+    ssr::{
+        portal_session,
+        services::{
+            portal::{self, tokens},
+            print::{self, layout::Paper},
+            referrers,
+        },
+        state::AppState,
+    },
 };
 use askama::Template;
 use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
 };
+use chrono::Utc;
 
-use crate::routes::pages;
+use crate::routes::{api::print::pdf_response, pages};
 
 #[derive(Template)]
 #[template(path = "portal_moved.html")]
@@ -44,4 +55,58 @@ pub async fn old_link(
         ),
         Err(_) => pages::internal_error(),
     }
+}
+
+fn no_programme() -> Response {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        "This programme doesn't exist",
+        "Check the address of the referral programme.",
+    )
+}
+
+/// `GET /p/{slug}/card.pdf[?paper=letter]`: the signed-in referrer's business card, a sheet of
+/// it (10 on A4 or Letter) to print at home or take to a print shop, drawn by the print studio's
+/// business-card template. Without a session for this campaign it sends them to the entrance.
+pub async fn card_pdf(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<CardQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(slug) = Slug::parse(&slug) else {
+        return no_programme();
+    };
+    let paper = match query.paper.as_deref().map(Paper::parse).transpose() {
+        Ok(paper) => paper.unwrap_or(Paper::A4),
+        Err(error) => {
+            return pages::message(
+                StatusCode::BAD_REQUEST,
+                "This card can't be printed",
+                &error.to_string(),
+            );
+        }
+    };
+    let entrance = || Redirect::to(&format!("/p/{}", slug.as_str())).into_response();
+    let Some(token) = portal_session::session_token(&headers) else {
+        return entrance();
+    };
+    let referrer = match tokens::session_referrer(&state.db, token, Utc::now()).await {
+        Ok(Some(referrer)) => referrer,
+        Ok(None) => return entrance(),
+        Err(_) => return pages::internal_error(),
+    };
+    match print::referrer_sheet(&state, slug.as_str(), &referrer, paper).await {
+        Ok(Some(file)) => pdf_response(file).unwrap_or_else(|_| pages::internal_error()),
+        Ok(None) => entrance(),
+        Err(AppError::NotFound { .. }) => no_programme(),
+        Err(_) => pages::internal_error(),
+    }
+}
+
+/// The query of [`card_pdf`].
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CardQuery {
+    /// `a4` (default) or `letter`.
+    pub paper: Option<String>,
 }

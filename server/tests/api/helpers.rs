@@ -369,6 +369,21 @@ pub fn one_typo(code: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// Runs each scenario on SQLite only, for what does not touch the database engine.
+#[macro_export]
+macro_rules! on_sqlite {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$scenario($crate::helpers::spawn_sqlite_with(&[]).await).await;
+                }
+            }
+        )*
+    };
+}
+
 /// Runs a scenario `async fn(TestApp)` as two tests, one on SQLite and one on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {

@@ -674,3 +674,35 @@ async fn sqlite_plans_each_statement_once() {
         "SQLite was built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)"
     );
 }
+
+/// A page that fails inside is a 500 with a generic message, never a 200 or the database's
+/// words (here the rewards table is gone from under the server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_page_is_a_500_that_says_nothing_of_the_cause() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    let session = session_for(&app, jane["id"].as_i64().unwrap()).await;
+    let page = || {
+        app.client
+            .get(format!("{}/p/spring", app.address))
+            .header("Cookie", format!("handoff_portal={session}"))
+            .send()
+    };
+    assert_eq!(page().await.unwrap().status(), StatusCode::OK);
+    app.db
+        .execute_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "ALTER TABLE rewards RENAME TO rewards_gone",
+        ))
+        .await
+        .unwrap();
+    let failed = page().await.unwrap();
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = failed.text().await.unwrap();
+    assert!(!html.contains(jane["code"].as_str().unwrap()));
+    assert!(!html.contains("rewards"), "no database detail: {html}");
+    assert!(html.contains("went wrong"), "a generic message: {html}");
+}

@@ -10,7 +10,11 @@ use app::domain::{api_access::ApiAccess, roles::Role};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    helpers::TestApp,
+    images::{decode_all, grey_pixels, pixels},
+    on_both_databases,
+};
 
 /// A campaign with one referrer; returns the referrer's JSON.
 async fn jane(app: &TestApp) -> Value {
@@ -25,48 +29,11 @@ fn slug(referrer: &Value) -> String {
     link.rsplit_once("/r/").unwrap().1.to_owned()
 }
 
-/// A PNG's pixels at 8 bits a channel: (width, height, channels, samples).
-fn pixels(png_bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size().expect("buffer size")];
-    let info = reader.next_frame(&mut buf).expect("a PNG frame");
-    buf.truncate(info.buffer_size());
-    (
-        info.width as usize,
-        info.height as usize,
-        info.color_type.samples(),
-        buf,
-    )
-}
-
-/// A PNG as (width, height, one grey byte per pixel), whatever its colour type.
-fn grey_pixels(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
-    let (width, height, channels, buf) = pixels(png_bytes);
-    let grey = buf
-        .chunks_exact(channels)
-        .map(|p| match p.len() {
-            // Grey, or grey with alpha: the grey.
-            1 | 2 => p[0],
-            // RGB(A): the average of the colour channels, over white where transparent.
-            _ => {
-                let alpha = if p.len() == 4 { u32::from(p[3]) } else { 255 };
-                let average = (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3;
-                ((average * alpha + 255 * (255 - alpha)) / 255) as u8
-            }
-        })
-        .collect();
-    (width, height, grey)
-}
-
 /// The text of the one QR code in a PNG.
 fn decode_png(png_bytes: &[u8]) -> String {
-    let (w, h, grey) = grey_pixels(png_bytes);
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| grey[y * w + x]);
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "exactly one QR code in the image");
-    grids[0].decode().expect("the QR code decodes").1
+    let mut codes = decode_all(png_bytes);
+    assert_eq!(codes.len(), 1, "exactly one QR code in the image");
+    codes.remove(0)
 }
 
 /// The text of the one QR code in an SVG, rasterised by `rsvg-convert` (librsvg2-bin).
@@ -502,21 +469,7 @@ async fn the_openapi_document_describes_both_qr_routes(app: TestApp) {
     }
 }
 
-/// Runs a scenario on SQLite only (what it checks does not touch the database engine).
-macro_rules! on_sqlite {
-    ($($scenario:ident),* $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn on_sqlite() {
-                    super::$scenario(crate::helpers::spawn_sqlite_with(&[]).await).await;
-                }
-            }
-        )*
-    };
-}
-
-on_sqlite!(
+crate::on_sqlite!(
     size_and_colours_are_applied_and_download_offers_a_named_file,
     bad_sizes_and_colours_that_scan_poorly_are_refused_with_the_reason,
     a_repeat_request_with_the_etag_is_answered_304_without_a_body,

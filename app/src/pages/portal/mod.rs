@@ -62,10 +62,22 @@ pub fn PortalPage() -> impl IntoView {
                     }.into_any(),
                     Err(error) => {
                         #[cfg(feature = "ssr")]
-                        if let crate::error::AppError::NotFound { .. } = error
-                            && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
                         {
-                            response.set_status(axum::http::StatusCode::NOT_FOUND);
+                            use crate::error::AppError;
+                            use axum::http::StatusCode;
+                            // A page that failed is not a 200: caches and monitors must see it.
+                            let status = match &error {
+                                AppError::NotFound { .. } => Some(StatusCode::NOT_FOUND),
+                                AppError::Internal | AppError::Transport { .. } => {
+                                    Some(StatusCode::INTERNAL_SERVER_ERROR)
+                                }
+                                _ => None,
+                            };
+                            if let Some(status) = status
+                                && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+                            {
+                                response.set_status(status);
+                            }
                         }
                         view! {
                             <main class="portal narrow">
@@ -322,6 +334,13 @@ fn Home(
                 </div>
             </div>
             <PrintButton />
+            <p>
+                <a href=format!("/p/{}/card.pdf", branding.slug)>"My cards as a PDF (A4)"</a>
+                " · "
+                <a href=format!("/p/{}/card.pdf?paper=letter", branding.slug)>"(US Letter)"</a>
+                <br />
+                <span class="hint">"A sheet of 10 cards, ready for a print shop or card paper."</span>
+            </p>
         </section>
         <section class="card" aria-labelledby="how-heading">
             <h2 id="how-heading">"How it works"</h2>

@@ -19,6 +19,7 @@ pub mod logos;
 pub mod outbox;
 pub mod paging;
 pub mod portal;
+pub mod print;
 pub mod qr;
 pub mod referrers;
 pub mod rewards;

@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use super::{campaigns, conversions, error, leads, promotion_codes, qr, referrers};
+use super::{campaigns, conversions, error, leads, print, promotion_codes, qr, referrers};
 use crate::routes::pages;
 
 /// Registers the bearer API-key scheme.
@@ -47,7 +47,7 @@ impl Modify for BearerAuth {
         description = "Referral campaigns, referrers and leads. Authenticate with `Authorization: Bearer <api key>`. Errors are `{\"error\":{\"code\",\"message\",\"field\",\"suggestion\"}}` with a 4xx status."
     ),
     paths(
-        campaigns::create, campaigns::list, campaigns::get_one,
+        campaigns::create, campaigns::list, campaigns::get_one, print::pdf,
         referrers::create, referrers::list, referrers::get_one, referrers::portal_link,
         qr::svg, qr::png,
         leads::create, leads::list,

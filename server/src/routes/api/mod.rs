@@ -7,6 +7,7 @@ pub mod conversions;
 pub mod docs;
 pub mod error;
 pub mod leads;
+pub mod print;
 pub mod promotion_codes;
 pub mod qr;
 pub mod referrers;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
             post(campaigns::create).get(campaigns::list),
         )
         .route("/api/v1/campaigns/{slug}", get(campaigns::get_one))
+        .route("/api/v1/campaigns/{slug}/print.pdf", get(print::pdf))
         .route(
             "/api/v1/referrers",
             post(referrers::create).get(referrers::list),

@@ -8,7 +8,7 @@ pub mod tokens;
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    IdenStatic, QueryFilter, QueryTrait, SelectA, SelectB, Statement,
+    IdenStatic, QueryFilter, QueryTrait, SelectA, SelectB,
     sea_query::{Condition, Expr},
 };
 
@@ -140,9 +140,9 @@ pub struct PortalPage {
 /// show their portal too: referrers still sign in to see their rewards.
 ///
 /// Why it is shaped like this: on SQLite every statement crosses from sqlx's worker thread to
-/// the async side, and on PostgreSQL it is a round trip, so the signed-in page costs two
-/// statements: [`head`] (campaign, session and numbers) and [`lists_sql`] (a page of rewards and
-/// one of leads). The entrance, with no session, reads the campaign alone
+/// the async side, and on PostgreSQL it is a round trip, so the signed-in page is one
+/// statement, [`head`]: campaign, session, numbers, and a page of rewards and one of leads
+/// ([`list_columns`]). The entrance, with no session, reads the campaign alone
 /// (BENCHMARKS, "Referrer portal page").
 pub async fn view(
     state: &AppState,
@@ -150,16 +150,21 @@ pub async fn view(
     session: Option<&str>,
     pages: HomePages,
 ) -> Result<PortalPage, AppError> {
+    let pages = HomePages {
+        leads: pages.leads.max(1),
+        rewards: pages.rewards.max(1),
+    };
     let head = match session {
-        Some(token) => head(&state.db, slug, token, Utc::now()).await?,
+        Some(token) => head(&state.db, slug, token, Utc::now(), pages).await?,
         None => Head {
             campaign: campaigns::find_row(&state.db, slug).await?,
             referrer: None,
             counts: HomeCounts::default(),
+            lists: HomeLists::default(),
         },
     };
     let home = match &head.referrer {
-        Some(referrer) => Some(home(state, referrer, head.counts, pages).await?),
+        Some(referrer) => Some(home(state, referrer, head.counts, &head.lists, pages)?),
         None => None,
     };
     Ok(PortalPage {
@@ -172,11 +177,12 @@ pub async fn view(
     })
 }
 
-/// The campaign, the session's referrer if they belong to it, and their numbers.
+/// The campaign, the session's referrer if they belong to it, their numbers and lists.
 struct Head {
     campaign: campaign::Model,
     referrer: Option<referrer::Model>,
     counts: HomeCounts,
+    lists: HomeLists,
 }
 
 /// A referrer's numbers, each counted from an index alone (`ix_clicks_referrer`,
@@ -197,12 +203,14 @@ const COUNTS: [(&str, &str); 3] = [
 ];
 
 /// One statement: campaign `slug`, joined to the referrer of session `token` when the session
-/// is live at `now` and the referrer belongs to this campaign, with the referrer's numbers.
+/// is live at `now` and the referrer belongs to this campaign, with the referrer's numbers and
+/// the `pages` of their lists.
 async fn head(
     db: &DatabaseConnection,
     slug: &str,
     token: &str,
     now: DateTime<Utc>,
+    pages: HomePages,
 ) -> Result<Head, AppError> {
     // Here only: its `max` would shadow `Ord::max` for the whole module.
     use sea_orm::sea_query::ExprTrait;
@@ -230,12 +238,22 @@ async fn head(
     for (name, count) in COUNTS {
         query.expr_as(Expr::cust(count), name);
     }
+    let window = |page: u32, per_page: u64| (per_page + 1, u64::from(page - 1) * per_page);
+    for (name, list) in list_columns(
+        db.get_database_backend(),
+        window(pages.rewards, REWARDS_PER_PAGE),
+        window(pages.leads, LEADS_PER_PAGE),
+    ) {
+        query.expr_as(Expr::cust(list), name);
+    }
     let row = db
         .query_one(&query)
         .await
         .map_err(err)?
         .ok_or_else(|| AppError::not_found("Campaign"))?;
     let count = |name| row.try_get::<i64>("", name).map_err(err);
+    // Without a referrer the lists are `[]`: no rows match `referrers.id` when it is NULL.
+    let list = |name| row.try_get::<String>("", name).map_err(err);
     Ok(Head {
         campaign: campaign::Model::from_query_result(&row, SelectA.as_str()).map_err(err)?,
         referrer: Option::<referrer::Model>::from_query_result(&row, SelectB.as_str())
@@ -244,6 +262,10 @@ async fn head(
             clicks: count("clicks")?,
             leads: count("leads")?,
             qualified: count("qualified")?,
+        },
+        lists: HomeLists {
+            rewards: list("reward_list")?,
+            leads: list("lead_list")?,
         },
     })
 }
@@ -370,6 +392,14 @@ pub struct HomePages {
     pub rewards: u32,
 }
 
+/// A page of a referrer's rewards and one of their leads, as [`list_columns`] reads them: JSON
+/// arrays of [`RewardItem`] and [`LeadItem`].
+#[derive(Clone, Debug, Default)]
+struct HomeLists {
+    rewards: String,
+    leads: String,
+}
+
 /// A referrer's numbers: clicks, friends, qualified friends.
 #[derive(Clone, Copy, Debug, Default)]
 struct HomeCounts {
@@ -378,7 +408,7 @@ struct HomeCounts {
     qualified: i64,
 }
 
-/// A reward as [`lists_sql`] reads it: amount in minor units, currency, description, status, due
+/// A reward as [`list_columns`] reads it: amount in minor units, currency, description, status, due
 /// date, why it was cancelled, when it was earned.
 type RewardItem = (
     Option<i64>,
@@ -390,47 +420,50 @@ type RewardItem = (
     String,
 );
 
-/// A lead as [`lists_sql`] reads it: email, status, when it arrived.
+/// A lead as [`list_columns`] reads it: email, status, when it arrived.
 type LeadItem = (String, String, String);
 
-/// The statement behind [`home`]'s lists: one page of the referrer's rewards and one of their
-/// leads, newest first, each read one row past the page (to know whether there is a next one)
-/// and folded into one JSON array, so the whole answer is one row of two columns.
+/// The columns [`head`] adds for [`home`]'s lists: one page of the referrer's rewards and one
+/// of their leads, newest first, each read one row past the page (to know whether there is a
+/// next one) and folded into one JSON array, named `reward_list` and `lead_list`.
 ///
 /// Why JSON: on SQLite each row of an answer crosses from sqlx's worker thread to the async side
 /// on its own (a channel send, often a thread wake-up), which made 32 rows cost more than the
-/// statement. The page windows are numbers this function computes, written into the text; the
-/// referrer is bound as `$1`.
-fn lists_sql(backend: DbBackend, rewards: (u64, u64), leads: (u64, u64)) -> String {
+/// statement; and as two columns of the head's one row they cost no statement of their own.
+/// Each is a scalar subquery on the joined `referrers.id`. The page windows, `(limit, offset)`,
+/// are numbers this function is given, written into the text.
+fn list_columns(
+    backend: DbBackend,
+    rewards: (u64, u64),
+    leads: (u64, u64),
+) -> [(&'static str, String); 2] {
     let (rewards_limit, rewards_offset) = rewards;
     let (leads_limit, leads_offset) = leads;
     let reward_rows = format!(
         "SELECT id, amount_minor, currency, description, status, due_at, cancel_reason, created_at \
-         FROM rewards WHERE referrer_id = $1 AND recipient = 'referrer' \
+         FROM rewards WHERE rewards.referrer_id = referrers.id AND recipient = 'referrer' \
          ORDER BY id DESC LIMIT {rewards_limit} OFFSET {rewards_offset}"
     );
     let lead_rows = format!(
-        "SELECT id, email, status, created_at FROM leads WHERE referrer_id = $1 \
+        "SELECT id, email, status, created_at FROM leads WHERE leads.referrer_id = referrers.id \
          ORDER BY id DESC LIMIT {leads_limit} OFFSET {leads_offset}"
     );
     let reward_fields = "r.amount_minor, r.currency, r.description, r.status, r.due_at, r.cancel_reason, r.created_at";
     let lead_fields = "l.email, l.status, l.created_at";
-    match backend {
+    let list = |fields: &str, rows: &str, alias: &str| match backend {
         DbBackend::Postgres => format!(
-            "SELECT \
-               (SELECT COALESCE(json_agg(json_build_array({reward_fields}) ORDER BY r.id DESC), '[]')::text \
-                FROM ({reward_rows}) AS r) AS rewards, \
-               (SELECT COALESCE(json_agg(json_build_array({lead_fields}) ORDER BY l.id DESC), '[]')::text \
-                FROM ({lead_rows}) AS l) AS leads"
+            "(SELECT COALESCE(json_agg(json_build_array({fields}) ORDER BY {alias}.id DESC), '[]')::text \
+             FROM ({rows}) AS {alias})"
         ),
         _ => format!(
-            "SELECT \
-               (SELECT json_group_array(json_array({reward_fields}) ORDER BY r.id DESC) \
-                FROM ({reward_rows}) AS r) AS rewards, \
-               (SELECT json_group_array(json_array({lead_fields}) ORDER BY l.id DESC) \
-                FROM ({lead_rows}) AS l) AS leads"
+            "(SELECT json_group_array(json_array({fields}) ORDER BY {alias}.id DESC) \
+             FROM ({rows}) AS {alias})"
         ),
-    }
+    };
+    [
+        ("reward_list", list(reward_fields, &reward_rows, "r")),
+        ("lead_list", list(lead_fields, &lead_rows, "l")),
+    ]
 }
 
 /// A time as the lists' JSON carries it: RFC 3339 from both engines (`T` or a space between
@@ -446,36 +479,19 @@ fn list_time(text: &str) -> Result<DateTime<Utc>, AppError> {
         .map_err(|e| AppError::internal("portal::home time", format!("{text:?}: {e}")))
 }
 
-/// The signed-in referrer's page (their campaign and numbers already read by [`head`]).
-async fn home(
+/// The signed-in referrer's page, from what [`head`] read: their campaign, numbers and the
+/// `pages` of their lists.
+fn home(
     state: &AppState,
     referrer: &referrer::Model,
     counts: HomeCounts,
+    lists: &HomeLists,
     pages: HomePages,
 ) -> Result<PortalHome, AppError> {
-    let db = &state.db;
-    let err = |e| AppError::internal("portal::home lists", e);
-    let rewards_page = pages.rewards.max(1);
-    let page = pages.leads.max(1);
-    let window = |page: u32, per_page: u64| (per_page + 1, u64::from(page - 1) * per_page);
-    let sql = lists_sql(
-        db.get_database_backend(),
-        window(rewards_page, REWARDS_PER_PAGE),
-        window(page, LEADS_PER_PAGE),
-    );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            [referrer.id.into()],
-        ))
-        .await
-        .map_err(err)?
-        .ok_or_else(|| AppError::internal("portal::home lists", "no row"))?;
-    let json = |name: &str| row.try_get::<String>("", name).map_err(err);
-    let reward_items: Vec<RewardItem> = serde_json::from_str(&json("rewards")?)
+    let (rewards_page, page) = (pages.rewards, pages.leads);
+    let reward_items: Vec<RewardItem> = serde_json::from_str(&lists.rewards)
         .map_err(|e| AppError::internal("portal::home rewards", e))?;
-    let lead_items: Vec<LeadItem> = serde_json::from_str(&json("leads")?)
+    let lead_items: Vec<LeadItem> = serde_json::from_str(&lists.leads)
         .map_err(|e| AppError::internal("portal::home leads", e))?;
     let mut rewards = Vec::with_capacity(reward_items.len());
     for (amount_minor, currency, description, status, due_at, cancel_reason, created_at) in
