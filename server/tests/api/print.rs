@@ -375,10 +375,86 @@ async fn a_referrer_prints_a_sheet_of_their_own_card_from_the_portal(app: TestAp
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
 
+async fn the_mail_merge_csv_lists_each_referrer_with_code_link_and_qr_addresses(app: TestApp) {
+    let made = referrers(&app, 3).await;
+    // A name a spreadsheet would run as a formula.
+    let formula = app
+        .referrer(
+            "spring",
+            "=HYPERLINK(\"http://evil.example\")",
+            "f@example.com",
+        )
+        .await;
+    let response = get_csv(&app, "").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"spring-mail-merge.csv\""
+    );
+    let body = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["name", "email", "code", "link", "qr_png_url", "qr_svg_url"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4);
+    for (row, referrer) in rows.iter().zip(made.iter().chain([&formula])) {
+        let link = referrer["link"].as_str().unwrap();
+        let slug = link.rsplit_once("/r/").unwrap().1;
+        assert_eq!(&row[1], referrer["email"].as_str().unwrap());
+        assert_eq!(&row[2], referrer["code"].as_str().unwrap());
+        assert_eq!(&row[3], link);
+        assert_eq!(row[4], format!("{}/qr/{slug}.png?size=1024", app.address));
+        assert_eq!(row[5], format!("{}/qr/{slug}.svg", app.address));
+        // The QR address it lists serves that referrer's code.
+        let png = app.get(row[4].trim_start_matches(&app.address)).await;
+        assert_eq!(png.status(), StatusCode::OK);
+    }
+    assert_eq!(&rows[0][0], HOSTILE, "names are kept as they are");
+    assert_eq!(
+        &rows[3][0], "'=HYPERLINK(\"http://evil.example\")",
+        "a formula is defused"
+    );
+
+    // The same picks as the PDF.
+    let picked = get_csv(
+        &app,
+        &format!("referrer={}&referrer={}", made[2]["id"], made[0]["id"]),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let codes: Vec<String> = csv::Reader::from_reader(picked.as_bytes())
+        .records()
+        .map(|r| r.unwrap()[2].to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            made[2]["code"].as_str().unwrap(),
+            made[0]["code"].as_str().unwrap()
+        ]
+    );
+    let other = get_csv(&app, "referrer=999999").await;
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn get_csv(app: &TestApp, query: &str) -> reqwest::Response {
+    app.get_api(&format!("/api/v1/campaigns/spring/print.csv?{query}"))
+        .await
+}
+
 on_both_databases!(
     a_sheet_of_cards_scans_back_to_each_referrers_link_one_code_per_card,
     bad_requests_are_refused_with_what_is_allowed,
     a_referrer_prints_a_sheet_of_their_own_card_from_the_portal,
+    the_mail_merge_csv_lists_each_referrer_with_code_link_and_qr_addresses,
 );
 
 crate::on_sqlite!(flyers_on_letter_with_marks_and_picked_referrers_in_order);

@@ -368,8 +368,9 @@ pub async fn mature(
     Ok(count)
 }
 
-fn csv_field(value: &str) -> String {
-    // Quote everything, double inner quotes, and defuse spreadsheet formulas.
+/// One CSV field: quoted, inner quotes doubled, and a leading `=`, `+`, `-`, `@`, tab or CR
+/// defused with `'` so a spreadsheet shows it as text instead of running it as a formula.
+pub fn csv_field(value: &str) -> String {
     let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

@@ -47,7 +47,7 @@ impl Modify for BearerAuth {
         description = "Referral campaigns, referrers and leads. Authenticate with `Authorization: Bearer <api key>`. Errors are `{\"error\":{\"code\",\"message\",\"field\",\"suggestion\"}}` with a 4xx status."
     ),
     paths(
-        campaigns::create, campaigns::list, campaigns::get_one, print::pdf,
+        campaigns::create, campaigns::list, campaigns::get_one, print::pdf, print::csv,
         referrers::create, referrers::list, referrers::get_one, referrers::portal_link,
         qr::svg, qr::png,
         leads::create, leads::list,

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/campaigns/{slug}", get(campaigns::get_one))
         .route("/api/v1/campaigns/{slug}/print.pdf", get(print::pdf))
+        .route("/api/v1/campaigns/{slug}/print.csv", get(print::csv))
         .route(
             "/api/v1/referrers",
             post(referrers::create).get(referrers::list),

@@ -13,7 +13,7 @@ use crate::{
     error::AppError,
     ssr::{
         entities::{campaign_logo, referrer},
-        services::{campaigns, logos::LogoType, portal, referrers},
+        services::{campaigns, logos::LogoType, portal, referrers, rewards::csv_field},
         state::AppState,
     },
 };
@@ -189,13 +189,13 @@ async fn branding(
     })
 }
 
-/// The pieces for `request`: the picked referrers of the campaign in the order picked (any id
-/// not in the campaign is refused, by name), or all of them by id.
-async fn pieces(
+/// The referrers `request` picks: those of the campaign in the order picked (any id not in the
+/// campaign is refused, by number), or all of them by id.
+async fn picked(
     state: &AppState,
     campaign_id: i64,
     request: &PrintRequest,
-) -> Result<Vec<PrintPiece>, AppError> {
+) -> Result<Vec<referrer::Model>, AppError> {
     let err = |e| AppError::internal("print::pieces", e);
     let mut query = referrer::Entity::find()
         .filter(referrer::Column::CampaignId.eq(campaign_id))
@@ -232,14 +232,7 @@ async fn pieces(
             "This campaign has no referrers yet: there is nothing to print.",
         ));
     }
-    Ok(rows
-        .into_iter()
-        .map(|row| PrintPiece {
-            name: request.names.then(|| row.name.clone()),
-            code: row.code.clone(),
-            link: referrers::link(&state.settings, &row.slug),
-        })
-        .collect())
+    Ok(rows)
 }
 
 /// Draws the PDF off the async workers: it is CPU work (see BENCHMARKS, "Print").
@@ -265,7 +258,15 @@ pub async fn campaign_pdf(
 ) -> Result<PrintFile, AppError> {
     let row = campaigns::find_row(&state.db, slug).await?;
     let brand = branding(state, &row).await?;
-    let pieces = pieces(state, row.id, request).await?;
+    let pieces: Vec<PrintPiece> = picked(state, row.id, request)
+        .await?
+        .into_iter()
+        .map(|referrer| PrintPiece {
+            name: request.names.then(|| referrer.name.clone()),
+            code: referrer.code.clone(),
+            link: referrers::link(&state.settings, &referrer.slug),
+        })
+        .collect();
     let template = request.template;
     let imposition = layout::impose(template, request.paper, request.marks);
     let title = format!("{}: {}", row.name, template.name());
@@ -279,6 +280,44 @@ pub async fn campaign_pdf(
             request.paper.name()
         ),
         pieces: count,
+    })
+}
+
+/// The header of [`campaign_csv`].
+pub const MAIL_MERGE_HEADER: &str = "name,email,code,link,qr_png_url,qr_svg_url";
+
+/// The mail-merge file for external print and mailing services: one row per referrer `request`
+/// picks (the same picks as the PDF), with their name, email, code, link, and the addresses of
+/// their QR code as a 1,024 px PNG and as SVG (public, so a mailing service can fetch them).
+/// Every field is quoted and defused against spreadsheet formulas.
+pub async fn campaign_csv(
+    state: &AppState,
+    slug: &str,
+    request: &PrintRequest,
+) -> Result<PrintFile, AppError> {
+    let row = campaigns::find_row(&state.db, slug).await?;
+    let rows = picked(state, row.id, request).await?;
+    let public = &state.settings.public_url;
+    let mut out = String::with_capacity(200 * (rows.len() + 1));
+    out.push_str(MAIL_MERGE_HEADER);
+    out.push('\n');
+    for referrer in &rows {
+        let fields = [
+            referrer.name.clone(),
+            referrer.email.clone(),
+            referrer.code.clone().unwrap_or_default(),
+            referrers::link(&state.settings, &referrer.slug),
+            format!("{public}/qr/{}.png?size=1024", referrer.slug),
+            format!("{public}/qr/{}.svg", referrer.slug),
+        ];
+        let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    Ok(PrintFile {
+        bytes: out.into_bytes(),
+        file_name: format!("{}-mail-merge.csv", row.slug),
+        pieces: rows.len(),
     })
 }
 

@@ -279,7 +279,8 @@ fn card(
     }
     if let Some(code) = &piece.code {
         pen.text(pad, y, Typeface::Regular, 6.0, "Your code", MUTED);
-        let (code, size) = fonts::fit_line(Typeface::Mono, 15.0, 7.0, code, column * PT_PER_MM);
+        // A code is shrunk rather than cut: 4 pt still holds 40 characters in the column.
+        let (code, size) = fonts::fit_line(Typeface::Mono, 15.0, 4.0, code, column * PT_PER_MM);
         y += pt(size) + 0.8;
         pen.text(pad, y, Typeface::Mono, size, &code, INK);
     }
@@ -378,7 +379,7 @@ fn flyer(
         let (code, size) = fonts::fit_line(
             Typeface::Mono,
             22.0 * k,
-            10.0 * k,
+            6.0 * k,
             code,
             text_width * PT_PER_MM,
         );
