@@ -17,6 +17,7 @@ use crate::pages::admin::{
     keys::ApiKeysPage,
     leads::{LeadPage, LeadsPage},
     login::LoginPage,
+    print::PrintStudioPage,
     referrer::ReferrerPage,
     referrers::ReferrersPage,
     rewards::RewardsPage,
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/integrations/stripe") view=StripeLogPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/integrations/endpoints/:id") view=EndpointPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/print") view=PrintStudioPage ssr=SsrMode::Async />
                 <Route path=path!("/p/:slug") view=PortalPage ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -670,6 +670,8 @@ pub struct PortalHome {
     pub code: Option<String>,
     /// Clicks on the link.
     pub clicks: i64,
+    /// Of those, from the QR codes of printed cards, flyers, posters and table tents.
+    pub paper_clicks: i64,
     /// Friends who arrived.
     pub leads: i64,
     /// Of those, qualified.
@@ -705,6 +707,8 @@ pub struct ReferrerDetail {
     pub emails_opt_out: bool,
     /// Every email written to them, newest first.
     pub emails: Vec<EmailLine>,
+    /// Their clicks per channel (shared link, business cards, flyers, ...).
+    pub channels: crate::domain::channel::ChannelCounts,
 }
 
 /// What an admin sets for a campaign's portal (the campaign page's "Portal" form).
@@ -806,4 +810,38 @@ pub struct EmailPreview {
     pub html: String,
     /// The text part.
     pub text: String,
+}
+
+/// A choice in one of the print studio's lists (a template, a paper).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintOption {
+    /// The name in URLs (`business-card`, `a4`).
+    pub name: String,
+    /// What people call it.
+    pub label: String,
+}
+
+/// What the print studio shows for one campaign and template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudioView {
+    /// Every campaign, `(slug, name)`.
+    pub campaigns: Vec<(String, String)>,
+    /// The campaign shown (the one asked for, else the first); `None` when there is none.
+    pub campaign: Option<String>,
+    /// The templates.
+    pub templates: Vec<PrintOption>,
+    /// The papers.
+    pub papers: Vec<PrintOption>,
+    /// The template shown.
+    pub template: String,
+    /// The headline saved for this campaign and template; empty: the default prints.
+    pub headline: String,
+    /// The body text saved; empty: the default prints.
+    pub body: String,
+    /// The portal's headline, printed when none is saved.
+    pub default_headline: String,
+    /// The portal's reward text, printed when no body text is saved.
+    pub default_body: String,
+    /// The referrer picked by id (`?referrer=`), `(id, name)`, when printing one.
+    pub referrer: Option<(i64, String)>,
 }

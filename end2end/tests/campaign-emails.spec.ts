@@ -167,10 +167,14 @@ test("the referrer's page shares through the share sheet and prints only the car
   await expect(card).toBeVisible();
   await expect(referrer.getByRole('region', { name: 'Your referral link' })).toBeHidden();
   await expect(referrer.getByRole('button', { name: 'Print my card', exact: true })).toBeHidden();
-  const box = await card.locator('.print-card-qr').boundingBox();
-  expect(box, 'the QR on the card is laid out').not.toBeNull();
+  // The card is the print studio's business-card template, drawn on the server.
+  const image = card.locator('img');
+  await expect.poll(async () => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+  const box = await image.boundingBox();
+  expect(box, 'the card is laid out').not.toBeNull();
+  expect(box!.width / box!.height).toBeCloseTo(85 / 55, 1);
   const shot = await referrer.screenshot({ clip: box! });
-  expect(decodeQrPng(shot), "the card's QR decodes to the link").toBe(link);
+  expect(decodeQrPng(shot), "the card's QR decodes to the link, marked as from a card").toBe(`${link}?ch=card`);
   await context.close();
 });
 

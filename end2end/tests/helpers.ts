@@ -1,6 +1,7 @@
 // Shared steps for the browser tests. Locators follow the UI contract: roles and labels, never
 // CSS classes. Tests may run in any order against one server, so every test makes its own
 // campaign, referrer and friends with unique names (Date.now() plus a random suffix).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
@@ -421,4 +422,20 @@ export function reportCount(page: Page, label: string): Locator {
     .filter({ has: page.getByRole('rowheader', { name: label, exact: true }) })
     .getByRole('cell')
     .first();
+}
+
+/** A marketer account made with the CLI, as an owner would (`handoff admin create --role marketer`). */
+export function createMarketer(): { email: string; password: string } {
+  const id = unique();
+  const account = { email: `marketer-${id}@example.com`, password: `Marketer-${id}-Pw!` };
+  execFileSync(
+    process.env.HANDOFF_E2E_BIN || './target/debug/handoff',
+    ['admin', 'create', '--email', account.email, '--role', 'marketer'],
+    {
+      cwd: path.resolve(__dirname, '..', '..'),
+      input: `${account.password}\n`,
+      env: { ...process.env, HANDOFF_DATA_DIR: DATA_DIR, RUST_LOG: 'warn' },
+    },
+  );
+  return account;
 }

@@ -18,6 +18,7 @@ mod m20261205_000009_leads_by_referrer_status;
 mod m20261205_000010_email_sender;
 mod m20261205_000011_import_digests;
 mod m20261205_000012_rewards_by_referrer;
+mod m20261206_000013_print_studio;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_email_sender::Migration),
             Box::new(m20261205_000011_import_digests::Migration),
             Box::new(m20261205_000012_rewards_by_referrer::Migration),
+            Box::new(m20261206_000013_print_studio::Migration),
         ]
     }
 }

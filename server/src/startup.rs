@@ -247,6 +247,7 @@ fn build_router(
     let admin = Router::new()
         .merge(routes::admin_exports::router())
         .merge(routes::admin_imports::router())
+        .merge(routes::admin_print::router())
         .merge(routes::logos::admin_router())
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .layer(middleware::from_fn(routes::rpc_status::error_status))
@@ -274,11 +275,13 @@ fn build_router(
         .route("/healthz", get(routes::health::healthz))
         .route("/r/{slug}", get(routes::redirect::follow))
         .route("/qr/{file}", get(routes::qr::show))
+        .route("/print/fonts/{file}", get(routes::print_fonts::show))
         .route(
             "/f/{campaign}",
             get(routes::friend::show).post(routes::friend::submit),
         )
         .route("/p/{slug}/card.pdf", get(routes::portal::card_pdf))
+        .route("/p/{slug}/card.svg", get(routes::portal::card_svg))
         .route("/p/{slug}/{token}", get(routes::portal::old_link))
         .route(
             "/p/unsubscribe/{token}",

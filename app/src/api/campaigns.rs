@@ -30,6 +30,27 @@ pub async fn get_campaign(slug: String) -> Result<Campaign, AppError> {
     campaigns::get(&auth::state()?.db, &slug).await
 }
 
+/// A campaign's clicks per channel (the shared link, each kind of printed material).
+#[server(prefix = "/rpc", endpoint = "campaign_channels")]
+pub async fn campaign_channels(
+    slug: String,
+) -> Result<crate::domain::channel::ChannelCounts, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::{
+                campaigns,
+                clicks::{self, ChannelScope},
+            },
+        },
+    };
+    auth::require(Permission::ViewData).await?;
+    let db = &auth::state()?.db;
+    let row = campaigns::find_row(db, &slug).await?;
+    clicks::by_channel(db, ChannelScope::Campaign(row.id)).await
+}
+
 /// Creates a campaign from the admin form (the list then shows it). An unticked checkbox is absent
 /// from a form post, so `codes_enabled` is "present or not".
 #[server(prefix = "/rpc", endpoint = "campaign_create")]

@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod keys;
 pub mod leads;
 pub mod portal;
+pub mod print;
 pub mod referrers;
 pub mod rewards;
 

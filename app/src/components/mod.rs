@@ -55,6 +55,10 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                 <A href="/admin/integrations">"Integrations"</A>
                 {admin
                     .role
+                    .allows(Permission::Print)
+                    .then(|| view! { <A href="/admin/print">"Print"</A> })}
+                {admin
+                    .role
                     .allows(Permission::ManageApiKeys)
                     .then(|| view! { <A href="/admin/api-keys">"API keys"</A> })}
                 <a href="/api/v1/docs" rel="external">"API reference"</a>
@@ -99,6 +103,28 @@ pub fn AdminPage(title: &'static str, children: ChildrenFn) -> impl IntoView {
             }}
         </Suspense>
     }
+}
+
+/// Clicks per channel, as a small table: how many came through the shared link and how many
+/// from each kind of printed material. Only channels with clicks are listed.
+#[component]
+pub fn ChannelClicks(counts: crate::domain::channel::ChannelCounts) -> impl IntoView {
+    let rows: Vec<_> = counts.nonzero().collect();
+    if rows.is_empty() {
+        return view! { <p class="hint">"No clicks yet."</p> }.into_any();
+    }
+    view! {
+        <table class="channels">
+            <caption>"Clicks by channel"</caption>
+            <thead><tr><th scope="col">"Channel"</th><th scope="col">"Clicks"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|(channel, clicks)| view! {
+                    <tr><th scope="row">{channel.label()}</th><td class="num">{clicks}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 /// Download links for the QR code of link `link_slug`: SVG (for print) and a 1,024 px PNG, and

@@ -6,6 +6,7 @@
 //! the same code compiles for the server and for the browser (wasm).
 
 pub mod api_access;
+pub mod channel;
 pub mod codes;
 pub mod color;
 pub mod email;

@@ -67,17 +67,26 @@ pub async fn rewards_csv(
             csv,
         )
             .into_response(),
-        Err(AppError::Unauthenticated) => Redirect::to("/admin/login").into_response(),
-        Err(e @ AppError::Forbidden) => {
+        Err(error) => error_page(error, "Cannot export"),
+    }
+}
+
+/// What a download route answers when it cannot give the file: the login page without a
+/// session, otherwise a page with the reason (`refused_title` heads a refused request). An
+/// internal error was logged where it happened; the page says only that something went wrong.
+pub fn error_page(error: AppError, refused_title: &str) -> Response {
+    match error {
+        AppError::Unauthenticated => Redirect::to("/admin/login").into_response(),
+        e @ AppError::Forbidden => {
             pages::message(StatusCode::FORBIDDEN, "Not allowed", &e.to_string())
         }
-        Err(e @ AppError::NotFound { .. }) => {
+        e @ AppError::NotFound { .. } => {
             pages::message(StatusCode::NOT_FOUND, "Not found", &e.to_string())
         }
-        Err(e @ AppError::Invalid { .. }) => {
-            pages::message(StatusCode::BAD_REQUEST, "Cannot export", &e.to_string())
+        e @ AppError::Invalid { .. } => {
+            pages::message(StatusCode::BAD_REQUEST, refused_title, &e.to_string())
         }
-        Err(_) => pages::internal_error(),
+        _ => pages::internal_error(),
     }
 }
 

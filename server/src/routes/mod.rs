@@ -4,6 +4,7 @@
 
 pub mod admin_exports;
 pub mod admin_imports;
+pub mod admin_print;
 pub mod api;
 pub mod client_ip;
 pub mod cookies;
@@ -14,6 +15,7 @@ pub mod logos;
 pub mod pages;
 pub mod portal;
 pub mod portal_login;
+pub mod print_fonts;
 pub mod qr;
 pub mod redirect;
 pub mod rpc_status;

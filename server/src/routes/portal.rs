@@ -1,5 +1,5 @@
-//! Plain portal routes beside the Leptos pages: `GET /p/{slug}/card.pdf`, the signed-in
-//! referrer's cards as a PDF, and `GET /p/{slug}/{token}`, the old never-expiring portal links.
+//! Plain portal routes beside the Leptos pages: `GET /p/{slug}/card.pdf` and `card.svg`, the
+//! signed-in referrer's cards as a PDF and their card as an image, and `GET /p/{slug}/{token}`, the old never-expiring portal links.
 //! Those open nothing any more: they answer 410 Gone with a link to the campaign's portal
 //! entrance, where the referrer asks for a sign-in link.
 
@@ -24,7 +24,10 @@ use axum::{
 };
 use chrono::Utc;
 
-use crate::routes::{api::print::pdf_response, pages};
+use crate::routes::{
+    api::print::{PrintType, file_response, pdf_response},
+    pages,
+};
 
 #[derive(Template)]
 #[template(path = "portal_moved.html")]
@@ -74,9 +77,6 @@ pub async fn card_pdf(
     Query(query): Query<CardQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(slug) = Slug::parse(&slug) else {
-        return no_programme();
-    };
     let paper = match query.paper.as_deref().map(Paper::parse).transpose() {
         Ok(paper) => paper.unwrap_or(Paper::A4),
         Err(error) => {
@@ -87,8 +87,45 @@ pub async fn card_pdf(
             );
         }
     };
+    own_card(&state, &slug, &headers, async |slug, referrer| {
+        let file = print::referrer_sheet(&state, slug, referrer, paper).await?;
+        file.map(pdf_response).transpose()
+    })
+    .await
+}
+
+/// `GET /p/{slug}/card.svg`: the signed-in referrer's business card alone, as the portal shows
+/// it and the browser prints it ("Print my card"): the studio's template, the same as the PDF.
+pub async fn card_svg(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    own_card(&state, &slug, &headers, async |slug, referrer| {
+        let request = print::PrintRequest::default();
+        let file = print::referrer_card(&state, slug, referrer, &request).await?;
+        file.map(|file| file_response(file, PrintType::Svg))
+            .transpose()
+    })
+    .await
+}
+
+/// Runs `made` for the referrer signed in to campaign `slug`; without a session for it, sends
+/// the browser to the entrance.
+async fn own_card(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    made: impl AsyncFnOnce(
+        &str,
+        &app::ssr::entities::referrer::Model,
+    ) -> Result<Option<Response>, AppError>,
+) -> Response {
+    let Ok(slug) = Slug::parse(slug) else {
+        return no_programme();
+    };
     let entrance = || Redirect::to(&format!("/p/{}", slug.as_str())).into_response();
-    let Some(token) = portal_session::session_token(&headers) else {
+    let Some(token) = portal_session::session_token(headers) else {
         return entrance();
     };
     let referrer = match tokens::session_referrer(&state.db, token, Utc::now()).await {
@@ -96,8 +133,8 @@ pub async fn card_pdf(
         Ok(None) => return entrance(),
         Err(_) => return pages::internal_error(),
     };
-    match print::referrer_sheet(&state, slug.as_str(), &referrer, paper).await {
-        Ok(Some(file)) => pdf_response(file).unwrap_or_else(|_| pages::internal_error()),
+    match made(slug.as_str(), &referrer).await {
+        Ok(Some(response)) => response,
         Ok(None) => entrance(),
         Err(AppError::NotFound { .. }) => no_programme(),
         Err(_) => pages::internal_error(),

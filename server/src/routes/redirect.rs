@@ -1,13 +1,16 @@
 //! `GET /r/{slug}`: the referral link. Records the click off the request path and sends the
 //! friend on with attribution.
 
-use app::ssr::{
-    services::{
-        clicks::NewClick,
-        links::{self, LinkTarget},
-        secrets::{ip_hash, random_token},
+use app::{
+    domain::channel::Channel,
+    ssr::{
+        services::{
+            clicks::NewClick,
+            links::{self, LinkTarget},
+            secrets::{ip_hash, random_token},
+        },
+        state::AppState,
     },
-    state::AppState,
 };
 use axum::{
     extract::{Path, Request, State},
@@ -56,7 +59,10 @@ pub async fn follow(
         .and_then(|v| cookies::decode(&secret, v, now))
         .map(|a| a.visitor_id)
         .unwrap_or_else(|| random_token(12));
-    record_click(&state, &target, client, headers, &visitor_id);
+    // The channel marker (`?ch=card` on a printed QR code) labels the click; who is credited
+    // comes from the path alone.
+    let channel = Channel::from_query(request.uri().query());
+    record_click(&state, &target, client, headers, &visitor_id, channel);
     let cookie = cookies::encode(
         &secret,
         &Attribution {
@@ -85,6 +91,7 @@ fn record_click(
     client: std::net::IpAddr,
     headers: &HeaderMap,
     visitor_id: &str,
+    channel: Channel,
 ) {
     let click = NewClick {
         campaign_id: target.campaign_id,
@@ -97,6 +104,7 @@ fn record_click(
             .unwrap_or_default(),
         visitor_id: visitor_id.to_owned(),
         at: Utc::now(),
+        channel,
     };
     match state.clicks.try_send(click) {
         Ok(()) => {}

@@ -18,6 +18,7 @@ mod notifications;
 mod outbound;
 mod portal;
 mod print;
+mod print_studio;
 mod promotion_codes;
 mod qr;
 mod referrer_admin;

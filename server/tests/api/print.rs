@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 use crate::{helpers::TestApp, on_both_databases};
 
 /// A name that would break markup, with letters outside ASCII and the look-alikes.
-const HOSTILE: &str = "<b>Zoë \"Bo\" O'Neil</b> & 0O1Il";
+pub(crate) const HOSTILE: &str = "<b>Zoë \"Bo\" O'Neil</b> & 0O1Il";
 
 /// Runs a tool from Debian `package`, failing the test with the way to install it when it is
 /// missing.
-fn run(tool: &str, package: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn run(tool: &str, package: &str, args: &[&str]) -> std::process::Output {
     let output = Command::new(tool).args(args).output().unwrap_or_else(|e| {
         panic!(
             "{tool} is needed to read the PDFs back ({e}); install it: apt-get install -y {package} \
@@ -34,13 +34,13 @@ fn run(tool: &str, package: &str, args: &[&str]) -> std::process::Output {
 }
 
 /// A PDF in a fresh directory of its own.
-struct PdfFile {
+pub(crate) struct PdfFile {
     dir: PathBuf,
     path: PathBuf,
 }
 
 impl PdfFile {
-    fn new(bytes: &[u8]) -> PdfFile {
+    pub(crate) fn new(bytes: &[u8]) -> PdfFile {
         let dir = std::env::temp_dir().join(format!(
             "handoff-print-{}-{}",
             std::process::id(),
@@ -53,7 +53,7 @@ impl PdfFile {
     }
 
     /// Page count and page size in points, from `pdfinfo`.
-    fn info(&self) -> (usize, (f64, f64)) {
+    pub(crate) fn info(&self) -> (usize, (f64, f64)) {
         let text = String::from_utf8(
             run("pdfinfo", "poppler-utils", &[self.path.to_str().unwrap()]).stdout,
         )
@@ -77,7 +77,11 @@ impl PdfFile {
     /// entry per slot of `imposition` (the codes decoded in that piece's box, bleed included).
     /// Each box is decoded on its own: on a full sheet, decoders pair finder patterns of
     /// neighbouring codes, or skip one of ten.
-    fn codes_per_cell(&self, imposition: &Imposition, dpi: u32) -> Vec<Vec<Vec<String>>> {
+    pub(crate) fn codes_per_cell(
+        &self,
+        imposition: &Imposition,
+        dpi: u32,
+    ) -> Vec<Vec<Vec<String>>> {
         let (pages, _) = self.info();
         let px = |mm: f32| (mm / 25.4 * dpi as f32).round() as i64;
         let (w, h) = imposition.piece;
@@ -107,8 +111,31 @@ impl PdfFile {
             .collect()
     }
 
+    /// The first page's box `name` (`TrimBox`, `BleedBox`) as left, bottom, right, top in
+    /// points, from `pdfinfo -box`.
+    pub(crate) fn page_box(&self, name: &str) -> [f64; 4] {
+        let text = String::from_utf8(
+            run(
+                "pdfinfo",
+                "poppler-utils",
+                &["-box", self.path.to_str().unwrap()],
+            )
+            .stdout,
+        )
+        .unwrap();
+        let line = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        let numbers: Vec<f64> = line
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        [numbers[0], numbers[1], numbers[2], numbers[3]]
+    }
+
     /// The text, from `pdftotext`.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(
             run(
                 "pdftotext",
@@ -131,7 +158,7 @@ impl Drop for PdfFile {
 }
 
 /// The text of every QR code in the image at `path`, by zbar's `zbarimg` (exit status 4: none).
-fn scan(path: &std::path::Path) -> Vec<String> {
+pub(crate) fn scan(path: &std::path::Path) -> Vec<String> {
     let output = Command::new("zbarimg")
         .args(["-q", "--raw"])
         .arg(path)
@@ -154,14 +181,14 @@ fn scan(path: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-fn rand_suffix() -> u64 {
+pub(crate) fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Campaign spring with `count` referrers (the first one with the hostile name); their JSON.
-async fn referrers(app: &TestApp, count: usize) -> Vec<Value> {
+pub(crate) async fn referrers(app: &TestApp, count: usize) -> Vec<Value> {
     app.campaign(json!({"name": "Spring", "slug": "spring"}))
         .await;
     let mut made = Vec::new();
@@ -198,6 +225,9 @@ async fn a_sheet_of_cards_scans_back_to_each_referrers_link_one_code_per_card(ap
         response.headers()[header::CACHE_CONTROL],
         "private, no-store"
     );
+    // Streamed as it is drawn: chunked, its length unknown up front.
+    assert!(response.headers().get(header::CONTENT_LENGTH).is_none());
+    assert_eq!(response.headers()[header::TRANSFER_ENCODING], "chunked");
     let pdf = PdfFile::new(&response.bytes().await.unwrap());
     let (pages, (width, height)) = pdf.info();
     assert_eq!(pages, 2);
@@ -215,9 +245,10 @@ async fn a_sheet_of_cards_scans_back_to_each_referrers_link_one_code_per_card(ap
     assert_eq!(per_cell, [vec![1; 10], [vec![1; 2], vec![0; 8]].concat()]);
     // In the order they were made (by id), each card carries its own referrer's full link.
     let decoded: Vec<String> = cells.into_iter().flatten().flatten().collect();
+    // Printed codes carry the card channel, so their clicks count as from paper.
     let expected: Vec<String> = made
         .iter()
-        .map(|r| r["link"].as_str().unwrap().to_owned())
+        .map(|r| format!("{}?ch=card", r["link"].as_str().unwrap()))
         .collect();
     assert_eq!(decoded, expected);
 
@@ -250,10 +281,33 @@ async fn flyers_on_letter_with_marks_and_picked_referrers_in_order(app: TestApp)
         (width - 612.0).abs() < 0.1 && (height - 792.0).abs() < 0.1,
         "{width} x {height}"
     );
-    let cells = pdf.codes_per_cell(&impose(Template::Flyer, Paper::Letter, true), 100);
+    // The trim box is the flyer's cut, the bleed box 3 mm (8.504 pt) around it.
+    let imposition = impose(Template::Flyer, Paper::Letter, true);
+    let (x, y) = imposition.slots[0];
+    let pt = |mm: f32| f64::from(mm) * 72.0 / 25.4;
+    let trim = pdf.page_box("TrimBox");
+    let bleed = pdf.page_box("BleedBox");
+    // PDF boxes count from the bottom-left corner.
+    let expected_trim = [pt(x), 792.0 - pt(y + 148.0), pt(x + 105.0), 792.0 - pt(y)];
+    for (got, want) in trim.iter().zip(expected_trim) {
+        assert!(
+            (got - want).abs() < 0.05,
+            "trim box {trim:?}, expected {expected_trim:?}"
+        );
+    }
+    for (i, (got, want)) in bleed.iter().zip(expected_trim).enumerate() {
+        let grow = if i < 2 { -pt(3.0) } else { pt(3.0) };
+        assert!((got - (want + grow)).abs() < 0.05, "bleed box {bleed:?}");
+    }
+    let cells = pdf.codes_per_cell(&imposition, 100);
     let order: Vec<Vec<Vec<String>>> = [3, 1, 2]
         .iter()
-        .map(|&i| vec![vec![made[i]["link"].as_str().unwrap().to_owned()]])
+        .map(|&i| {
+            vec![vec![format!(
+                "{}?ch=flyer",
+                made[i]["link"].as_str().unwrap()
+            )]]
+        })
         .collect();
     assert_eq!(cells, order, "one flyer a sheet, in the order picked");
     let text = pdf.text();
@@ -287,7 +341,7 @@ async fn bad_requests_are_refused_with_what_is_allowed(app: TestApp) {
         (
             "size=big",
             "size",
-            "template, paper, marks, names and referrer",
+            "template, paper, marks, names, referrer, search",
         ),
         ("marks=maybe", "marks", "1 or 0"),
         ("referrer=x", "referrer", "whole number"),
@@ -352,7 +406,7 @@ async fn a_referrer_prints_a_sheet_of_their_own_card_from_the_portal(app: TestAp
     let (pages, (width, _)) = pdf.info();
     assert_eq!((pages, width.round()), (1, 612.0), "one Letter sheet");
     let cells = pdf.codes_per_cell(&impose(Template::BusinessCard, Paper::Letter, false), 150);
-    let link = jane["link"].as_str().unwrap().to_owned();
+    let link = format!("{}?ch=card", jane["link"].as_str().unwrap());
     assert_eq!(cells, [vec![vec![link]; 10]], "ten of their own cards");
     let text = pdf.text();
     assert!(text.contains(jane["code"].as_str().unwrap()));

@@ -42,7 +42,7 @@ fn decode_svg(svg: &str) -> String {
 }
 
 /// An SVG as a PNG, drawn by `rsvg-convert` (librsvg2-bin).
-fn rasterise(svg: &str) -> Vec<u8> {
+pub(crate) fn rasterise(svg: &str) -> Vec<u8> {
     let mut child = Command::new("rsvg-convert")
         .args(["--format", "png"])
         .stdin(Stdio::piped())

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use crate::{
     api::campaigns::{
         CreateCampaign, GenerateCodes, SaveCampaignRules, SetCampaignPaused, UpdateCampaign,
-        get_campaign, get_campaign_rules, list_campaigns,
+        campaign_channels, get_campaign, get_campaign_rules, list_campaigns,
     },
     components::{AdminPage, action_error, load_error, short_time},
     pages::admin::rules::{RulesEditor, successful_saves},
@@ -151,6 +151,7 @@ pub fn CampaignPage() -> impl IntoView {
         move || (slug(), save_portal.version().get()),
         |(slug, _)| crate::api::portal::load_portal_settings(slug),
     );
+    let channels = Resource::new(slug, campaign_channels);
     view! {
         <AdminPage title="Campaign">
             <Suspense fallback=|| view! { <p>"Loading campaign…"</p> }>
@@ -163,6 +164,10 @@ pub fn CampaignPage() -> impl IntoView {
                         Ok(settings) => settings,
                         Err(error) => return load_error(error),
                     };
+                    let channels = match channels.await {
+                        Ok(channels) => channels,
+                        Err(error) => return load_error(error),
+                    };
                     match campaign.await {
                         Ok(c) => {
                             let paused = c.status == "paused";
@@ -171,6 +176,7 @@ pub fn CampaignPage() -> impl IntoView {
                             let referrers_href = format!("/admin/referrers?campaign={slug}");
                             let leads_href = format!("/admin/leads?campaign={slug}");
                             let emails_href = format!("/admin/campaigns/{slug}/emails");
+                            let print_href = format!("/admin/print?campaign={slug}");
                             let (slug_update, slug_pause, slug_generate) = (slug.clone(), slug.clone(), slug.clone());
                             let slug_rules = slug;
                             let (portal_slug, portal_name, portal_color) =
@@ -185,6 +191,11 @@ pub fn CampaignPage() -> impl IntoView {
                                     " · " <a href=leads_href>"Leads"</a>
                                     " · " <a href=emails_href>"Email templates"</a>
                                 </p>
+                                <section class="card" aria-labelledby="clicks-heading">
+                                    <h2 id="clicks-heading">"Clicks"</h2>
+                                    <crate::components::ChannelClicks counts=channels />
+                                    <p>"Printed cards, flyers, posters and table tents count apart from shared links. " <a href=print_href>"Print them in the print studio"</a></p>
+                                </section>
                                 <section class="card">
                                     <h2>"Settings"</h2>
                                     <ActionForm action=update>

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod leads;
 pub mod login;
 pub mod portal_settings;
+pub mod print;
 pub mod referrer;
 pub mod referrers;
 pub mod rewards;

@@ -7,7 +7,8 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::referrers::{SendReferrerEmail, load_referrer},
     components::{
-        AdminPage, CopyText, QrDownloads, action_error, load_error, short_time, use_id_param,
+        AdminPage, ChannelClicks, CopyText, QrDownloads, action_error, load_error, short_time,
+        use_id_param,
     },
     pages::admin::emails::EmailRows,
 };
@@ -63,6 +64,8 @@ pub fn ReferrerPage() -> impl IntoView {
                                 <div><dt>"Leads"</dt><dd><a href=format!("/admin/leads?referrer_id={}", r.id)>{d.referrer.leads}</a></dd></div>
                                 <div><dt>"Qualified"</dt><dd>{d.referrer.qualified}</dd></div>
                             </dl>
+                            <ChannelClicks counts=d.channels.clone() />
+                            <p><a href=format!("/admin/print?campaign={}&referrer={}", r.campaign, r.id)>"Print their card, flyer or poster"</a></p>
                         </section>
                         <section class="card">
                             <h2>"Emails"</h2>

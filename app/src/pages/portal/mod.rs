@@ -281,10 +281,7 @@ fn Home(
     let qr_src = format!("/qr/{link_slug}.svg");
     let shares = share_links(&branding.name, &home.link, home.code.as_deref());
     let saved = notice.as_deref() == Some("saved");
-    let card_style = format!(
-        "background:{};color:{}",
-        branding.brand_color, branding.brand_text_color
-    );
+    let card_src = format!("/p/{}/card.svg", branding.slug);
     let pages = PagerLinks {
         slug: branding.slug.clone(),
         leads: home.page,
@@ -302,7 +299,7 @@ fn Home(
                 <p class="hint">"For referrals that don't start with a click: say it, write it on a card, or have your friend type it at checkout."</p>
             })}
             <div class="qr-row">
-                <img class="qr" src=qr_src.clone() width="160" height="160" alt="QR code of your referral link" />
+                <img class="qr" src=qr_src width="160" height="160" alt="QR code of your referral link" />
                 <QrDownloads link_slug=link_slug.clone() logo=branding.qr_logo />
             </div>
             <h3>"Share"</h3>
@@ -320,19 +317,16 @@ fn Home(
         <section class="card print-card-section" aria-labelledby="card-heading">
             <h2 id="card-heading">"Print my card"</h2>
             <p class="hint">"A business card with your QR code, code and link. Printing this page prints only the card."</p>
-            <div class="print-card" aria-label="Your referral card">
-                <div class="print-card-brand" style=card_style>{branding.name.clone()}</div>
-                <div class="print-card-body">
-                    <img class="print-card-qr" src=qr_src alt="" />
-                    <div class="print-card-text">
-                        {home.code.clone().map(|code| view! {
-                            <p class="print-card-label">"My code"</p>
-                            <p class="print-card-code">{code}</p>
-                        })}
-                        <p class="print-card-link">{home.link.clone()}</p>
-                    </div>
-                </div>
-            </div>
+            // The print studio's business-card template, drawn on the server (`/p/{slug}/card.svg`),
+            // the same card as the PDF below. Its words are in the caption for screen readers.
+            <figure class="print-card" aria-label="Your referral card">
+                <img class="print-card-img" src=card_src alt="" width="321" height="208" />
+                <figcaption class="visually-hidden">
+                    {format!("{}: ", branding.name)}
+                    {home.code.clone().map(|code| format!("code {code}, "))}
+                    {format!("link {}", home.link)}
+                </figcaption>
+            </figure>
             <PrintButton />
             <p>
                 <a href=format!("/p/{}/card.pdf", branding.slug)>"My cards as a PDF (A4)"</a>
@@ -355,6 +349,9 @@ fn Home(
             <h2 id="stats-heading">"Your referrals"</h2>
             <dl class="stats">
                 <div><dt>"Clicks"</dt><dd>{home.clicks}</dd></div>
+                {(home.paper_clicks > 0).then(|| view! {
+                    <div><dt>"From printed cards"</dt><dd>{home.paper_clicks}</dd></div>
+                })}
                 <div><dt>"Friends"</dt><dd>{home.leads}</dd></div>
                 <div><dt>"Qualified"</dt><dd>{home.qualified}</dd></div>
             </dl>

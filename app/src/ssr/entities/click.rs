@@ -13,6 +13,9 @@ pub struct Model {
     pub ip_hash: String,
     pub user_agent: String,
     pub visitor_id: String,
+    /// Where the link was followed from: `link` (shared or typed), or the channel a printed QR
+    /// code carries (`card`, `flyer`, ...), or `other` for a channel Handoff does not know.
+    pub channel: String,
     pub created_at: ChronoDateTimeUtc,
 }
 

@@ -5,7 +5,11 @@ use std::sync::OnceLock;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 
-use crate::{error::AppError, ssr::db::begin_write};
+use crate::{
+    domain::channel::{Channel, ChannelCounts},
+    error::AppError,
+    ssr::db::begin_write,
+};
 
 /// A click waiting to be written.
 #[derive(Clone, Debug)]
@@ -22,14 +26,17 @@ pub struct NewClick {
     pub visitor_id: String,
     /// When the click happened.
     pub at: DateTime<Utc>,
+    /// The channel its link carried (`?ch=`).
+    pub channel: Channel,
 }
 
 /// Rows per INSERT statement: well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// The columns written, in order.
-const COLUMNS: &str = "campaign_id, referrer_id, ip_hash, user_agent, visitor_id, created_at";
-const VALUES_PER_ROW: usize = 6;
+const COLUMNS: &str =
+    "campaign_id, referrer_id, ip_hash, user_agent, visitor_id, created_at, channel";
+const VALUES_PER_ROW: usize = 7;
 
 /// `INSERT INTO clicks (...) VALUES (...), (...)` for `rows` rows in the backend's placeholder
 /// style. Written by hand because this is the hottest write in the system: building the same
@@ -85,6 +92,7 @@ pub async fn insert_batch(db: &DatabaseConnection, clicks: &[NewClick]) -> Resul
             values.push(c.user_agent.clone().into());
             values.push(c.visitor_id.clone().into());
             values.push(c.at.into());
+            values.push(c.channel.as_str().into());
         }
         txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await
@@ -95,6 +103,41 @@ pub async fn insert_batch(db: &DatabaseConnection, clicks: &[NewClick]) -> Resul
         .map_err(|e| AppError::internal("clicks::insert_batch commit", e))
 }
 
+/// Clicks per channel of referrer `referrer_id` (`Some`) or of campaign `campaign_id`, each
+/// counted from its `(…, channel)` index alone.
+pub async fn by_channel(
+    db: &DatabaseConnection,
+    scope: ChannelScope,
+) -> Result<ChannelCounts, AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+    use crate::ssr::entities::click;
+    let query = click::Entity::find()
+        .select_only()
+        .column(click::Column::Channel)
+        .column_as(click::Column::Id.count(), "clicks")
+        .group_by(click::Column::Channel);
+    let query = match scope {
+        ChannelScope::Referrer(id) => query.filter(click::Column::ReferrerId.eq(id)),
+        ChannelScope::Campaign(id) => query.filter(click::Column::CampaignId.eq(id)),
+    };
+    let rows: Vec<(String, i64)> = query
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("clicks::by_channel", e))?;
+    Ok(ChannelCounts::from_rows(rows))
+}
+
+/// Whose clicks [`by_channel`] counts.
+#[derive(Clone, Copy, Debug)]
+pub enum ChannelScope {
+    /// One referrer's (by id).
+    Referrer(i64),
+    /// A whole campaign's (by id).
+    Campaign(i64),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,8 +146,8 @@ mod tests {
     fn the_insert_statement_numbers_postgres_placeholders_row_by_row() {
         assert_eq!(
             insert_sql(DbBackend::Postgres, 2),
-            "INSERT INTO clicks (campaign_id, referrer_id, ip_hash, user_agent, visitor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)"
+            "INSERT INTO clicks (campaign_id, referrer_id, ip_hash, user_agent, visitor_id, created_at, channel) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)"
         );
-        assert!(insert_sql(DbBackend::Sqlite, 1).ends_with("VALUES (?, ?, ?, ?, ?, ?)"));
+        assert!(insert_sql(DbBackend::Sqlite, 1).ends_with("VALUES (?, ?, ?, ?, ?, ?, ?)"));
     }
 }

@@ -171,6 +171,8 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
                 user_agent: Set("Mozilla/5.0 (demo)".into()),
                 visitor_id: Set(format!("demo{i}")),
                 created_at: Set(at - Duration::minutes(5)),
+                // Some from printed cards and flyers, so the channel stats have something to show.
+                channel: Set(["link", "link", "link", "card", "flyer"][i % 5].into()),
                 ..Default::default()
             });
         }

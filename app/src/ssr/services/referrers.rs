@@ -342,19 +342,7 @@ pub async fn list(
         let key = codes::normalize(code).unwrap_or_default();
         query = query.filter(referrer::Column::CodeKey.eq(key));
     }
-    if let Some(text) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
-        let mut any = Condition::any()
-            .add(Expr::expr(Func::lower(Expr::col(referrer::Column::Name))).like(pattern.clone()))
-            .add(referrer::Column::EmailNormalized.like(pattern));
-        if let Ok(key) = codes::normalize(text) {
-            any = any.add(referrer::Column::CodeKey.eq(key));
-        }
+    if let Some(any) = filter.search.as_deref().and_then(search_condition) {
         query = query.filter(any);
     }
     let (rows, next_cursor) = super::paging::newest_first(
@@ -370,6 +358,24 @@ pub async fn list(
         items: with_stats(state, rows).await?,
         next_cursor,
     })
+}
+
+/// The referrers a search box's `text` finds: part of the name (any case) or of the email, or
+/// the code (normalized as codes are). `None` for blank text, which finds everyone. Shared by
+/// the Referrers tab and the print studio.
+pub fn search_condition(text: &str) -> Option<Condition> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+    let mut any = Condition::any()
+        .add(Expr::expr(Func::lower(Expr::col(referrer::Column::Name))).like(pattern.clone()))
+        .add(referrer::Column::EmailNormalized.like(pattern));
+    if let Ok(key) = codes::normalize(text) {
+        any = any.add(referrer::Column::CodeKey.eq(key));
+    }
+    Some(any)
 }
 
 /// One referrer with their numbers.
@@ -436,6 +442,8 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
         .await
         .map_err(|e| AppError::internal("referrers::detail logo", e))?
         .is_some();
+    let channels =
+        super::clicks::by_channel(&state.db, super::clicks::ChannelScope::Referrer(row.id)).await?;
     let referrer = with_stats(state, vec![row])
         .await?
         .pop()
@@ -447,5 +455,6 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
         qr_logo,
         emails_opt_out,
         emails,
+        channels,
     })
 }

@@ -47,9 +47,9 @@ impl Modify for BearerAuth {
         description = "Referral campaigns, referrers and leads. Authenticate with `Authorization: Bearer <api key>`. Errors are `{\"error\":{\"code\",\"message\",\"field\",\"suggestion\"}}` with a 4xx status."
     ),
     paths(
-        campaigns::create, campaigns::list, campaigns::get_one, print::pdf, print::csv,
+        campaigns::create, campaigns::list, campaigns::get_one, print::pdf, print::html, print::csv,
         referrers::create, referrers::list, referrers::get_one, referrers::portal_link,
-        qr::svg, qr::png,
+        qr::svg, qr::png, print::card_svg, print::card_png,
         leads::create, leads::list,
         conversions::record, conversions::import_csv, conversions::get_rules, conversions::put_rules,
         conversions::list_rewards, conversions::issue_reward,

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/campaigns/{slug}", get(campaigns::get_one))
         .route("/api/v1/campaigns/{slug}/print.pdf", get(print::pdf))
         .route("/api/v1/campaigns/{slug}/print.csv", get(print::csv))
+        .route("/api/v1/campaigns/{slug}/print.html", get(print::html))
         .route(
             "/api/v1/referrers",
             post(referrers::create).get(referrers::list),
@@ -40,6 +41,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/referrers/{id}/qr.svg", get(qr::svg))
         .route("/api/v1/referrers/{id}/qr.png", get(qr::png))
+        .route("/api/v1/referrers/{id}/card.svg", get(print::card_svg))
+        .route("/api/v1/referrers/{id}/card.png", get(print::card_png))
         .route(
             "/api/v1/campaigns/{slug}/rules",
             get(conversions::get_rules).put(conversions::put_rules),

@@ -185,12 +185,16 @@ struct Head {
     lists: HomeLists,
 }
 
-/// A referrer's numbers, each counted from an index alone (`ix_clicks_referrer`,
+/// A referrer's numbers, each counted from an index alone (`ix_clicks_referrer_channel`,
 /// `ix_leads_referrer_status`). `referrers.id` is the row [`head`] joins; without one they are 0.
-const COUNTS: [(&str, &str); 3] = [
+const COUNTS: [(&str, &str); 4] = [
     (
         "clicks",
         "(SELECT COUNT(*) FROM clicks WHERE clicks.referrer_id = referrers.id)",
+    ),
+    (
+        "paper_clicks",
+        "(SELECT COUNT(*) FROM clicks WHERE clicks.referrer_id = referrers.id AND clicks.channel <> 'link')",
     ),
     (
         "leads",
@@ -260,6 +264,7 @@ async fn head(
             .map_err(err)?,
         counts: HomeCounts {
             clicks: count("clicks")?,
+            paper_clicks: count("paper_clicks")?,
             leads: count("leads")?,
             qualified: count("qualified")?,
         },
@@ -400,10 +405,12 @@ struct HomeLists {
     leads: String,
 }
 
-/// A referrer's numbers: clicks, friends, qualified friends.
+/// A referrer's numbers: clicks (and of those, from printed material), friends, qualified
+/// friends.
 #[derive(Clone, Copy, Debug, Default)]
 struct HomeCounts {
     clicks: i64,
+    paper_clicks: i64,
     leads: i64,
     qualified: i64,
 }
@@ -526,6 +533,7 @@ fn home(
         link_slug: referrer.slug.clone(),
         code: referrer.code.clone(),
         clicks: counts.clicks,
+        paper_clicks: counts.paper_clicks,
         leads: counts.leads,
         qualified: counts.qualified,
         rewards,

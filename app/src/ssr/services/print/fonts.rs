@@ -143,6 +143,86 @@ pub fn wrap(
         .collect()
 }
 
+/// Receives glyph outlines, in millimetres with y down (the layouts' units).
+pub trait PathSink {
+    /// Starts a contour.
+    fn move_to(&mut self, x: f32, y: f32);
+    /// A straight segment.
+    fn line_to(&mut self, x: f32, y: f32);
+    /// A quadratic curve.
+    fn quad_to(&mut self, cx: f32, cy: f32, x: f32, y: f32);
+    /// A cubic curve.
+    fn curve_to(&mut self, c1x: f32, c1y: f32, c2x: f32, c2y: f32, x: f32, y: f32);
+    /// Closes the contour.
+    fn close(&mut self);
+}
+
+/// Moves a glyph's outline (font units scaled to millimetres, y up) to its place on the piece.
+struct Placed<'a, S: PathSink> {
+    sink: &'a mut S,
+    x: f32,
+    y: f32,
+}
+
+impl<S: PathSink> skrifa::outline::OutlinePen for Placed<'_, S> {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.sink.move_to(self.x + x, self.y - y);
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        self.sink.line_to(self.x + x, self.y - y);
+    }
+    fn quad_to(&mut self, cx0: f32, cy0: f32, x: f32, y: f32) {
+        self.sink
+            .quad_to(self.x + cx0, self.y - cy0, self.x + x, self.y - y);
+    }
+    fn curve_to(&mut self, cx0: f32, cy0: f32, cx1: f32, cy1: f32, x: f32, y: f32) {
+        self.sink.curve_to(
+            self.x + cx0,
+            self.y - cy0,
+            self.x + cx1,
+            self.y - cy1,
+            self.x + x,
+            self.y - y,
+        );
+    }
+    fn close(&mut self) {
+        self.sink.close();
+    }
+}
+
+/// The outlines of `text` in `face` at `size` points, its left end at `x` and baseline at `y`
+/// (millimetres), glyph by glyph with the same advances [`width`] measures: text as shapes, for
+/// outputs that cannot carry fonts (an SVG shown as an image, a PNG).
+pub fn outline(face: Typeface, size: f32, text: &str, x: f32, y: f32, sink: &mut impl PathSink) {
+    let Ok(font) = FontRef::new(face.bytes()) else {
+        return;
+    };
+    let size_mm = size * 25.4 / 72.0;
+    let charmap = font.charmap();
+    let metrics = font.glyph_metrics(Size::new(size_mm), LocationRef::default());
+    let glyphs = font.outline_glyphs();
+    let fallback = size_mm * 0.6;
+    let mut pen_x = x;
+    for c in text.chars() {
+        let Some(id) = charmap.map(c) else {
+            pen_x += fallback;
+            continue;
+        };
+        if let Some(glyph) = glyphs.get(id) {
+            let settings =
+                skrifa::outline::DrawSettings::unhinted(Size::new(size_mm), LocationRef::default());
+            let mut placed = Placed {
+                sink: &mut *sink,
+                x: pen_x,
+                y,
+            };
+            // A glyph that fails to draw is left out; the rest of the line still stands.
+            let _ = glyph.draw(settings, &mut placed);
+        }
+        pen_x += metrics.advance_width(id).unwrap_or(fallback);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

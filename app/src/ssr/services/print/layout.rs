@@ -34,6 +34,14 @@ impl Paper {
         }
     }
 
+    /// What people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Paper::A4 => "A4 (210 x 297 mm)",
+            Paper::Letter => "US Letter (8.5 x 11 in)",
+        }
+    }
+
     /// Width and height in millimetres, portrait.
     pub fn size_mm(self) -> (f32, f32) {
         match self {
@@ -57,6 +65,9 @@ pub enum Template {
     Flyer,
     /// A poster filling the sheet: the flyer's layout at the paper's size.
     Poster,
+    /// A table tent: an A5 sheet, 148 x 210 mm, folded across the middle to stand on a table,
+    /// a business card's layout on each side.
+    TableTent,
 }
 
 /// Which way a template arranges its content.
@@ -66,11 +77,18 @@ pub enum Face {
     Card,
     /// Portrait: everything stacked and centred.
     Flyer,
+    /// Two landscape halves of a folded sheet, the top one upside down.
+    Tent,
 }
 
 impl Template {
     /// Every template, in the order the API lists them.
-    pub const ALL: [Template; 3] = [Template::BusinessCard, Template::Flyer, Template::Poster];
+    pub const ALL: [Template; 4] = [
+        Template::BusinessCard,
+        Template::Flyer,
+        Template::Poster,
+        Template::TableTent,
+    ];
 
     /// The name in URLs and forms.
     pub fn name(self) -> &'static str {
@@ -78,6 +96,17 @@ impl Template {
             Template::BusinessCard => "business-card",
             Template::Flyer => "flyer",
             Template::Poster => "poster",
+            Template::TableTent => "table-tent",
+        }
+    }
+
+    /// What people call it, for the studio.
+    pub fn label(self) -> &'static str {
+        match self {
+            Template::BusinessCard => "Business card (85 x 55 mm)",
+            Template::Flyer => "Flyer (A6)",
+            Template::Poster => "Poster (whole sheet)",
+            Template::TableTent => "Table tent (A5, folded)",
         }
     }
 
@@ -92,6 +121,7 @@ impl Template {
             Template::BusinessCard => (85.0, 55.0),
             Template::Flyer => (105.0, 148.0),
             Template::Poster => paper.size_mm(),
+            Template::TableTent => (148.0, 210.0),
         }
     }
 
@@ -100,6 +130,7 @@ impl Template {
         match self {
             Template::BusinessCard => Face::Card,
             Template::Flyer | Template::Poster => Face::Flyer,
+            Template::TableTent => Face::Tent,
         }
     }
 }
@@ -305,6 +336,19 @@ mod tests {
     }
 
     #[test]
+    fn a_table_tent_is_one_a5_sheet_to_a_page_with_or_without_marks() {
+        for paper in Paper::ALL {
+            for marks in [false, true] {
+                let tent = impose(Template::TableTent, paper, marks);
+                assert_eq!(tent.per_sheet(), 1, "{paper:?} {marks}");
+                assert_eq!(tent.piece, (148.0, 210.0));
+                let around = if marks { BLEED_MM + MARK_MM } else { 0.0 };
+                assert!(inside(&tent, around));
+            }
+        }
+    }
+
+    #[test]
     fn names_parse_in_any_case_and_unknown_ones_list_the_allowed_values() {
         assert_eq!(
             Template::parse(" Business-Card ").unwrap(),
@@ -314,7 +358,9 @@ mod tests {
         let error = Template::parse("tshirt").unwrap_err();
         assert_eq!(error.code(), "invalid_template");
         assert!(
-            error.to_string().contains("business-card, flyer, poster"),
+            error
+                .to_string()
+                .contains("business-card, flyer, poster, table-tent"),
             "{error}"
         );
         let error = Paper::parse("a3").unwrap_err();

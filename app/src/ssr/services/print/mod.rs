@@ -1,18 +1,30 @@
-//! The print studio's output: a campaign's referrers as print-ready business cards, flyers and
-//! posters. [`PrintRequest`] reads what is asked for, [`campaign_pdf`] gathers the campaign's
-//! branding and referrers and draws the PDF ([`pdf`]), laid out by [`layout`].
+//! The print studio's output: a campaign's referrers as print-ready business cards, flyers,
+//! posters and table tents. [`PrintRequest`] reads what is asked for; [`prepare`] gathers the
+//! campaign's branding (with the studio's headline and body text for the template) and the
+//! referrers picked; the pieces are drawn once ([`draw`]) onto a PDF ([`pdf`]), an SVG or the
+//! HTML print page ([`svg`]), or a PNG ([`png`]), laid out by [`layout`].
 
+pub mod draw;
 pub mod fonts;
 pub mod layout;
 pub mod pdf;
+pub mod png;
+pub mod svg;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
+};
 
 use crate::{
-    domain::color::Rgb,
+    domain::{channel::Channel, color::Rgb},
     error::AppError,
     ssr::{
-        entities::{campaign_logo, referrer},
+        entities::{campaign, campaign_logo, print_text, referrer, referrer_print},
         services::{campaigns, logos::LogoType, portal, referrers, rewards::csv_field},
         state::AppState,
     },
@@ -32,19 +44,21 @@ pub struct PrintBranding {
     pub brand_color: Rgb,
     /// Text on the brand colour.
     pub brand_text_color: Rgb,
-    /// The headline.
+    /// The headline: the studio's for this template, else the portal's.
     pub headline: String,
-    /// What referrers and friends earn, in the campaign's words.
-    pub reward_text: Option<String>,
+    /// The body text: the studio's for this template, else the portal's reward text.
+    pub body: Option<String>,
     /// The uploaded logo.
     pub logo: Option<PrintLogo>,
 }
 
-/// An uploaded logo, decoded for the PDF.
+/// An uploaded logo (PNG or JPEG, checked on upload), as each output embeds it.
 #[derive(Clone)]
 pub struct PrintLogo {
-    /// The image, embedded once however many pieces show it.
-    pub image: krilla::image::Image,
+    /// The file.
+    pub bytes: Arc<[u8]>,
+    /// PNG (else JPEG).
+    pub png: bool,
     /// Its size in pixels, for its aspect ratio.
     pub pixels: (u32, u32),
 }
@@ -56,8 +70,11 @@ pub struct PrintPiece {
     pub name: Option<String>,
     /// Their referral code, when the campaign has codes.
     pub code: Option<String>,
-    /// Their full public referral link: the QR code and the text.
+    /// Their full public referral link, printed as text (without `https://`).
     pub link: String,
+    /// What the QR code holds: the link, with the template's channel marker (`?ch=card`)
+    /// unless the request turned channels off.
+    pub qr_link: String,
 }
 
 /// What to print, read from a query string.
@@ -71,8 +88,29 @@ pub struct PrintRequest {
     pub marks: bool,
     /// Whether each piece carries its referrer's name (default yes).
     pub names: bool,
-    /// The referrers to print, in this order; empty means every referrer of the campaign.
+    /// The referrers to print, in this order; empty means every referrer of the campaign that
+    /// the filters below let through.
     pub referrers: Vec<i64>,
+    /// Only referrers whose name or email holds this, or whose code it is.
+    pub search: Option<String>,
+    /// Only referrers who joined on or after this day (UTC).
+    pub joined_after: Option<NaiveDate>,
+    /// Only referrers whose material was never printed.
+    pub never_printed: bool,
+    /// Whether QR codes carry the template's channel marker (default yes), so their clicks
+    /// count as "from paper".
+    pub channel: bool,
+    /// Text to print instead of the saved headline (the studio's live preview).
+    pub headline: Option<String>,
+    /// Text to print instead of the saved body text.
+    pub body: Option<String>,
+}
+
+impl PrintRequest {
+    /// Whether any filter narrows "every referrer".
+    fn filtered(&self) -> bool {
+        self.search.is_some() || self.joined_after.is_some() || self.never_printed
+    }
 }
 
 impl Default for PrintRequest {
@@ -83,6 +121,12 @@ impl Default for PrintRequest {
             marks: false,
             names: true,
             referrers: Vec::new(),
+            search: None,
+            joined_after: None,
+            never_printed: false,
+            channel: true,
+            headline: None,
+            body: None,
         }
     }
 }
@@ -101,9 +145,10 @@ fn flag(field: &str, value: &str) -> Result<bool, AppError> {
 }
 
 impl PrintRequest {
-    /// Reads `template`, `paper`, `marks`, `names` and `referrer` (repeatable) from the pairs of
-    /// a query string. Anything else, or a bad value, is refused with the field and what is
-    /// allowed.
+    /// Reads `template`, `paper`, `marks`, `names`, `referrer` (repeatable), `search`,
+    /// `joined_after` (YYYY-MM-DD), `never_printed`, `channel`, `headline` and `body` from the
+    /// pairs of a query string. Anything else, or a bad value, is refused with the field and
+    /// what is allowed. Empty values are "not given", as a plain HTML form sends them.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
     ) -> Result<PrintRequest, AppError> {
@@ -126,12 +171,33 @@ impl PrintRequest {
                         request.referrers.push(id);
                     }
                 }
+                "search" => request.search = nonblank(&value),
+                "joined_after" => {
+                    request.joined_after = match nonblank(&value) {
+                        None => None,
+                        Some(day) => {
+                            Some(NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| {
+                                AppError::invalid(
+                                    "invalid_date",
+                                    "joined_after",
+                                    format!(
+                                        "`joined_after` is a day as YYYY-MM-DD; {day:?} is not."
+                                    ),
+                                )
+                            })?)
+                        }
+                    }
+                }
+                "never_printed" => request.never_printed = flag("never_printed", &value)?,
+                "channel" => request.channel = flag("channel", &value)?,
+                "headline" => request.headline = Some(limited("headline", &value, MAX_HEADLINE)?),
+                "body" => request.body = Some(limited("body", &value, MAX_BODY)?),
                 other => {
                     return Err(AppError::invalid(
                         "unknown_parameter",
                         other,
                         format!(
-                            "Unknown parameter {other:?}. Use template, paper, marks, names and referrer."
+                            "Unknown parameter {other:?}. Use template, paper, marks, names, referrer, search, joined_after, never_printed, channel, headline and body."
                         ),
                     ));
                 }
@@ -140,8 +206,40 @@ impl PrintRequest {
         if request.referrers.len() > MAX_PIECES {
             return Err(too_many());
         }
+        if !request.referrers.is_empty() && request.filtered() {
+            return Err(AppError::invalid(
+                "picked_and_filtered",
+                "referrer",
+                "Pick referrers by id (`referrer=`) or by filter (search, joined_after, never_printed), not both.",
+            ));
+        }
         Ok(request)
     }
+}
+
+/// The most characters a printed headline may have.
+pub const MAX_HEADLINE: usize = 120;
+/// The most characters of printed body text.
+pub const MAX_BODY: usize = 500;
+
+/// `value` trimmed, `None` when blank.
+fn nonblank(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// `value` trimmed, refused on `field` past `max` characters. One check for the preview's
+/// parameters and the saved texts.
+pub fn limited(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(AppError::invalid(
+            "too_long",
+            field,
+            format!("The {field} is at most {max} characters."),
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 fn too_many() -> AppError {
@@ -156,52 +254,202 @@ fn too_many() -> AppError {
 
 /// A finished file.
 pub struct PrintFile {
-    /// The PDF.
+    /// The file's bytes; only its first bytes when `rest` follows.
     pub bytes: Vec<u8>,
-    /// `{campaign}-{template}-{paper}.pdf`.
+    /// The rest of a file still being made (a streamed PDF): chunks in order. An `Err` means it
+    /// broke off part-way (logged where it broke); the answer must then be cut off, not ended,
+    /// so the client does not take half a file for a whole one.
+    pub rest: Option<tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>>,
+    /// `{campaign}-{template}-{paper}.pdf` and the like.
     pub file_name: String,
     /// How many pieces it holds.
     pub pieces: usize,
 }
 
-/// Campaign `slug`'s branding for print: the portal's (one place decides the headline a
-/// campaign without one gets), with its uploaded logo.
+/// The headline and body text a campaign saved for a template, and what prints when none is
+/// saved (the portal's headline and reward text).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TemplateTexts {
+    /// The saved headline, if any.
+    pub headline: Option<String>,
+    /// The saved body text, if any.
+    pub body: Option<String>,
+    /// The portal's headline.
+    pub default_headline: String,
+    /// The portal's reward text.
+    pub default_body: Option<String>,
+}
+
+/// Campaign `row`'s texts for `template`.
+pub async fn texts(
+    state: &AppState,
+    row: &campaign::Model,
+    template: Template,
+) -> Result<TemplateTexts, AppError> {
+    let saved = print_text::Entity::find_by_id((row.id, template.name().to_owned()))
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("print::texts", e))?;
+    let portal = portal::branding(row, &state.settings.public_url);
+    Ok(TemplateTexts {
+        headline: saved.as_ref().and_then(|t| t.headline.clone()),
+        body: saved.and_then(|t| t.body),
+        default_headline: portal.headline,
+        default_body: portal.reward_text,
+    })
+}
+
+/// Saves campaign `slug`'s headline and body text for `template` (blank: print the portal's).
+pub async fn save_texts(
+    state: &AppState,
+    slug: &str,
+    template: Template,
+    headline: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    let headline = nonblank(&limited("headline", headline, MAX_HEADLINE)?);
+    let body = nonblank(&limited("body", body, MAX_BODY)?);
+    let row = campaigns::find_row(&state.db, slug).await?;
+    let model = print_text::ActiveModel {
+        campaign_id: Set(row.id),
+        template: Set(template.name().to_owned()),
+        headline: Set(headline),
+        body: Set(body),
+        updated_at: Set(Utc::now()),
+    };
+    print_text::Entity::insert(model)
+        .on_conflict(
+            OnConflict::columns([print_text::Column::CampaignId, print_text::Column::Template])
+                .update_columns([
+                    print_text::Column::Headline,
+                    print_text::Column::Body,
+                    print_text::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(&state.db)
+        .await
+        .map_err(|e| AppError::internal("print::save_texts", e))?;
+    Ok(())
+}
+
+/// Campaign `row`'s look on paper for `request`'s template: the portal's name and colours, its
+/// uploaded logo, the studio's texts (or the request's, for a preview).
 async fn branding(
     state: &AppState,
-    row: &crate::ssr::entities::campaign::Model,
+    row: &campaign::Model,
+    request: &PrintRequest,
 ) -> Result<PrintBranding, AppError> {
     let portal = portal::branding(row, &state.settings.public_url);
+    let texts = texts(state, row, request.template).await?;
     let logo = campaign_logo::Entity::find_by_id(row.id)
         .one(&state.db)
         .await
         .map_err(|e| AppError::internal("print::branding logo", e))?
         .and_then(|logo| {
-            let png = logo.content_type == LogoType::Png.content_type();
-            pdf::logo_image(logo.bytes, png)
+            let size = imagesize::blob_size(&logo.bytes).ok()?;
+            Some(PrintLogo {
+                png: logo.content_type == LogoType::Png.content_type(),
+                pixels: (size.width as u32, size.height as u32),
+                bytes: Arc::from(logo.bytes),
+            })
         });
+    // The request's text wins (an empty one means "the default"), then the saved, then the
+    // portal's.
+    let pick = |asked: &Option<String>, saved: Option<String>, default: Option<String>| match asked
+    {
+        Some(text) if !text.is_empty() => Some(text.clone()),
+        Some(_) => default,
+        None => saved.or(default),
+    };
     Ok(PrintBranding {
         name: portal.name,
         brand_color: Rgb::parse(&portal.brand_color).unwrap_or(Rgb::BLACK),
         brand_text_color: Rgb::parse(&portal.brand_text_color).unwrap_or(Rgb::WHITE),
-        headline: portal.headline,
-        reward_text: portal.reward_text,
+        headline: pick(
+            &request.headline,
+            texts.headline,
+            Some(texts.default_headline),
+        )
+        .unwrap_or_default(),
+        body: pick(&request.body, texts.body, texts.default_body),
         logo,
     })
 }
 
+/// Referrers whose material was never printed.
+fn never_printed_condition() -> Expr {
+    Expr::col((referrer::Entity, referrer::Column::Id)).not_in_subquery(
+        Query::select()
+            .column(referrer_print::Column::ReferrerId)
+            .from(referrer_print::Entity)
+            .to_owned(),
+    )
+}
+
+/// The query for the referrers `request` lets through in campaign `campaign_id`, by id.
+fn filtered_query(campaign_id: i64, request: &PrintRequest) -> sea_orm::Select<referrer::Entity> {
+    let mut query = referrer::Entity::find()
+        .filter(referrer::Column::CampaignId.eq(campaign_id))
+        .order_by_asc(referrer::Column::Id);
+    if let Some(any) = request
+        .search
+        .as_deref()
+        .and_then(referrers::search_condition)
+    {
+        query = query.filter(any);
+    }
+    if let Some(day) = request.joined_after {
+        let start = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        query = query.filter(referrer::Column::CreatedAt.gte(start));
+    }
+    if request.never_printed {
+        query = query.filter(never_printed_condition());
+    }
+    query
+}
+
+/// The name of referrer `id` of campaign `campaign_id`; `None` when there is no such referrer
+/// in that campaign.
+pub async fn referrer_name(
+    state: &AppState,
+    campaign_id: i64,
+    id: i64,
+) -> Result<Option<String>, AppError> {
+    Ok(referrer::Entity::find_by_id(id)
+        .filter(referrer::Column::CampaignId.eq(campaign_id))
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("print::referrer_name", e))?
+        .map(|row| row.name))
+}
+
+/// How many referrers `request` picks in campaign `slug`, for the studio.
+pub async fn count(state: &AppState, slug: &str, request: &PrintRequest) -> Result<u64, AppError> {
+    use sea_orm::PaginatorTrait;
+    let row = campaigns::find_row(&state.db, slug).await?;
+    if !request.referrers.is_empty() {
+        return Ok(request.referrers.len() as u64);
+    }
+    filtered_query(row.id, request)
+        .count(&state.db)
+        .await
+        .map_err(|e| AppError::internal("print::count", e))
+}
+
 /// The referrers `request` picks: those of the campaign in the order picked (any id not in the
-/// campaign is refused, by number), or all of them by id.
+/// campaign is refused, by number), or all that pass the filters, by id. With `limit`, at most
+/// that many and an empty list is no error (the preview).
 async fn picked(
     state: &AppState,
     campaign_id: i64,
     request: &PrintRequest,
+    limit: Option<usize>,
 ) -> Result<Vec<referrer::Model>, AppError> {
     let err = |e| AppError::internal("print::pieces", e);
-    let mut query = referrer::Entity::find()
-        .filter(referrer::Column::CampaignId.eq(campaign_id))
-        .order_by_asc(referrer::Column::Id);
+    let mut query = filtered_query(campaign_id, request);
     if request.referrers.is_empty() {
-        query = query.limit(MAX_PIECES as u64 + 1);
+        query = query.limit(limit.unwrap_or(MAX_PIECES + 1) as u64);
     } else {
         query = query.filter(referrer::Column::Id.is_in(request.referrers.clone()));
     }
@@ -224,62 +472,344 @@ async fn picked(
             ));
         }
         rows.sort_by_key(|row| request.referrers.iter().position(|id| *id == row.id));
+        if let Some(limit) = limit {
+            rows.truncate(limit);
+        }
     }
-    if rows.is_empty() {
-        return Err(AppError::invalid(
-            "nothing_to_print",
-            "referrer",
-            "This campaign has no referrers yet: there is nothing to print.",
-        ));
+    if rows.is_empty() && limit.is_none() {
+        let message = if request.filtered() {
+            "No referrer of this campaign matches: there is nothing to print."
+        } else {
+            "This campaign has no referrers yet: there is nothing to print."
+        };
+        return Err(AppError::invalid("nothing_to_print", "referrer", message));
     }
     Ok(rows)
 }
 
-/// Draws the PDF off the async workers: it is CPU work (see BENCHMARKS, "Print").
-async fn draw(
-    template: Template,
-    imposition: layout::Imposition,
-    brand: PrintBranding,
-    pieces: Vec<PrintPiece>,
-    title: String,
-) -> Result<Vec<u8>, AppError> {
-    tokio::task::spawn_blocking(move || {
-        pdf::render(template.face(), &imposition, &brand, &pieces, &title)
-    })
-    .await
-    .map_err(|e| AppError::internal("print::draw task", e))?
+/// The channel a template's QR codes carry.
+pub fn channel_of(template: Template) -> Channel {
+    match template {
+        Template::BusinessCard => Channel::Card,
+        Template::Flyer => Channel::Flyer,
+        Template::Poster => Channel::Poster,
+        Template::TableTent => Channel::Tent,
+    }
 }
 
-/// Campaign `slug`'s referrers as one PDF, as `request` asks.
+/// `referrer`'s piece as `request` asks.
+fn piece_of(state: &AppState, referrer: &referrer::Model, request: &PrintRequest) -> PrintPiece {
+    let link = referrers::link(&state.settings, &referrer.slug);
+    let qr_link = if request.channel {
+        format!("{link}?ch={}", channel_of(request.template).as_str())
+    } else {
+        link.clone()
+    };
+    PrintPiece {
+        name: request.names.then(|| referrer.name.clone()),
+        code: referrer.code.clone(),
+        link,
+        qr_link,
+    }
+}
+
+/// Everything a print run needs: the campaign, its branding, the pieces.
+pub struct Prepared {
+    /// The campaign.
+    pub campaign: campaign::Model,
+    /// Its look on paper.
+    pub brand: PrintBranding,
+    /// The referrers picked, in order.
+    pub referrers: Vec<referrer::Model>,
+    /// Their pieces, in the same order.
+    pub pieces: Vec<PrintPiece>,
+}
+
+/// Gathers campaign `slug`'s print run for `request` (`limit` as in [`picked`]).
+pub async fn prepare(
+    state: &AppState,
+    slug: &str,
+    request: &PrintRequest,
+    limit: Option<usize>,
+) -> Result<Prepared, AppError> {
+    let campaign = campaigns::find_row(&state.db, slug).await?;
+    let brand = branding(state, &campaign, request).await?;
+    let referrers = picked(state, campaign.id, request, limit).await?;
+    let pieces = referrers
+        .iter()
+        .map(|referrer| piece_of(state, referrer, request))
+        .collect();
+    Ok(Prepared {
+        campaign,
+        brand,
+        referrers,
+        pieces,
+    })
+}
+
+/// Records that `referrers` were printed now (for "never printed"). Bookkeeping after the file
+/// is made: a failure is logged and the file still goes out.
+async fn mark_printed(state: &AppState, campaign_id: i64, referrers: &[referrer::Model]) {
+    let now = Utc::now();
+    for chunk in referrers.chunks(500) {
+        let rows = chunk.iter().map(|referrer| referrer_print::ActiveModel {
+            referrer_id: Set(referrer.id),
+            campaign_id: Set(campaign_id),
+            first_printed_at: Set(now),
+            last_printed_at: Set(now),
+            times: Set(1),
+        });
+        let result = referrer_print::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(referrer_print::Column::ReferrerId)
+                    .update_column(referrer_print::Column::LastPrintedAt)
+                    .value(
+                        referrer_print::Column::Times,
+                        Expr::col((referrer_print::Entity, referrer_print::Column::Times)).add(1),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(&state.db)
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, campaign_id, "print: could not record who was printed");
+            return;
+        }
+    }
+}
+
+/// Runs CPU-heavy drawing off the async workers (see BENCHMARKS, "Print").
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::internal("print::draw task", e))?
+}
+
+/// `{campaign}-{template}-{paper}.{extension}`.
+fn file_name(campaign: &campaign::Model, request: &PrintRequest, extension: &str) -> String {
+    format!(
+        "{}-{}-{}.{extension}",
+        campaign.slug,
+        request.template.name(),
+        request.paper.name()
+    )
+}
+
+/// How many bytes of a streamed PDF go out at a time.
+const STREAM_CHUNK: usize = 64 * 1024;
+/// How many chunks may wait for a slow client before drawing pauses: with [`STREAM_CHUNK`], a
+/// quarter of a megabyte held per download however long the run.
+const STREAM_QUEUE: usize = 4;
+
+/// An `io::Write` that hands its bytes to a channel in [`STREAM_CHUNK`] pieces, waiting while
+/// the channel is full; writing fails once the receiver is gone (the client went away).
+struct ChannelWriter {
+    buffer: Vec<u8>,
+    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(STREAM_CHUNK));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= STREAM_CHUNK {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    /// Keeps the tail: it goes out in [`ChannelWriter::send`] once the run is recorded.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Campaign `slug`'s referrers as one PDF, as `request` asks, streamed sheet by sheet as it is
+/// drawn (see [`pdf::write`]); they count as printed once it is whole. The last bytes go out
+/// only after that is recorded, so a client holding the whole file sees the record.
 pub async fn campaign_pdf(
     state: &AppState,
     slug: &str,
     request: &PrintRequest,
 ) -> Result<PrintFile, AppError> {
-    let row = campaigns::find_row(&state.db, slug).await?;
-    let brand = branding(state, &row).await?;
-    let pieces: Vec<PrintPiece> = picked(state, row.id, request)
-        .await?
-        .into_iter()
-        .map(|referrer| PrintPiece {
-            name: request.names.then(|| referrer.name.clone()),
-            code: referrer.code.clone(),
-            link: referrers::link(&state.settings, &referrer.slug),
-        })
-        .collect();
+    let run = prepare(state, slug, request, None).await?;
     let template = request.template;
     let imposition = layout::impose(template, request.paper, request.marks);
-    let title = format!("{}: {}", row.name, template.name());
-    let count = pieces.len();
+    let title = format!("{}: {}", run.campaign.name, template.name());
+    let pieces = run.pieces.len();
+    let file_name = file_name(&run.campaign, request, "pdf");
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(STREAM_QUEUE);
+    let (brand, campaign_id, referrers) = (run.brand, run.campaign.id, run.referrers);
+    let (state, runtime) = (state.clone(), tokio::runtime::Handle::current());
+    let task = tokio::task::spawn_blocking(move || {
+        let mut writer = ChannelWriter {
+            buffer: Vec::with_capacity(STREAM_CHUNK),
+            sender: sender.clone(),
+        };
+        let written = pdf::write(
+            &mut writer,
+            template.face(),
+            &imposition,
+            &brand,
+            &run.pieces,
+            &title,
+        );
+        match written {
+            Ok(()) => {
+                runtime.block_on(mark_printed(&state, campaign_id, &referrers));
+                // The client may have gone in the meantime; nothing is lost either way.
+                let _ = writer.send();
+                Ok(())
+            }
+            Err(error) => {
+                let _ = sender.blocking_send(Err(std::io::Error::other("the PDF broke off")));
+                Err(error)
+            }
+        }
+    });
+    match receiver.recv().await {
+        Some(Ok(first)) => Ok(PrintFile {
+            bytes: first,
+            rest: Some(receiver),
+            file_name,
+            pieces,
+        }),
+        // It failed (or ended) before a byte went out: the task says why.
+        _ => match task.await {
+            Ok(Err(error)) => Err(error),
+            Ok(Ok(())) => Err(AppError::internal("print::campaign_pdf", "an empty PDF")),
+            Err(error) => Err(AppError::internal("print::campaign_pdf task", error)),
+        },
+    }
+}
+
+/// Campaign `slug`'s referrers as the HTML print page (the PDF's layout, printed by the
+/// browser); they count as printed.
+pub async fn campaign_page(
+    state: &AppState,
+    slug: &str,
+    request: &PrintRequest,
+    font_base: &str,
+) -> Result<PrintFile, AppError> {
+    let run = prepare(state, slug, request, None).await?;
+    let template = request.template;
+    let imposition = layout::impose(template, request.paper, request.marks);
+    let title = format!("{}: {}", run.campaign.name, template.label());
+    let count = run.pieces.len();
+    let (brand, pieces, font_base) = (run.brand, run.pieces, font_base.to_owned());
+    let html = blocking(move || {
+        svg::page(
+            template.face(),
+            &imposition,
+            &brand,
+            &pieces,
+            &title,
+            &font_base,
+        )
+    })
+    .await?;
+    mark_printed(state, run.campaign.id, &run.referrers).await;
     Ok(PrintFile {
-        bytes: draw(template, imposition, brand, pieces, title).await?,
-        file_name: format!(
-            "{}-{}-{}.pdf",
-            row.slug,
-            template.name(),
-            request.paper.name()
-        ),
+        bytes: html.into_bytes(),
+        rest: None,
+        file_name: file_name(&run.campaign, request, "html"),
         pieces: count,
+    })
+}
+
+/// The studio's preview: the first sheet of what `request` prints, as an SVG that needs
+/// nothing from outside (an `<img>` shows it). With nobody to print, one sample piece shows
+/// the layout.
+pub async fn preview(
+    state: &AppState,
+    slug: &str,
+    request: &PrintRequest,
+) -> Result<String, AppError> {
+    let template = request.template;
+    let imposition = layout::impose(template, request.paper, request.marks);
+    let mut run = prepare(state, slug, request, Some(imposition.per_sheet())).await?;
+    if run.pieces.is_empty() {
+        let link = format!("{}/r/sample", state.settings.public_url);
+        run.pieces.push(PrintPiece {
+            name: request.names.then(|| "Sam Sample".to_owned()),
+            code: run.campaign.codes_enabled.then(|| "SAMPLE-10".to_owned()),
+            qr_link: link.clone(),
+            link,
+        });
+    }
+    let (brand, pieces) = (run.brand, run.pieces);
+    blocking(move || {
+        svg::sheet(
+            template.face(),
+            &imposition,
+            &brand,
+            &pieces,
+            svg::TextMode::Outlines,
+            true,
+        )
+    })
+    .await
+}
+
+/// The format of one piece.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PieceFormat {
+    /// A standalone SVG, text as outlines.
+    Svg,
+    /// A PNG at this many dots per inch.
+    Png(u32),
+}
+
+/// Referrer `referrer_id`'s own piece (`request`'s template; its referrer list is ignored) as
+/// SVG or PNG, trimmed, no bleed: for a designer or a mailing. Not counted as printed.
+pub async fn referrer_piece(
+    state: &AppState,
+    referrer_id: i64,
+    request: &PrintRequest,
+    format: PieceFormat,
+) -> Result<PrintFile, AppError> {
+    let referrer = referrer::Entity::find_by_id(referrer_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("print::referrer_piece", e))?
+        .ok_or_else(|| AppError::not_found("referrer"))?;
+    let campaign = campaign::Entity::find_by_id(referrer.campaign_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::internal("print::referrer_piece campaign", e))?
+        .ok_or_else(|| AppError::not_found("campaign"))?;
+    let brand = branding(state, &campaign, request).await?;
+    let piece = piece_of(state, &referrer, request);
+    let template = request.template;
+    let size = template.size_mm(request.paper);
+    let stem = format!("{}-{}-{}", campaign.slug, referrer.slug, template.name());
+    let (bytes, file_name) = match format {
+        PieceFormat::Svg => (
+            blocking(move || svg::piece(template.face(), size, &brand, &piece))
+                .await?
+                .into_bytes(),
+            format!("{stem}.svg"),
+        ),
+        PieceFormat::Png(dpi) => (
+            blocking(move || png::piece(template.face(), size, &brand, &piece, dpi)).await?,
+            format!("{stem}.png"),
+        ),
+    };
+    Ok(PrintFile {
+        bytes,
+        rest: None,
+        file_name,
+        pieces: 1,
     })
 }
 
@@ -289,14 +819,14 @@ pub const MAIL_MERGE_HEADER: &str = "name,email,code,link,qr_png_url,qr_svg_url"
 /// The mail-merge file for external print and mailing services: one row per referrer `request`
 /// picks (the same picks as the PDF), with their name, email, code, link, and the addresses of
 /// their QR code as a 1,024 px PNG and as SVG (public, so a mailing service can fetch them).
-/// Every field is quoted and defused against spreadsheet formulas.
+/// Every field is quoted and defused against spreadsheet formulas. They count as printed.
 pub async fn campaign_csv(
     state: &AppState,
     slug: &str,
     request: &PrintRequest,
 ) -> Result<PrintFile, AppError> {
     let row = campaigns::find_row(&state.db, slug).await?;
-    let rows = picked(state, row.id, request).await?;
+    let rows = picked(state, row.id, request, None).await?;
     let public = &state.settings.public_url;
     let mut out = String::with_capacity(200 * (rows.len() + 1));
     out.push_str(MAIL_MERGE_HEADER);
@@ -314,11 +844,30 @@ pub async fn campaign_csv(
         out.push_str(&line.join(","));
         out.push('\n');
     }
+    mark_printed(state, row.id, &rows).await;
     Ok(PrintFile {
         bytes: out.into_bytes(),
+        rest: None,
         file_name: format!("{}-mail-merge.csv", row.slug),
         pieces: rows.len(),
     })
+}
+
+/// `referrer`'s own business card as an SVG (the portal's "Print my card"); `None` when they
+/// are not a referrer of campaign `slug`.
+pub async fn referrer_card(
+    state: &AppState,
+    slug: &str,
+    referrer: &referrer::Model,
+    request: &PrintRequest,
+) -> Result<Option<PrintFile>, AppError> {
+    let row = campaigns::find_row(&state.db, slug).await?;
+    if referrer.campaign_id != row.id {
+        return Ok(None);
+    }
+    referrer_piece(state, referrer.id, request, PieceFormat::Svg)
+        .await
+        .map(Some)
 }
 
 /// A sheet of `referrer`'s own business cards on `paper` (every place on it their card), for
@@ -333,23 +882,30 @@ pub async fn referrer_sheet(
     if referrer.campaign_id != row.id {
         return Ok(None);
     }
-    let brand = branding(state, &row).await?;
-    let template = Template::BusinessCard;
-    let imposition = layout::impose(template, paper, false);
-    let piece = PrintPiece {
-        name: Some(referrer.name.clone()),
-        code: referrer.code.clone(),
-        link: referrers::link(&state.settings, &referrer.slug),
+    let request = PrintRequest {
+        paper,
+        ..PrintRequest::default()
     };
-    let pieces = vec![piece; imposition.per_sheet()];
+    let brand = branding(state, &row, &request).await?;
+    let template = request.template;
+    let imposition = layout::impose(template, paper, false);
+    let pieces = vec![piece_of(state, referrer, &request); imposition.per_sheet()];
     let title = format!("{}: {}", row.name, referrer.name);
     let count = pieces.len();
+    let bytes =
+        blocking(move || pdf::render(template.face(), &imposition, &brand, &pieces, &title))
+            .await?;
+    mark_printed(state, row.id, std::slice::from_ref(referrer)).await;
     Ok(Some(PrintFile {
-        bytes: draw(template, imposition, brand, pieces, title).await?,
+        bytes,
+        rest: None,
         file_name: format!("{}-my-cards-{}.pdf", row.slug, paper.name()),
         pieces: count,
     }))
 }
+
+#[cfg(test)]
+mod outputs_tests;
 
 #[cfg(test)]
 mod tests {
@@ -379,6 +935,7 @@ mod tests {
                 marks: true,
                 names: false,
                 referrers: vec![7, 3],
+                ..PrintRequest::default()
             }
         );
     }
