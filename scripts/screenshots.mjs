@@ -45,6 +45,16 @@ await desktop.screenshot({ path: 'docs/screenshots/rewards.png' });
 await desktop.goto(`${base}/admin/campaigns/demo-spring/emails`);
 await desktop.waitForLoadState('networkidle');
 await desktop.screenshot({ path: 'docs/screenshots/email-templates.png' });
+// The sales desk on a phone, answering a misheard code with "did you mean" and whose it is.
+await desktop.setViewportSize({ width: 390, height: 900 });
+await desktop.goto(`${base}/admin/sales`);
+await desktop.waitForLoadState('networkidle');
+await desktop.getByLabel('Referral code').fill(typo.toLowerCase());
+await desktop.getByLabel("Friend's name").fill('Noor Haddad');
+await desktop.getByLabel("Friend's email").fill('noor@example.org');
+await desktop.getByRole('button', { name: 'Record referral' }).click();
+await desktop.getByText('Did you mean').waitFor();
+await desktop.screenshot({ path: 'docs/screenshots/sales-desk.png', fullPage: true });
 const phone = await browser.newPage({ viewport: { width: 390, height: 760 } });
 await phone.goto(`${base}/f/demo-spring`);
 await phone.getByLabel('Your name').fill('Sam Friend');

@@ -21,6 +21,7 @@ use crate::pages::admin::{
     referrer::ReferrerPage,
     referrers::ReferrersPage,
     rewards::RewardsPage,
+    sales::SalesDeskPage,
     setup::SetupPage,
 };
 use crate::pages::portal::PortalPage;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/integrations/endpoints/:id") view=EndpointPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/print") view=PrintStudioPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/sales") view=SalesDeskPage ssr=SsrMode::Async />
                 <Route path=path!("/p/:slug") view=PortalPage ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -80,8 +80,16 @@ pub struct Referrer {
     pub link: String,
     /// Absolute URL of the referrer's own portal page.
     pub portal_url: String,
+    /// False when an admin deactivated the referrer: their code is refused and their link
+    /// credits nobody until they are reactivated.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
     /// When the referrer joined.
     pub created_at: DateTime<Utc>,
+}
+
+fn active_by_default() -> bool {
+    true
 }
 
 /// A referrer with the numbers shown in the Referrers tab.
@@ -109,20 +117,36 @@ pub struct Lead {
     pub campaign: String,
     /// Name, when given.
     pub name: Option<String>,
-    /// Email as given.
+    /// Email as given; empty when only a phone number or a code is known.
     pub email: String,
+    /// Phone number as given, when one was recorded (the sales desk, the API).
+    #[serde(default)]
+    pub phone: Option<String>,
     /// The referrer credited with this lead.
     pub referrer_id: Option<i64>,
     /// The referrer's name.
     pub referrer_name: Option<String>,
-    /// How the lead arrived: link, code, form, api, upload, manual.
+    /// How the lead arrived: link, code, form, api, sales (the sales desk), upload, manual.
     pub source: String,
     /// pending, review (waits for an admin), qualified or rejected.
     pub status: String,
-    /// Fraud signals: `self_referral`, `same_ip`, `disposable_email`, `ip_burst`.
+    /// Fraud signals: `self_referral`, `same_ip`, `disposable_email`, `ip_burst`; and
+    /// `referrer_inactive` for a friend a deactivated referrer's link brought.
     pub flags: Vec<String>,
     /// When the lead was created.
     pub created_at: DateTime<Utc>,
+}
+
+impl Lead {
+    /// How to reach the friend: the email, else the phone number, else empty (a code-only
+    /// conversion knows neither).
+    pub fn contact(&self) -> &str {
+        if self.email.is_empty() {
+            self.phone.as_deref().unwrap_or("")
+        } else {
+            &self.email
+        }
+    }
 }
 
 /// One entry of a lead's timeline.
@@ -142,6 +166,9 @@ pub struct LeadEvent {
 pub struct LeadDetail {
     /// The lead.
     pub lead: Lead,
+    /// Its campaign's name.
+    #[serde(default)]
+    pub campaign_name: String,
     /// The credited referrer's code, when they have one.
     pub referrer_code: Option<String>,
     /// Oldest first.
@@ -184,6 +211,9 @@ pub struct LeadFilter {
     pub status: Option<String>,
     /// Credited referrer.
     pub referrer_id: Option<i64>,
+    /// Recorded at the sales desk by this admin account.
+    #[serde(default)]
+    pub entered_by: Option<i64>,
     /// Keyset cursor: only rows with a smaller id.
     pub after: Option<i64>,
 }
@@ -195,7 +225,7 @@ pub struct CurrentAdmin {
     pub id: i64,
     /// Login email.
     pub email: String,
-    /// owner, admin, marketer or viewer.
+    /// owner, admin, marketer, viewer or sales.
     pub role: crate::domain::roles::Role,
 }
 
@@ -248,6 +278,9 @@ pub struct Reward {
     pub campaign: String,
     /// The qualified lead it is for (the one that reached the milestone, for milestones).
     pub lead_id: Option<i64>,
+    /// That lead's friend, as the admin knows them: their name, else their email or phone.
+    #[serde(default)]
+    pub lead_name: Option<String>,
     /// The referrer of that lead.
     pub referrer_id: Option<i64>,
     /// `referrer` or `friend`.
@@ -690,6 +723,9 @@ pub struct PortalHome {
     pub page: u32,
     /// Whether notification emails are on.
     pub emails_on: bool,
+    /// False when the business deactivated them: their link and code credit nobody for now.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
 }
 
 /// A referrer's admin page.
@@ -709,6 +745,10 @@ pub struct ReferrerDetail {
     pub emails: Vec<EmailLine>,
     /// Their clicks per channel (shared link, business cards, flyers, ...).
     pub channels: crate::domain::channel::ChannelCounts,
+    /// The admins' note on them.
+    pub note: Option<String>,
+    /// When they were deactivated, while they are inactive.
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 /// What an admin sets for a campaign's portal (the campaign page's "Portal" form).
@@ -844,4 +884,65 @@ pub struct StudioView {
     pub default_body: String,
     /// The referrer picked by id (`?referrer=`), `(id, name)`, when printing one.
     pub referrer: Option<(i64, String)>,
+}
+
+/// What a sales rep typed at the sales desk, as typed. Kept in the session when a plain form post
+/// (no JavaScript) needs the page to come back filled in: after a refusal or a "did you mean".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskEntry {
+    /// Campaign slug.
+    pub campaign: String,
+    /// The code the customer said.
+    pub code: String,
+    /// The friend's name.
+    pub name: String,
+    /// The friend's email (this or `phone`).
+    pub email: String,
+    /// The friend's phone number.
+    pub phone: String,
+    /// A note for the lead's timeline.
+    pub note: String,
+    /// An order to qualify the lead at once: its id (the same id again is not counted twice).
+    pub order_id: String,
+    /// The order's amount as people write it (`49.90`, `€49,90`).
+    pub amount: String,
+    /// The amount's currency (ISO 4217), when not written in the amount.
+    pub currency: String,
+}
+
+/// The sales desk's answer to an entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DeskReply {
+    /// The lead was recorded (or already existed: `created` is false and nothing changed).
+    Recorded {
+        /// The lead as it stands now (boxed: it is much the larger variant).
+        lead: Box<Lead>,
+        /// A new lead, or the friend was already referred in this campaign.
+        created: bool,
+        /// What the order did (`qualified`, `review`, `recorded`, ...), when one was given.
+        order_outcome: Option<String>,
+        /// The order id had been recorded before; nothing changed.
+        order_duplicate: bool,
+    },
+    /// The code was not found as said, but one code is a near miss: whose it is, to confirm.
+    Confirm {
+        /// The code that was probably meant.
+        code: String,
+        /// Its referrer's name.
+        referrer_name: String,
+    },
+}
+
+/// The sales desk's form: the campaigns taking referrals, and what a plain form post left to
+/// show again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeskView {
+    /// Active campaigns as (slug, name).
+    pub campaigns: Vec<(String, String)>,
+    /// The entry to fill the form with again, after a plain form post that recorded nothing.
+    pub draft: Option<DeskEntry>,
+    /// The "did you mean" of that post.
+    pub confirm: Option<(String, String)>,
+    /// The admin may open lead pages (the sales role may not).
+    pub can_view_leads: bool,
 }

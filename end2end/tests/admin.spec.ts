@@ -75,3 +75,22 @@ test('a new referrer gets a code and a full referral link', async ({ page, brows
   expect(column(values, 'Leads')).toBe('0');
   expect(column(values, 'Qualified')).toBe('0');
 });
+
+test('at phone width every tab of the navigation is in sight, none cut off', async ({ page, browser }) => {
+  await page.setViewportSize({ width: 375, height: 740 });
+  await loginAsOwner(page, browser);
+  const links = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+  const count = await links.count();
+  expect(count).toBeGreaterThanOrEqual(8);
+  for (let i = 0; i < count; i += 1) {
+    const link = links.nth(i);
+    await expect(link).toBeVisible();
+    const box = await link.boundingBox();
+    expect(box, await link.textContent()).not.toBeNull();
+    expect(box!.x, `${await link.textContent()} starts on screen`).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width, `${await link.textContent()} ends on screen`).toBeLessThanOrEqual(375);
+    // Its whole label shows: the box is as wide as the text needs.
+    const clipped = await link.evaluate((a) => a.scrollWidth > a.clientWidth + 1);
+    expect(clipped, `${await link.textContent()} is not cut`).toBe(false);
+  }
+});

@@ -168,14 +168,21 @@ export async function ensureOwner(browser: Browser): Promise<Owner> {
   }
 }
 
-/** Logs `page` in as the owner through /admin/login and waits for the campaigns page. */
-export async function login(page: Page, owner: Owner): Promise<void> {
+/**
+ * Logs `page` in through /admin/login and waits for the account's first page: the campaigns, or
+ * the sales desk for a sales rep (pass `landing`).
+ */
+export async function login(
+  page: Page,
+  owner: { email: string; password: string },
+  landing: RegExp = /\/admin\/campaigns(?:[?#]|$)/,
+): Promise<void> {
   await visit(page, '/admin/login');
   const form = formWith(page, 'Log in');
   await form.getByLabel('Email', { exact: true }).fill(owner.email);
   await form.getByLabel('Password', { exact: true }).fill(owner.password);
   await form.getByRole('button', { name: 'Log in' }).click();
-  await expect(page).toHaveURL(/\/admin\/campaigns(?:[?#]|$)/);
+  await expect(page).toHaveURL(landing);
 }
 
 /** Makes sure there is an owner, then logs `page` in. */
@@ -424,13 +431,13 @@ export function reportCount(page: Page, label: string): Locator {
     .first();
 }
 
-/** A marketer account made with the CLI, as an owner would (`handoff admin create --role marketer`). */
-export function createMarketer(): { email: string; password: string } {
+/** An admin account of `role` made with the CLI, as an owner would (`handoff admin create --role R`). */
+export function createAccount(role: 'marketer' | 'viewer' | 'sales'): { email: string; password: string } {
   const id = unique();
-  const account = { email: `marketer-${id}@example.com`, password: `Marketer-${id}-Pw!` };
+  const account = { email: `${role}-${id}@example.com`, password: `${role}-${id}-Pw!` };
   execFileSync(
     process.env.HANDOFF_E2E_BIN || './target/debug/handoff',
-    ['admin', 'create', '--email', account.email, '--role', 'marketer'],
+    ['admin', 'create', '--email', account.email, '--role', role],
     {
       cwd: path.resolve(__dirname, '..', '..'),
       input: `${account.password}\n`,
@@ -438,4 +445,9 @@ export function createMarketer(): { email: string; password: string } {
     },
   );
   return account;
+}
+
+/** A marketer account made with the CLI. */
+export function createMarketer(): { email: string; password: string } {
+  return createAccount('marketer');
 }

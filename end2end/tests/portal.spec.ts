@@ -62,6 +62,8 @@ test('a referrer joins, signs in from the email, copies the link and code, and d
       await expect
         .poll(() => referrer.evaluate(() => navigator.clipboard.readText()), { message: 'the clipboard holds it' })
         .toBe(value);
+      // The button reads "Copy" again after a moment, ready for the next time.
+      await expect(control.getByRole('button', { name: 'Copy', exact: true })).toBeVisible({ timeout: 5000 });
     }
   });
 

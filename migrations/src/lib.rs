@@ -19,6 +19,8 @@ mod m20261205_000010_email_sender;
 mod m20261205_000011_import_digests;
 mod m20261205_000012_rewards_by_referrer;
 mod m20261206_000013_print_studio;
+mod m20261207_000014_sales_desk;
+mod m20261207_000015_referrer_state;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_import_digests::Migration),
             Box::new(m20261205_000012_rewards_by_referrer::Migration),
             Box::new(m20261206_000013_print_studio::Migration),
+            Box::new(m20261207_000014_sales_desk::Migration),
+            Box::new(m20261207_000015_referrer_state::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use app::{
-    domain::{api_access::ApiAccess, roles::Role},
+    domain::{api_access::ApiAccess, roles::Role, words::counted},
     ssr::{
         services::{
             admins, api_keys, demo,
@@ -101,7 +101,7 @@ pub enum AdminCommand {
         /// Login email.
         #[arg(long)]
         email: String,
-        /// owner, admin, marketer or viewer.
+        /// owner, admin, marketer, viewer or sales.
         #[arg(long, default_value = "owner")]
         role: String,
     },
@@ -169,7 +169,9 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             command: AdminCommand::Create { email, role },
         } => {
             let role = Role::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("unknown role '{role}': use owner, admin, marketer or viewer")
+                anyhow::anyhow!(
+                    "unknown role '{role}': use owner, admin, marketer, viewer or sales"
+                )
             })?;
             let password = read_password()?;
             let db = connect_and_migrate(&settings).await?;
@@ -249,8 +251,10 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "Demo data loaded: campaign '{}' with {} referrers and {} leads.",
-                summary.campaign, summary.referrers, summary.leads
+                "Demo data loaded: campaign '{}' with {} and {}.",
+                summary.campaign,
+                counted(summary.referrers as u64, "referrer", "referrers"),
+                counted(summary.leads as u64, "lead", "leads")
             );
             Ok(())
         }
@@ -286,14 +290,14 @@ async fn import_conversions(
         "Imported"
     };
     println!(
-        "{verb}: {} rows; {} new ({} qualified, {} already qualified, {} for review, {} ambiguous), {} duplicates, {} unmatched, {} invalid.",
-        report.rows,
+        "{verb}: {}; {} new ({} qualified, {} already qualified, {} for review, {} ambiguous), {}, {} unmatched, {} invalid.",
+        counted(report.rows, "row", "rows"),
         report.imported,
         report.qualified,
         report.already_qualified,
         report.review,
         report.ambiguous,
-        report.duplicates,
+        counted(report.duplicates, "duplicate", "duplicates"),
         report.unmatched,
         report.invalid
     );
@@ -307,7 +311,10 @@ async fn import_conversions(
     }
     let failed = report.unmatched + report.invalid;
     if failed > 50 {
-        eprintln!("... and {} more rows not imported.", failed - 50);
+        eprintln!(
+            "... and {} more not imported.",
+            counted(failed - 50, "row", "rows")
+        );
     }
     Ok(())
 }

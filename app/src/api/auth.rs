@@ -10,14 +10,15 @@ pub async fn me() -> Result<CurrentAdmin, AppError> {
     crate::ssr::auth::current_admin().await
 }
 
-/// Logs in with email and password, then goes to the campaigns page.
+/// Logs in with email and password, then goes to the admin's first page (the sales desk for
+/// the sales role, the campaigns otherwise).
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::{auth, services::admins};
     let state = auth::state()?;
     let admin = admins::log_in(&state, &email, &password).await?;
     auth::start_session(&auth::session().await?, &admin).await?;
-    leptos_axum::redirect("/admin/campaigns");
+    leptos_axum::redirect(admin.role.home());
     Ok(())
 }
 

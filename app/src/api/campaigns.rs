@@ -79,7 +79,9 @@ pub async fn create_campaign(
         brand_color,
         logo_url,
     };
-    campaigns::create(&auth::state()?, &input).await
+    let created = campaigns::create(&auth::state()?, &input).await?;
+    crate::api::redirect_back_with(&[("created", &created.slug)]);
+    Ok(created)
 }
 
 /// Saves the campaign edit form.

@@ -24,6 +24,7 @@ pub async fn list_leads(
         campaign,
         status,
         referrer_id,
+        entered_by: None,
         after,
     };
     leads::list(&auth::state()?, &filter).await

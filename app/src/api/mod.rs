@@ -12,6 +12,7 @@ pub mod portal;
 pub mod print;
 pub mod referrers;
 pub mod rewards;
+pub mod sales;
 
 /// After a form posted without JavaScript succeeded, sends the browser back to the page it came
 /// from with `notice` set in the query (`?issued=3`), so the page can say what happened: without
@@ -21,17 +22,34 @@ pub mod rewards;
 #[cfg(feature = "ssr")]
 pub(crate) fn redirect_back_with(notice: &[(&str, &str)]) {
     use axum::http::{header, request::Parts};
+    if !is_plain_form_post() {
+        return;
+    }
     let Some(parts) = leptos::prelude::use_context::<Parts>() else {
         return;
     };
-    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    // Only a plain form post asks for HTML; the wasm client asks for JSON.
-    if !header(header::ACCEPT).is_some_and(|a| a.contains("text/html")) {
-        return;
-    }
-    if let Some(target) = header(header::REFERER).and_then(|r| back_to(r, notice)) {
+    let referer = parts
+        .headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok());
+    if let Some(target) = referer.and_then(|r| back_to(r, notice)) {
         leptos_axum::redirect(&target);
     }
+}
+
+/// Whether the server function was called by a plain HTML form (no JavaScript), whose page is
+/// rendered again after a redirect rather than updated from the function's return value.
+#[cfg(feature = "ssr")]
+pub(crate) fn is_plain_form_post() -> bool {
+    use axum::http::{header, request::Parts};
+    // Only a plain form post asks for HTML; the wasm client asks for JSON.
+    leptos::prelude::use_context::<Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+    })
 }
 
 /// The admin page of `referer` (path and query only, so never another site) with the `notice`

@@ -42,15 +42,16 @@ pub async fn add_referrer(
         ssr::{auth, services::referrers},
     };
     auth::require(Permission::ManageReferrers).await?;
-    referrers::create(
+    let (added, _) = referrers::create(
         &auth::state()?,
         &campaign,
         &name,
         &email,
         referrers::Welcome::SendEmail,
     )
-    .await
-    .map(|(referrer, _)| referrer)
+    .await?;
+    crate::api::redirect_back_with(&[("added", &added.id.to_string())]);
+    Ok(added)
 }
 
 /// A referrer's admin page.
@@ -123,4 +124,64 @@ pub async fn welcome_progress(
     };
     auth::require(Permission::ViewData).await?;
     emails::welcome_progress(&auth::state()?.db, &campaign, since, until).await
+}
+
+/// Saves a referrer's name, email and note (the referrer page's "Details" form).
+#[server(prefix = "/rpc", endpoint = "referrer_update")]
+pub async fn update_referrer(
+    id: i64,
+    name: String,
+    email: String,
+    note: String,
+) -> Result<Referrer, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::referrer_changes::{self, ReferrerEdit},
+        },
+    };
+    auth::require(Permission::ManageReferrers).await?;
+    let saved = referrer_changes::update(
+        &auth::state()?,
+        id,
+        ReferrerEdit {
+            name: Some(&name),
+            email: Some(&email),
+            note: Some(&note),
+        },
+    )
+    .await?;
+    crate::api::redirect_back_with(&[("saved", "details")]);
+    Ok(saved)
+}
+
+/// Deactivates (`active=false`) or reactivates a referrer.
+#[server(prefix = "/rpc", endpoint = "referrer_active")]
+pub async fn set_referrer_active(id: i64, active: bool) -> Result<Referrer, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::referrer_changes},
+    };
+    auth::require(Permission::ManageReferrers).await?;
+    let saved = referrer_changes::set_active(&auth::state()?, id, active).await?;
+    crate::api::redirect_back_with(&[(
+        "saved",
+        if active { "reactivated" } else { "deactivated" },
+    )]);
+    Ok(saved)
+}
+
+/// Gives a referrer a new code; the old one keeps working for `grace_days`.
+#[server(prefix = "/rpc", endpoint = "referrer_replace_code")]
+pub async fn replace_referrer_code(id: i64, grace_days: String) -> Result<Referrer, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::referrer_changes},
+    };
+    auth::require(Permission::ManageReferrers).await?;
+    let grace_days = referrer_changes::parse_grace_days(&grace_days)?;
+    let saved = referrer_changes::replace_code(&auth::state()?, id, grace_days).await?;
+    crate::api::redirect_back_with(&[("saved", "code")]);
+    Ok(saved)
 }

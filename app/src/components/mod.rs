@@ -28,6 +28,23 @@ where
     }
 }
 
+/// Clears `form` each time `value` (an action's value) turns into a success that `done`
+/// accepts, so what was just created cannot be sent twice by accident.
+pub fn clear_after_success<T, S>(value: S, form: NodeRef<leptos::html::Form>, done: fn(&T) -> bool)
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = value.get()
+            && done(&created)
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
+}
+
 /// Renders a load error: a redirect to the login page when the session is missing, otherwise
 /// the message.
 pub fn load_error(error: AppError) -> AnyView {
@@ -43,16 +60,22 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
         <header class="topbar">
-            <a class="brand" href="/admin/campaigns">"Handoff"</a>
+            <a class="brand" href=admin.role.home()>"Handoff"</a>
             // `A` marks the current page with aria-current.
             <nav aria-label="Main">
-                <A href="/admin/campaigns">"Campaigns"</A>
-                <A href="/admin/referrers">"Referrers"</A>
-                <A href="/admin/leads">"Leads"</A>
-                <A href="/admin/rewards">"Rewards"</A>
-                <A href="/admin/emails">"Emails"</A>
-                <A href="/admin/imports">"Uploads"</A>
-                <A href="/admin/integrations">"Integrations"</A>
+                {admin.role.allows(Permission::ViewData).then(|| view! {
+                    <A href="/admin/campaigns">"Campaigns"</A>
+                    <A href="/admin/referrers">"Referrers"</A>
+                    <A href="/admin/leads">"Leads"</A>
+                    <A href="/admin/rewards">"Rewards"</A>
+                    <A href="/admin/emails">"Emails"</A>
+                    <A href="/admin/imports">"Uploads"</A>
+                    <A href="/admin/integrations">"Integrations"</A>
+                })}
+                {admin
+                    .role
+                    .allows(Permission::RecordLeads)
+                    .then(|| view! { <A href="/admin/sales">"Sales desk"</A> })}
                 {admin
                     .role
                     .allows(Permission::Print)
@@ -61,7 +84,9 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                     .role
                     .allows(Permission::ManageApiKeys)
                     .then(|| view! { <A href="/admin/api-keys">"API keys"</A> })}
-                <a href="/api/v1/docs" rel="external">"API reference"</a>
+                {admin.role.allows(Permission::ViewData).then(|| view! {
+                    <a href="/api/v1/docs" rel="external">"API reference"</a>
+                })}
             </nav>
             <div class="who">
                 <span>{format!("{} ({})", admin.email, admin.role.as_str())}</span>
@@ -151,6 +176,9 @@ pub fn QrDownloads(link_slug: String, logo: bool) -> impl IntoView {
     }
 }
 
+/// How long a copy button says "Copied" before it reads "Copy" again.
+const COPIED_FOR_MS: u64 = 2000;
+
 /// A value with a "Copy" button. The button appears only once the page is hydrated, since it
 /// needs JavaScript; without it the text is there to select.
 #[component]
@@ -161,6 +189,11 @@ pub fn CopyText(text: String) -> impl IntoView {
     let copy = move |_| {
         copy_to_clipboard(&value);
         copied.set(true);
+        // "Copied" answers this click; after a moment the button offers to copy again.
+        set_timeout(
+            move || copied.set(false),
+            std::time::Duration::from_millis(COPIED_FOR_MS),
+        );
     };
     view! {
         <span class="copy">

@@ -18,6 +18,8 @@ pub enum Role {
     Marketer,
     /// Only sees the data.
     Viewer,
+    /// Records referrals at the sales desk and sees only what they recorded.
+    Sales,
 }
 
 /// Something an account may or may not be allowed to do.
@@ -42,11 +44,13 @@ pub enum Permission {
     ManageIntegrations,
     /// Invite, change and remove admin accounts.
     ManageAdmins,
+    /// Record a referral by hand at the sales desk (a code heard on a call or at a visit).
+    RecordLeads,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ManageCampaigns,
         Permission::ManageReferrers,
         Permission::ManageLeads,
@@ -56,12 +60,19 @@ impl Permission {
         Permission::ManageApiKeys,
         Permission::ManageIntegrations,
         Permission::ManageAdmins,
+        Permission::RecordLeads,
     ];
 }
 
 impl Role {
     /// Every role, most powerful first.
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Marketer, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Marketer,
+        Role::Viewer,
+        Role::Sales,
+    ];
 
     /// The stable name used in storage, JSON and forms.
     pub fn as_str(self) -> &'static str {
@@ -70,6 +81,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Marketer => "marketer",
             Role::Viewer => "viewer",
+            Role::Sales => "sales",
         }
     }
 
@@ -81,10 +93,21 @@ impl Role {
             .find(|role| role.as_str().eq_ignore_ascii_case(input))
     }
 
+    /// The admin page this role lands on after signing in: the sales desk for a sales rep (who
+    /// may see nothing else), the campaigns for everyone else.
+    pub fn home(self) -> &'static str {
+        if self.allows(Permission::ViewData) {
+            "/admin/campaigns"
+        } else {
+            "/admin/sales"
+        }
+    }
+
     /// Whether this role grants `permission`.
     ///
     /// Owners and admins may do everything; marketers may view data and
-    /// print; viewers may only view data.
+    /// print; viewers may only view data; sales reps may only record leads
+    /// (and see the ones they recorded, which needs no `ViewData`).
     pub fn allows(self, permission: Permission) -> bool {
         // An exhaustive match rather than a default arm, so a new role or
         // permission has to be decided on explicitly.
@@ -98,11 +121,25 @@ impl Role {
                 | Permission::IssueRewards
                 | Permission::ManageApiKeys
                 | Permission::ManageIntegrations
-                | Permission::ManageAdmins => false,
+                | Permission::ManageAdmins
+                | Permission::RecordLeads => false,
             },
             Role::Viewer => match permission {
                 Permission::ViewData => true,
                 Permission::Print
+                | Permission::ManageCampaigns
+                | Permission::ManageReferrers
+                | Permission::ManageLeads
+                | Permission::IssueRewards
+                | Permission::ManageApiKeys
+                | Permission::ManageIntegrations
+                | Permission::ManageAdmins
+                | Permission::RecordLeads => false,
+            },
+            Role::Sales => match permission {
+                Permission::RecordLeads => true,
+                Permission::ViewData
+                | Permission::Print
                 | Permission::ManageCampaigns
                 | Permission::ManageReferrers
                 | Permission::ManageLeads
@@ -123,7 +160,7 @@ impl fmt::Display for Role {
 
 /// A role name that [`Role::parse`] does not know.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("Unknown role '{0}': use owner, admin, marketer or viewer.")]
+#[error("Unknown role '{0}': use owner, admin, marketer, viewer or sales.")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -164,6 +201,18 @@ mod tests {
     #[test]
     fn viewers_may_only_view_data() {
         assert_eq!(allowed(Role::Viewer), [Permission::ViewData]);
+    }
+
+    #[test]
+    fn sales_reps_may_only_record_leads() {
+        assert_eq!(allowed(Role::Sales), [Permission::RecordLeads]);
+    }
+
+    #[test]
+    fn a_sales_rep_lands_on_the_sales_desk() {
+        assert_eq!(Role::Sales.home(), "/admin/sales");
+        assert_eq!(Role::Viewer.home(), "/admin/campaigns");
+        assert_eq!(Role::Owner.home(), "/admin/campaigns");
     }
 
     #[test]

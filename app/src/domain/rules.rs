@@ -588,6 +588,42 @@ pub fn due_at(now: DateTime<Utc>, hold_days: u32) -> DateTime<Utc> {
     now + Duration::days(i64::from(hold_days))
 }
 
+/// What a reward gives, in words: its own description, else "10.00 USD" or "5% of the purchase".
+pub fn reward_label(rule: &RewardRule) -> String {
+    if !rule.description.is_empty() {
+        return rule.description.clone();
+    }
+    match rule.kind.as_str() {
+        "fixed" => format_amount(rule.amount_minor.unwrap_or(0), rule.currency.as_deref()),
+        "percent" => format!(
+            "{}% of the purchase",
+            f64::from(rule.percent_bp.unwrap_or(0)) / 100.0
+        ),
+        _ => "Reward".to_owned(),
+    }
+}
+
+/// What a referred friend gets in a double-sided campaign, in words ("10.00 USD", or "10.00 USD
+/// and Free shipping"), and the event that earns it ("purchase"); `None` when only referrers
+/// are rewarded.
+pub fn friend_reward(rules: &CampaignRules) -> Option<(String, String)> {
+    let labels: Vec<String> = rules
+        .rewards
+        .iter()
+        .filter(|r| r.recipient == "friend")
+        .map(reward_label)
+        .collect();
+    if labels.is_empty() {
+        return None;
+    }
+    let event = rules
+        .qualification
+        .events
+        .first()
+        .map_or_else(|| "purchase".to_owned(), |e| e.replace('_', " "));
+    Some((labels.join(" and "), event))
+}
+
 /// Formats minor units for people: `USD 12.50`, `JPY 1200`.
 pub fn format_amount(amount_minor: i64, currency: Option<&str>) -> String {
     let body = format_decimal(amount_minor, currency);

@@ -228,7 +228,9 @@ impl RulesForm {
                 .min_amount_minor
                 .map(|m| format_major(m, &hint))
                 .unwrap_or_default(),
-            min_currency: hint,
+            // Only a currency the minimum really has: the hint (a reward's currency) only sets
+            // how amounts are written, and shown here it would read as a condition.
+            min_currency: q.min_amount_currency.clone().unwrap_or_default(),
             window_days: q.window_days.map(|d| d.to_string()).unwrap_or_default(),
             requires_approval: q.requires_approval,
             refund_unqualifies: q.refund_unqualifies,
@@ -434,6 +436,17 @@ mod tests {
         assert_eq!(parse_percent("100"), Ok(Some(10_000)));
         assert_eq!(parse_percent(""), Ok(None));
         assert!(parse_percent("2.555").is_err());
+    }
+
+    #[test]
+    fn a_minimum_left_empty_shows_no_currency_after_saving() {
+        let f = form(vec![fixed_row("10", "USD")]);
+        let rules = f.to_rules(&[]).expect("valid");
+        assert_eq!(rules.qualification.min_amount_currency, None);
+        let shown = RulesForm::from_rules(&rules);
+        assert_eq!(shown.min_currency, "");
+        assert_eq!(shown.min_amount, "");
+        assert_eq!(shown.rewards[0].currency, "USD");
     }
 
     #[test]

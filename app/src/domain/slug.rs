@@ -99,6 +99,15 @@ impl Slug {
     }
 }
 
+/// Whether `text` is written the way referral links write a link slug (lowercase letters,
+/// digits and hyphens), so a `ref` value may be looked up as a slug before it is read as a code.
+pub fn is_slug_shaped(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Makes a referral link slug: the first word of `name` that has an ASCII
 /// letter or digit, slugified and cut to [`MAX_LINK_WORD_LEN`] (`ref` if there
 /// is none), a hyphen, then [`LINK_RANDOM_LEN`] random symbols of the

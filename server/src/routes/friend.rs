@@ -2,11 +2,12 @@
 //! endpoint takes plain form posts from the business's own site.
 
 use app::{
+    domain::rules::friend_reward,
     error::AppError,
     ssr::{
         entities::{campaign, referrer},
         services::{
-            campaigns::{self, ACTIVE},
+            campaigns::ACTIVE,
             leads::{self, CaptureRequest, Channel},
             referrers,
             secrets::ip_hash,
@@ -46,6 +47,8 @@ struct FriendPage {
     email_error: Option<String>,
     code_error: Option<String>,
     suggestion: Option<String>,
+    /// What the friend gets, and the event that earns it.
+    friend_reward: Option<(String, String)>,
 }
 
 /// The thank-you page.
@@ -57,6 +60,8 @@ struct ThanksPage {
     logo_url: Option<String>,
     referrer_name: Option<String>,
     created: bool,
+    /// What the friend gets, and the event that earns it.
+    friend_reward: Option<(String, String)>,
 }
 
 /// `?ref=` or `?code=` prefills the code (for printed links and QR codes).
@@ -82,9 +87,12 @@ pub struct FriendForm {
     hosted: Option<String>,
 }
 
-async fn load_campaign(state: &AppState, slug: &str) -> Result<campaign::Model, Response> {
-    match campaigns::find_row(&state.db, slug).await {
-        Ok(c) if c.status == ACTIVE => Ok(c),
+/// An active campaign and, in a double-sided campaign, what the friend gets and for what.
+type Offer = (campaign::Model, Option<(String, String)>);
+
+async fn load_campaign(state: &AppState, slug: &str) -> Result<Offer, Response> {
+    match state.rules_cache.get(&state.db, slug).await {
+        Ok((c, rules)) if c.status == ACTIVE => Ok((c, friend_reward(&rules.to_wire()))),
         Ok(_) => Err(pages::message(
             StatusCode::NOT_FOUND,
             "This referral programme is paused",
@@ -114,7 +122,7 @@ async fn attributed_referrer(
     Some((attribution, referrer))
 }
 
-fn blank_page(c: &campaign::Model) -> FriendPage {
+fn blank_page((c, friend_reward): &Offer) -> FriendPage {
     FriendPage {
         campaign_name: c.name.clone(),
         campaign_slug: c.slug.clone(),
@@ -128,6 +136,7 @@ fn blank_page(c: &campaign::Model) -> FriendPage {
         email_error: None,
         code_error: None,
         suggestion: None,
+        friend_reward: friend_reward.clone(),
     }
 }
 
@@ -138,12 +147,17 @@ pub async fn show(
     Query(query): Query<FriendQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let campaign = match load_campaign(&state, &slug).await {
-        Ok(c) => c,
+    let offer = match load_campaign(&state, &slug).await {
+        Ok(offer) => offer,
         Err(response) => return response,
     };
-    let mut page = blank_page(&campaign);
-    if let Some((_, referrer)) = attributed_referrer(&state, &headers, campaign.id).await {
+    let campaign = &offer.0;
+    let mut page = blank_page(&offer);
+    // A deactivated referrer's code would only be refused: their link brings the friend here
+    // without it.
+    if let Some((_, referrer)) = attributed_referrer(&state, &headers, campaign.id).await
+        && referrer.active
+    {
         page.referral_code = referrer.code.clone().unwrap_or_default();
         page.referrer_name = Some(referrer.name);
     }
@@ -166,15 +180,19 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<FriendForm>,
 ) -> Response {
-    let campaign = match load_campaign(&state, &slug).await {
-        Ok(c) => c,
+    let offer = match load_campaign(&state, &slug).await {
+        Ok(offer) => offer,
         Err(response) => return response,
     };
+    let campaign = &offer.0;
     let attributed = attributed_referrer(&state, &headers, campaign.id).await;
     let request = CaptureRequest {
         campaign: campaign.slug.clone(),
         name: form.name.clone(),
         email: form.email.clone(),
+        phone: None,
+        note: None,
+        entered_by: None,
         referral_code: form.referral_code.clone(),
         attribution: attributed
             .as_ref()
@@ -194,14 +212,22 @@ pub async fn submit(
                 campaign_name: campaign.name.clone(),
                 brand_color: campaign.brand_color.clone(),
                 logo_url: campaign.logo_url.clone(),
-                referrer_name: outcome.lead.referrer_name.clone(),
+                // A friend a deactivated referrer's link brought credits nobody: thank no one.
+                referrer_name: outcome.lead.referrer_name.clone().filter(|_| {
+                    !outcome
+                        .lead
+                        .flags
+                        .iter()
+                        .any(|f| f == leads::REFERRER_INACTIVE)
+                }),
                 created: outcome.created,
+                friend_reward: offer.1.clone(),
             },
         ),
         Err(AppError::Internal) => pages::internal_error(),
         Err(error) => {
-            let mut page = blank_page(&campaign);
-            page.referrer_name = attributed.map(|(_, r)| r.name);
+            let mut page = blank_page(&offer);
+            page.referrer_name = attributed.filter(|(_, r)| r.active).map(|(_, r)| r.name);
             page.name = form.name.unwrap_or_default();
             page.email = form.email;
             page.referral_code = form.referral_code.unwrap_or_default();

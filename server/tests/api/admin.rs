@@ -218,30 +218,67 @@ async fn the_admin_tabs_show_referrers_and_leads_with_their_attribution(app: Tes
         .await
         .unwrap();
     log_in(&app, "admin@example.com").await;
-    let created = app
-        .post_form(
-            "/rpc/campaign_create",
-            &[
-                ("name", "Spring"),
-                ("codes_enabled", "on"),
-                ("code_style", "name_based"),
-            ],
-        )
-        .await;
+    // Posted from the page, as a browser without JavaScript posts the form.
+    let from_page = |path: &str, page: &str, form: &[(&str, &str)]| {
+        app.client
+            .post(format!("{}{path}", app.address))
+            .header("Origin", &app.address)
+            .header("Accept", "text/html")
+            .header("Referer", format!("{}{page}", app.address))
+            .form(form)
+            .send()
+    };
+    let created = from_page(
+        "/rpc/campaign_create",
+        "/admin/campaigns",
+        &[
+            ("name", "Spring"),
+            ("codes_enabled", "on"),
+            ("code_style", "name_based"),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(created.status(), StatusCode::FOUND);
-    let campaigns = app.get("/admin/campaigns").await.text().await.unwrap();
+    let back = created.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        back, "/admin/campaigns?created=spring",
+        "back with what was made"
+    );
+    let campaigns = app.get(&back).await.text().await.unwrap();
     assert!(campaigns.contains("href=\"/admin/campaigns/spring\""));
-    let added = app
-        .post_form(
-            "/rpc/referrer_add",
-            &[
-                ("campaign", "spring"),
-                ("name", "Jane Doe"),
-                ("email", "jane@example.com"),
-            ],
-        )
-        .await;
+    assert!(
+        campaigns.contains("Created <a"),
+        "the page says what was created"
+    );
+    let added = from_page(
+        "/rpc/referrer_add",
+        "/admin/referrers?campaign=spring",
+        &[
+            ("campaign", "spring"),
+            ("name", "Jane Doe"),
+            ("email", "jane@example.com"),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(added.status(), StatusCode::FOUND);
+    let back = added.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        back.starts_with("/admin/referrers?campaign=spring&added="),
+        "{back}"
+    );
+    let page = app.get(&back).await.text().await.unwrap();
+    assert!(
+        page.contains("Added <a href=\"/admin/referrers/"),
+        "the page says who was added"
+    );
     let referrers = app
         .get("/admin/referrers?campaign=spring")
         .await

@@ -69,6 +69,45 @@ async fn a_friend_arriving_by_link_finds_the_code_prefilled_and_is_credited(app:
     );
 }
 
+async fn a_double_sided_campaign_tells_the_friend_what_they_get(app: TestApp) {
+    let jane = setup(&app).await;
+    let page = app.get("/f/spring").await.text().await.unwrap();
+    assert!(!page.contains("You get"), "one-sided: no offer");
+    let rules = app
+        .client
+        .put(format!("{}/api/v1/campaigns/spring/rules", app.address))
+        .bearer_auth(&app.api_key)
+        .json(&json!({
+            "qualification": {"events": ["contract_signed"]},
+            "rewards": [
+                {"recipient": "referrer", "kind": "fixed", "amount_minor": 2000, "currency": "usd"},
+                {"recipient": "friend", "kind": "fixed", "amount_minor": 1000, "currency": "usd"}
+            ]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.status(), StatusCode::OK);
+    let page = app.get("/f/spring").await.text().await.unwrap();
+    assert!(
+        page.contains("You get USD 10.00 too, once you qualify (contract signed)."),
+        "{page}"
+    );
+    let thanks = app
+        .hosted_sign_up(
+            "/f/spring",
+            &[
+                ("email", "friend@example.com"),
+                ("referral_code", jane["code"].as_str().unwrap()),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(thanks.contains("Your own reward: USD 10.00, once you qualify (contract signed)."));
+}
+
 async fn a_typed_code_with_a_typo_shows_the_suggestion_and_creates_nothing(app: TestApp) {
     let jane = setup(&app).await;
     let code = jane["code"].as_str().unwrap();
@@ -191,6 +230,7 @@ async fn bad_friend_input_is_shown_next_to_the_field(app: TestApp) {
 }
 
 on_both_databases!(
+    a_double_sided_campaign_tells_the_friend_what_they_get,
     a_friend_arriving_by_link_finds_the_code_prefilled_and_is_credited,
     a_typed_code_with_a_typo_shows_the_suggestion_and_creates_nothing,
     the_business_s_own_form_can_post_to_the_friend_endpoint,

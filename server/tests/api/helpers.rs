@@ -350,6 +350,25 @@ impl TestApp {
         );
     }
 
+    /// A server function called as the hydrated page calls it (a form body, a JSON answer):
+    /// the status and the body, as JSON when it is.
+    pub async fn rpc(&self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/rpc/{endpoint}", self.address))
+            .header("Origin", &self.address)
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     /// `GET` a page, as a browser navigation does.
     pub async fn get(&self, path: &str) -> Response {
         self.client

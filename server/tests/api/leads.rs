@@ -164,7 +164,60 @@ async fn a_paused_campaign_takes_no_leads(app: TestApp) {
     assert_eq!(error["error"]["code"], "campaign_paused");
 }
 
+async fn the_lead_pages_name_and_link_what_they_show(app: TestApp) {
+    let (jane, _) = setup(&app).await;
+    let lead: Value = app
+        .post_api(
+            "/api/v1/leads",
+            &json!({"campaign": "spring", "email": "f@example.com", "referral_code": jane["code"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.log_in_as("viewer@example.com", app::domain::roles::Role::Viewer)
+        .await;
+    let page = app
+        .get(&format!("/admin/leads/{}", lead["id"]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<a href=\"/admin/campaigns/spring\">Spring</a>"),
+        "the campaign by name, linked"
+    );
+    assert!(
+        page.contains(&format!(
+            "<a href=\"/admin/referrers/{}\">Jane</a>",
+            jane["id"]
+        )),
+        "the referrer, linked"
+    );
+    // A filter set by a link is said on the page, with a way to clear it.
+    let filtered = app
+        .get(&format!(
+            "/admin/leads?status=pending&referrer_id={}",
+            jane["id"]
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        filtered.contains("Only the leads of"),
+        "the filter is shown"
+    );
+    assert!(
+        filtered.contains("href=\"/admin/leads?status=pending\""),
+        "and can be cleared"
+    );
+    let all = app.get("/admin/leads").await.text().await.unwrap();
+    assert!(!all.contains("Only the leads of"));
+}
+
 on_both_databases!(
+    the_lead_pages_name_and_link_what_they_show,
     a_lead_with_a_code_is_credited_to_its_referrer,
     the_first_referrer_wins_when_the_same_email_comes_again,
     a_one_character_typo_is_rejected_with_a_suggestion,

@@ -22,6 +22,8 @@ mod print_studio;
 mod promotion_codes;
 mod qr;
 mod referrer_admin;
+mod referrer_changes;
 mod referrers;
+mod sales;
 mod smtp;
 mod webhooks;

@@ -137,6 +137,85 @@ async fn stripe_signatures_guard_the_door(app: TestApp) {
     assert_eq!(answer["outcome"], "ignored");
 }
 
+async fn stripe_needs_no_campaign_setting_when_the_code_names_the_referrer(app: TestApp) {
+    let jane = setup(&app).await;
+    app.campaign(json!({"name": "Autumn", "slug": "autumn"}))
+        .await;
+    let omar = app.referrer("autumn", "Omar", "omar@example.com").await;
+    settings::set(&app.db, STRIPE_WEBHOOK_SECRET, STRIPE_SECRET)
+        .await
+        .unwrap();
+    inbound::map_promotion_code(
+        &app.state,
+        omar["id"].as_i64().unwrap(),
+        Some("promo_OMAR"),
+        None,
+    )
+    .await
+    .unwrap();
+    let now = Utc::now().timestamp();
+    // No campaign chosen on the Integrations page: the code names Jane, and so Spring.
+    let (status, a) = send(&app, now, checkout(
+        "evt_code",
+        json!({"metadata": {"referral_code": jane["code"].as_str().unwrap().to_lowercase()}, "customer_details": {"email": "a@example.com"}, "amount_total": 1000, "currency": "eur"}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(a["outcome"], "qualified", "{a}");
+    let lead_campaign = |id: &Value| {
+        let id = id.as_i64().unwrap();
+        let app = &app;
+        async move {
+            let lead: Value = app
+                .get_json(&format!("/api/v1/leads?after={}", id + 1))
+                .await;
+            (
+                lead["items"][0]["campaign"].as_str().unwrap().to_owned(),
+                lead["items"][0]["referrer_id"].clone(),
+            )
+        }
+    };
+    assert_eq!(
+        lead_campaign(&a["lead"]).await,
+        ("spring".to_owned(), jane["id"].clone())
+    );
+    // A mapped promotion code names Omar, and so Autumn.
+    let (_, b) = send(&app, now, checkout(
+        "evt_promo",
+        json!({"discounts": [{"promotion_code": "promo_OMAR"}], "customer_details": {"email": "b@example.com"}, "amount_total": 1000, "currency": "eur"}),
+    ))
+    .await;
+    assert_eq!(b["outcome"], "qualified", "{b}");
+    assert_eq!(
+        lead_campaign(&b["lead"]).await,
+        ("autumn".to_owned(), omar["id"].clone())
+    );
+    // Only an event with nothing but an email needs the setting, and says so.
+    let (status, c) = send(&app, now, checkout(
+        "evt_email",
+        json!({"customer_details": {"email": "a@example.com"}, "amount_total": 1000, "currency": "eur"}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(c["outcome"], "not_recorded", "{c}");
+    let log = inbound::deliveries(&app.state, "stripe", None)
+        .await
+        .unwrap();
+    assert_eq!(log[0].outcome, "invalid");
+    assert!(
+        log[0].message.contains("no campaign is set"),
+        "{}",
+        log[0].message
+    );
+    let (_, _, logged) = counts(&app).await;
+    assert_eq!(logged, 3);
+    let events = conversion_event::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 2, "the email-only event is not recorded");
+}
+
 async fn stripe_attributes_by_code_promotion_code_and_email_and_refunds(app: TestApp) {
     let jane = setup(&app).await;
     let omar = app.referrer("spring", "Omar", "omar@example.com").await;
@@ -388,6 +467,7 @@ async fn hubspot_preset_maps_nested_properties_without_a_secret(app: TestApp) {
 on_both_databases!(
     stripe_signatures_guard_the_door,
     stripe_attributes_by_code_promotion_code_and_email_and_refunds,
+    stripe_needs_no_campaign_setting_when_the_code_names_the_referrer,
     standard_webhook_sources_verify_map_and_replay,
     hubspot_preset_maps_nested_properties_without_a_secret,
 );

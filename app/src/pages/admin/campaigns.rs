@@ -1,14 +1,14 @@
 //! Campaigns: the list with a create form, and one campaign's settings.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::campaigns::{
         CreateCampaign, GenerateCodes, SaveCampaignRules, SetCampaignPaused, UpdateCampaign,
         campaign_channels, get_campaign, get_campaign_rules, list_campaigns,
     },
-    components::{AdminPage, action_error, load_error, short_time},
+    components::{AdminPage, action_error, clear_after_success, load_error, short_time},
     pages::admin::rules::{RulesEditor, successful_saves},
     types::Campaign,
 };
@@ -16,8 +16,19 @@ use crate::{
 /// `/admin/campaigns`.
 #[component]
 pub fn CampaignsPage() -> impl IntoView {
+    let query = use_query_map();
     let create = ServerAction::<CreateCampaign>::new();
     let campaigns = Resource::new(move || create.version().get(), |_| list_campaigns());
+    let form = NodeRef::<leptos::html::Form>::new();
+    clear_after_success(create.value(), form, |_| true);
+    // What was created: from the action with JavaScript, from `?created=` without.
+    let created = move || match create.value().get() {
+        Some(Ok(campaign)) => Some((campaign.slug, campaign.name)),
+        Some(Err(_)) => None,
+        None => query
+            .with(|q| q.get("created"))
+            .map(|slug| (slug.clone(), slug)),
+    };
     view! {
         <AdminPage title="Campaigns">
             <h1>"Campaigns"</h1>
@@ -34,7 +45,13 @@ pub fn CampaignsPage() -> impl IntoView {
             </Suspense>
             <section class="card">
                 <h2>"New campaign"</h2>
-                <ActionForm action=create>
+                {move || created().map(|(slug, name)| view! {
+                    <p class="ok" role="status">
+                        "Created " <a href=format!("/admin/campaigns/{slug}")>{name}</a>
+                        ". Next: add referrers, and set its rules and portal on its page."
+                    </p>
+                })}
+                <ActionForm action=create node_ref=form>
                     <CampaignFields campaign=None />
                     {action_error(create.value())}
                     <button type="submit">"Create campaign"</button>
@@ -236,7 +253,7 @@ pub fn CampaignPage() -> impl IntoView {
                                         <input type="hidden" name="slug" value=slug_generate />
                                         {action_error(generate.value())}
                                         {move || match generate.value().get() {
-                                            Some(Ok(n)) => Some(view! { <p class="ok" role="status">{format!("{n} referrers got a code.")}</p> }),
+                                            Some(Ok(n)) => Some(view! { <p class="ok" role="status">{format!("{} got a code.", crate::domain::words::counted(n, "referrer", "referrers"))}</p> }),
                                             _ => None,
                                         }}
                                         <button type="submit">"Generate codes"</button>

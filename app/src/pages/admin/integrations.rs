@@ -461,7 +461,7 @@ fn StripeSection(
                     <option value="" selected=stripe.campaign.is_none()>"None chosen"</option>
                     {campaign_options(&campaigns, stripe.campaign.as_deref())}
                 </select>
-                <p id="stripe-campaign-hint" class="hint">"Checkouts and invoices count for this campaign, unless their metadata names another (handoff_campaign)."</p>
+                <p id="stripe-campaign-hint" class="hint">"A checkout or invoice with a referral code or promotion code Handoff knows counts for that code's own campaign. This campaign is for the rest: events that name only the customer's email (their metadata may also name a campaign, as campaign)."</p>
                 {action_error(campaign.value())}
                 {ok_note("Campaign saved.", campaign_saved)}
                 <button type="submit">"Save campaign"</button>

@@ -25,6 +25,7 @@ pub fn LeadsPage() -> impl IntoView {
             campaign: q.get("campaign").filter(|s| !s.is_empty()),
             status: q.get("status").filter(|s| !s.is_empty()),
             referrer_id: q.get("referrer_id").and_then(|a| a.parse().ok()),
+            entered_by: None,
             after: q.get("after").and_then(|a| a.parse().ok()),
         })
     };
@@ -52,6 +53,24 @@ pub fn LeadsPage() -> impl IntoView {
                         if let Some(s) = &current.status { q.push(("status", s.clone())); }
                         if let Some(r) = current.referrer_id { q.push(("referrer_id", r.to_string())); }
                         format!("/admin/leads?{}", serde_urlencoded_pairs(&q))
+                    });
+                    // A filter set by a link (a referrer's leads) is said, with a way out.
+                    let referrer_filter = current.referrer_id.map(|id| {
+                        let name = page
+                            .items
+                            .first()
+                            .and_then(|l| l.referrer_name.clone())
+                            .unwrap_or_else(|| format!("referrer #{id}"));
+                        let mut kept = Vec::new();
+                        if let Some(c) = &current.campaign { kept.push(("campaign", c.clone())); }
+                        if let Some(s) = &current.status { kept.push(("status", s.clone())); }
+                        let clear = format!("/admin/leads?{}", serde_urlencoded_pairs(&kept));
+                        view! {
+                            <p class="filter-note" role="status">
+                                "Only the leads of " <a href=format!("/admin/referrers/{id}")>{name}</a> ". "
+                                <a href=clear>"Show every referrer's leads"</a>
+                            </p>
+                        }
                     });
                     let status = current.status.clone().unwrap_or_default();
                     let mut queue = vec![("status", "review".to_owned())];
@@ -81,6 +100,7 @@ pub fn LeadsPage() -> impl IntoView {
                             {current.referrer_id.map(|r| view! { <input type="hidden" name="referrer_id" value=r.to_string() /> })}
                             <button type="submit">"Filter"</button>
                         </form>
+                        {referrer_filter}
                         {if page.items.is_empty() {
                             view! { <p class="empty">"No leads match."</p> }.into_any()
                         } else {
@@ -90,7 +110,7 @@ pub fn LeadsPage() -> impl IntoView {
                                         <thead>
                                             <tr>
                                                 <th scope="col">"Name"</th>
-                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Email or phone"</th>
                                                 <th scope="col">"Referrer"</th>
                                                 <th scope="col">"Source"</th>
                                                 <th scope="col">"Status"</th>
@@ -102,7 +122,7 @@ pub fn LeadsPage() -> impl IntoView {
                                             {page.items.into_iter().map(|l| view! {
                                                 <tr>
                                                     <td><a href=format!("/admin/leads/{}", l.id)>{l.name.clone().unwrap_or_else(|| "(no name)".into())}</a></td>
-                                                    <td>{l.email.clone()}</td>
+                                                    <td>{l.contact().to_owned()}</td>
                                                     <td>{l.referrer_name.clone().unwrap_or_else(|| "—".into())}</td>
                                                     <td>{l.source.clone()}</td>
                                                     <td><span class=format!("badge {}", l.status)>{l.status.clone()}</span></td>
@@ -171,12 +191,16 @@ pub fn LeadPage() -> impl IntoView {
                             let reject_id = lead_id.clone();
                             view! {
                             <p><a href="/admin/leads">"← All leads"</a></p>
-                            <h1>{d.lead.name.clone().unwrap_or_else(|| d.lead.email.clone())}</h1>
+                            <h1>{d.lead.name.clone().unwrap_or_else(|| d.lead.contact().to_owned())}</h1>
                             <dl class="facts">
                                 <dt>"Email"</dt><dd>{d.lead.email.clone()}</dd>
-                                <dt>"Campaign"</dt><dd>{d.lead.campaign.clone()}</dd>
+                                {d.lead.phone.clone().map(|phone| view! { <dt>"Phone"</dt><dd>{phone}</dd> })}
+                                <dt>"Campaign"</dt><dd><a href=format!("/admin/campaigns/{}", d.lead.campaign)>{d.campaign_name.clone()}</a></dd>
                                 <dt>"Referrer"</dt>
-                                <dd>{d.lead.referrer_name.clone().unwrap_or_else(|| "—".into())}
+                                <dd>{match (d.lead.referrer_id, d.lead.referrer_name.clone()) {
+                                    (Some(id), Some(name)) => view! { <a href=format!("/admin/referrers/{id}")>{name}</a> }.into_any(),
+                                    _ => view! { "—" }.into_any(),
+                                }}
                                     {d.referrer_code.clone().map(|c| view! { " " <code class="code">{c}</code> })}</dd>
                                 <dt>"Source"</dt><dd>{d.lead.source.clone()}</dd>
                                 <dt>"Status"</dt><dd><span class=format!("badge {}", d.lead.status)>{d.lead.status.clone()}</span></dd>

@@ -14,4 +14,5 @@ pub mod referrer;
 pub mod referrers;
 pub mod rewards;
 pub mod rules;
+pub mod sales;
 pub mod setup;

@@ -1,11 +1,14 @@
-//! One referrer: link, code, QR, portal address, email history, and the buttons that send them
-//! their link-and-code email or a sign-in link.
+//! One referrer: link, code, QR, portal address, email history, the buttons that send them
+//! their link-and-code email or a sign-in link, their details and note (editable), and the
+//! switch that deactivates or reactivates them.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::referrers::{SendReferrerEmail, load_referrer},
+    api::referrers::{
+        ReplaceReferrerCode, SendReferrerEmail, SetReferrerActive, UpdateReferrer, load_referrer,
+    },
     components::{
         AdminPage, ChannelClicks, CopyText, QrDownloads, action_error, load_error, short_time,
         use_id_param,
@@ -19,10 +22,53 @@ pub fn ReferrerPage() -> impl IntoView {
     let query = use_query_map();
     let id = use_id_param();
     let send = ServerAction::<SendReferrerEmail>::new();
+    let update = ServerAction::<UpdateReferrer>::new();
+    let switch = ServerAction::<SetReferrerActive>::new();
+    let replace = ServerAction::<ReplaceReferrerCode>::new();
     let detail = Resource::new(
-        move || (id(), send.version().get()),
-        |(id, _)| load_referrer(id),
+        move || {
+            (
+                id(),
+                send.version().get(),
+                update.version().get(),
+                switch.version().get(),
+                replace.version().get(),
+            )
+        },
+        |(id, ..)| load_referrer(id),
     );
+    // What the last save did: from the action with JavaScript, from `?saved=` without.
+    let saved_notice = move || {
+        let saved = match (
+            update.value().get(),
+            switch.value().get(),
+            replace.value().get(),
+        ) {
+            (_, _, Some(Ok(_))) => Some("code".to_owned()),
+            (_, Some(Ok(r)), _) => Some(
+                if r.active {
+                    "reactivated"
+                } else {
+                    "deactivated"
+                }
+                .to_owned(),
+            ),
+            (Some(Ok(_)), _, _) => Some("details".to_owned()),
+            _ => query.with(|q| q.get("saved")),
+        };
+        let text = match saved.as_deref()? {
+            "details" => "Saved.",
+            "code" => {
+                "Code replaced: the new one is above. The old one keeps working for the days you chose, then is refused as replaced."
+            }
+            "deactivated" => {
+                "Deactivated: their code is refused and their link credits nobody until you reactivate them."
+            }
+            "reactivated" => "Reactivated: their code and link work again.",
+            _ => return None,
+        };
+        Some(view! { <p class="ok" role="status">{text}</p> })
+    };
     let sent_notice = move || {
         let from_action = matches!(send.value().get(), Some(Ok(()))).then_some(());
         let from_redirect = query.with(|q| q.get("sent")).map(|_| ());
@@ -41,10 +87,19 @@ pub fn ReferrerPage() -> impl IntoView {
                     let r = d.referrer.referrer.clone();
                     view! {
                         <p><a href="/admin/referrers">"← Referrers"</a></p>
-                        <h1>{r.name.clone()}</h1>
+                        <h1>{r.name.clone()} {(!r.active).then(|| view! { " " <span class="badge inactive">"inactive"</span> })}</h1>
                         <p>{r.email.clone()}" · "{r.campaign.clone()}
                             {d.emails_opt_out.then_some(" · notification emails off")}
                         </p>
+                        {saved_notice}
+                        {(!r.active).then(|| view! {
+                            <p class="error" role="status">
+                                {format!(
+                                    "Inactive since {}: their code is refused at checkout and in forms, and their link leads to the campaign without crediting them (a friend it brings is held for review).",
+                                    d.deactivated_at.as_ref().map(short_time).unwrap_or_default()
+                                )}
+                            </p>
+                        })}
                         <section class="card">
                             <h2>"Link, code and portal"</h2>
                             <dl class="facts">
@@ -89,11 +144,74 @@ pub fn ReferrerPage() -> impl IntoView {
                                 view! { <EmailRows emails=d.emails.clone() /> }.into_any()
                             }}
                         </section>
+                        <ReferrerSettings referrer=r.clone() note=d.note.clone().unwrap_or_default() update switch replace />
                         <p class="hint">{format!("Joined {}", short_time(&r.created_at))}</p>
                     }
                     .into_any()
                 })}
             </Suspense>
         </AdminPage>
+    }
+}
+
+/// The referrer's details and note, and the switch that deactivates or reactivates them.
+#[component]
+fn ReferrerSettings(
+    referrer: crate::types::Referrer,
+    note: String,
+    update: ServerAction<UpdateReferrer>,
+    switch: ServerAction<SetReferrerActive>,
+    replace: ServerAction<ReplaceReferrerCode>,
+) -> impl IntoView {
+    let id = referrer.id.to_string();
+    let switch_id = id.clone();
+    let replace_id = id.clone();
+    let has_code = referrer.code.is_some();
+    let active = referrer.active;
+    view! {
+        <section class="card">
+            <h2>"Details"</h2>
+            <ActionForm action=update>
+                <input type="hidden" name="id" value=id />
+                <label for="referrer-name">"Name"</label>
+                <input id="referrer-name" name="name" required maxlength="200" value=referrer.name.clone() />
+                <label for="referrer-email">"Email"</label>
+                <input id="referrer-email" name="email" type="email" required value=referrer.email.clone() />
+                <label for="referrer-note">"Note"</label>
+                <textarea id="referrer-note" name="note" rows="3" maxlength="2000" aria-describedby="referrer-note-hint">{note}</textarea>
+                <p id="referrer-note-hint" class="hint">"For your team only; the referrer never sees it."</p>
+                {action_error(update.value())}
+                <button type="submit">"Save details"</button>
+            </ActionForm>
+        </section>
+        <section class="card">
+            <h2>{if active { "Deactivate" } else { "Reactivate" }}</h2>
+            <p>{if active {
+                "A deactivated referrer keeps everything they have, but their code is refused at checkout, in forms and at the sales desk, and their link leads to the campaign without crediting them. You can reactivate them at any time."
+            } else {
+                "Reactivating makes their code and link work again at once."
+            }}</p>
+            <ActionForm action=switch>
+                <input type="hidden" name="id" value=switch_id />
+                <input type="hidden" name="active" value=if active { "false" } else { "true" } />
+                {action_error(switch.value())}
+                <button type="submit" class=if active { "danger" } else { "" }>
+                    {if active { "Deactivate referrer" } else { "Reactivate referrer" }}
+                </button>
+            </ActionForm>
+        </section>
+        {has_code.then(|| view! {
+            <section class="card">
+                <h2>"Replace the code"</h2>
+                <p>"For a lost card or a code that got around: they get a new code (their link stays the same). The old code keeps crediting them for a while, so cards already handed out still work; after that it is refused as replaced."</p>
+                <ActionForm action=replace>
+                    <input type="hidden" name="id" value=replace_id />
+                    <label for="grace-days">"Days the old code keeps working"</label>
+                    <input id="grace-days" name="grace_days" type="number" min="0" max="365" value="30" required inputmode="numeric" />
+                    {action_error(replace.value())}
+                    <button type="submit" class="secondary">"Replace code"</button>
+                </ActionForm>
+            </section>
+        })}
     }
 }

@@ -8,7 +8,7 @@ use crate::{
         campaigns::list_campaigns,
         referrers::{AddReferrer, SendMissingWelcomes, list_referrers, welcome_progress},
     },
-    components::{AdminPage, action_error, load_error, short_time},
+    components::{AdminPage, action_error, clear_after_success, load_error, short_time},
     error::AppError,
     types::{EmailProgress, ReferrerFilter, WelcomeRun},
 };
@@ -68,6 +68,17 @@ pub fn ReferrersPage() -> impl IntoView {
         })
     };
     let add = ServerAction::<AddReferrer>::new();
+    let add_form = NodeRef::<leptos::html::Form>::new();
+    clear_after_success(add.value(), add_form, |_| true);
+    // Who was added: from the action with JavaScript, from `?added=ID` without.
+    let added = move || match add.value().get() {
+        Some(Ok(referrer)) => Some((referrer.id, Some(referrer.name))),
+        Some(Err(_)) => None,
+        None => query
+            .with(|q| q.get("added"))
+            .and_then(|id| id.parse::<i64>().ok())
+            .map(|id| (id, None)),
+    };
     let welcome_all = ServerAction::<SendMissingWelcomes>::new();
     // The bulk send's progress is read here, at the page's top: a resource made inside the
     // admin frame's `Suspend` does not hydrate reliably. With JavaScript it reads again every
@@ -180,7 +191,13 @@ pub fn ReferrersPage() -> impl IntoView {
                         })}
                         <section class="card">
                             <h2>"Add a referrer"</h2>
-                            <ActionForm action=add>
+                            {move || added().map(|(id, name)| view! {
+                                <p class="ok" role="status">
+                                    "Added " <a href=format!("/admin/referrers/{id}")>{name.unwrap_or_else(|| "the referrer".to_owned())}</a>
+                                    "."
+                                </p>
+                            })}
+                            <ActionForm action=add node_ref=add_form>
                                 <label for="campaign">"Campaign"</label>
                                 <select id="campaign" name="campaign" required>
                                     {options(current.campaign.clone())}
@@ -214,7 +231,7 @@ pub fn ReferrersPage() -> impl IntoView {
                                         <tbody>
                                             {page.items.into_iter().map(|r| view! {
                                                 <tr>
-                                                    <td><a href=format!("/admin/referrers/{}", r.referrer.id)>{r.referrer.name.clone()}</a></td>
+                                                    <td><a href=format!("/admin/referrers/{}", r.referrer.id)>{r.referrer.name.clone()}</a>{(!r.referrer.active).then(|| view! { " " <span class="badge inactive">"inactive"</span> })}</td>
                                                     <td>{r.referrer.email.clone()}</td>
                                                     <td><code class="code">{r.referrer.code.clone().unwrap_or_else(|| "—".into())}</code></td>
                                                     <td><crate::components::CopyText text=r.referrer.link.clone() /></td>

@@ -150,7 +150,10 @@ pub fn RewardsPage() -> impl IntoView {
                                 <td>{email.clone()}<br /><small>{r.recipient.clone()}</small></td>
                                 <td>{text}</td>
                                 <td>{campaign_name(&r.campaign)}</td>
-                                <td>{r.lead_id.map(|id| view! { <a href=format!("/admin/leads/{id}")>{format!("Lead {id}")}</a> })}</td>
+                                <td>{r.lead_id.map(|id| {
+                                    let label = r.lead_name.clone().unwrap_or_else(|| format!("Lead {id}"));
+                                    view! { <a href=format!("/admin/leads/{id}")>{label}</a> }
+                                })}</td>
                                 <td>
                                     <span class=format!("badge {}", r.status)>{r.status.clone()}</span>
                                     {r.clawback.then(|| view! { <span class="badge clawback">"clawback"</span> })}
@@ -244,6 +247,7 @@ mod tests {
             id: 1,
             campaign: "spring".into(),
             lead_id: Some(2),
+            lead_name: Some("Sam".into()),
             referrer_id: Some(3),
             recipient: "referrer".into(),
             recipient_email: Some("ref@example.com".into()),

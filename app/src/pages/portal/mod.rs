@@ -290,6 +290,9 @@ fn Home(
     view! {
         <h1>{format!("Hi {}", home.name)}</h1>
         {saved.then(|| view! { <p class="ok" role="status">"Saved."</p> })}
+        {(!home.active).then(|| view! {
+            <p class="error" role="status">"Your referral link and code are paused by the business: new referrals are not credited for now. Your earlier referrals and rewards are not affected."</p>
+        })}
         <section class="card share-card" aria-labelledby="link-heading">
             <h2 id="link-heading">"Your referral link"</h2>
             <p class="big"><CopyText text=home.link.clone() /></p>

@@ -21,6 +21,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub status_reason: Option<String>,
     pub qualifying_event_id: Option<i64>,
+    /// The friend's phone number as typed, when the sales desk recorded one.
+    pub phone: Option<String>,
+    /// The admin account that recorded this lead by hand at the sales desk.
+    pub entered_by: Option<i64>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

@@ -21,6 +21,7 @@ pub mod promotion_code;
 pub mod qualification_rule;
 pub mod referrer;
 pub mod referrer_print;
+pub mod replaced_code;
 pub mod reward;
 pub mod reward_rule;
 pub mod session;

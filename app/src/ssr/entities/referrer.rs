@@ -21,6 +21,14 @@ pub struct Model {
     pub last_ip_hash: Option<String>,
     /// The referrer turned notification emails off.
     pub emails_opt_out: bool,
+    /// False once an admin deactivated the referrer: their code is refused and their link
+    /// credits nobody (a lead it brings is held for review).
+    pub active: bool,
+    /// When they were deactivated (kept while inactive).
+    pub deactivated_at: Option<ChronoDateTimeUtc>,
+    /// The admin's note on the referrer.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub note: Option<String>,
 }
 
 /// Relations are spelled out in queries rather than derived.

@@ -1,12 +1,13 @@
 //! Referral codes against the database: making unique ones, and reading what a person typed.
 
+use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::{
     domain::codes::{self, CodeError, CodeStyle, ReferralCode},
     error::AppError,
     ssr::{
-        entities::{campaign, referrer},
+        entities::{campaign, referrer, replaced_code},
         services::secrets::random_index,
     },
 };
@@ -46,12 +47,68 @@ fn unknown(message: &str, suggestion: Option<String>) -> AppError {
     }
 }
 
+/// The answer to a code whose referrer an admin deactivated: said plainly, so the friend or the
+/// checkout knows the code itself was read right.
+pub fn inactive() -> AppError {
+    AppError::invalid(
+        "inactive_referral_code",
+        "referral_code",
+        "This referral code is no longer active.",
+    )
+}
+
+/// `found`, unless an admin deactivated that referrer.
+fn active_only(found: referrer::Model) -> Result<referrer::Model, AppError> {
+    if found.active {
+        Ok(found)
+    } else {
+        Err(inactive())
+    }
+}
+
+/// The answer to a code an admin replaced, once its grace time is over.
+pub fn replaced_code() -> AppError {
+    AppError::invalid(
+        "replaced_referral_code",
+        "referral_code",
+        "This referral code was replaced. Ask the person who gave it to you for their new one.",
+    )
+}
+
+/// What an old, replaced code `key` of `campaign_id` says: its referrer while it is still
+/// honoured, [`replaced_code`] after; `None` when it was never replaced.
+async fn replaced(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    key: &str,
+) -> Result<Option<Result<referrer::Model, AppError>>, AppError> {
+    let Some(old) = replaced_code::Entity::find()
+        .filter(replaced_code::Column::CodeKey.eq(key))
+        .filter(replaced_code::Column::CampaignId.eq(campaign_id))
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("codes::replaced", e))?
+    else {
+        return Ok(None);
+    };
+    if old.valid_until <= Utc::now() {
+        return Ok(Some(Err(replaced_code())));
+    }
+    let owner = referrer::Entity::find_by_id(old.referrer_id)
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("codes::replaced referrer", e))?;
+    Ok(owner.map(active_only))
+}
+
 /// The referrer in `campaign_id` whose code the person typed.
 ///
 /// Lookup ignores case, spaces and hyphens and reads look-alikes (O as 0, I and L as 1). A code
 /// with a wrong check symbol is never looked up as typed, so a one-character typo cannot credit
-/// somebody else. On a miss, "did you mean" is offered only when exactly one code of the campaign
-/// is one edit away.
+/// somebody else. On a miss, "did you mean" is offered only when exactly one active code of the
+/// campaign is one edit away. A deactivated referrer's code is refused as such
+/// ([`inactive`]); a replaced code still credits its referrer until its grace time is over, and
+/// is refused as replaced after.
 pub async fn resolve(
     db: &impl ConnectionTrait,
     campaign_id: i64,
@@ -83,7 +140,10 @@ pub async fn resolve(
             .await
             .map_err(|e| AppError::internal("codes::resolve", e))?;
         if let Some(found) = found {
-            return Ok(found);
+            return active_only(found);
+        }
+        if let Some(replaced) = replaced(db, campaign_id, &key).await? {
+            return replaced;
         }
     }
     let neighbours = codes::one_edit_neighbours(&key);
@@ -94,6 +154,7 @@ pub async fn resolve(
             .select_only()
             .column(referrer::Column::Code)
             .filter(referrer::Column::CampaignId.eq(campaign_id))
+            .filter(referrer::Column::Active.eq(true))
             .filter(referrer::Column::CodeKey.is_in(neighbours))
             .limit(2)
             .into_tuple()
@@ -122,11 +183,7 @@ pub async fn resolve_reference(
     input: &str,
 ) -> Result<referrer::Model, AppError> {
     let trimmed = input.trim();
-    let slug_shaped = !trimmed.is_empty()
-        && trimmed
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if slug_shaped {
+    if crate::domain::slug::is_slug_shaped(trimmed) {
         let by_slug = referrer::Entity::find()
             .filter(referrer::Column::Slug.eq(trimmed))
             .filter(referrer::Column::CampaignId.eq(campaign_id))
@@ -134,7 +191,7 @@ pub async fn resolve_reference(
             .await
             .map_err(|e| AppError::internal("codes::resolve_reference", e))?;
         if let Some(found) = by_slug {
-            return Ok(found);
+            return active_only(found);
         }
     }
     resolve(db, campaign_id, input).await

@@ -527,7 +527,7 @@ fn outcome_of(result: &Option<&Result<ConversionResult, AppError>>) -> (&'static
         Some(Ok(r)) => (
             "recorded",
             format!(
-                "Lead #{} ({}): {}, {} reward(s).",
+                "Lead #{} ({}): {}, {}.",
                 r.lead.id,
                 if r.lead.email.is_empty() {
                     "no email"
@@ -535,13 +535,16 @@ fn outcome_of(result: &Option<&Result<ConversionResult, AppError>>) -> (&'static
                     &r.lead.email
                 },
                 r.outcome,
-                r.rewards.len()
+                crate::domain::words::counted(r.rewards.len() as u64, "reward", "rewards")
             ),
         ),
         Some(Err(AppError::Invalid { code, message, .. }))
             if matches!(
                 code.as_str(),
-                "unattributable" | "unknown_referral_code" | "unknown_promotion_code"
+                "unattributable"
+                    | "unknown_referral_code"
+                    | "inactive_referral_code"
+                    | "unknown_promotion_code"
             ) =>
         {
             ("unattributable", message.clone())
@@ -661,36 +664,99 @@ fn stripe_conversion(event: &Value, campaign: &str) -> Option<ConversionInput> {
     })
 }
 
+/// The campaign a Stripe event's own referral or promotion code belongs to, when Handoff knows
+/// the code: a code (or link slug) names one referrer, and so one campaign.
+async fn campaign_of_codes(
+    db: &impl ConnectionTrait,
+    input: &ConversionInput,
+) -> Result<Option<String>, AppError> {
+    let campaign_slug = |id: i64| async move {
+        campaign::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(|e| AppError::internal("inbound::campaign_of_codes campaign", e))
+            .map(|c| c.map(|c| c.slug))
+    };
+    if let Some(code) = input.referral_code.as_deref().map(str::trim) {
+        if crate::domain::slug::is_slug_shaped(code)
+            && let Some(c) = referrers::campaign_of_slug(db, code).await?
+        {
+            return Ok(Some(c.slug));
+        }
+        if let Ok(key) = crate::domain::codes::normalize(code) {
+            let owner = referrer::Entity::find()
+                .filter(referrer::Column::CodeKey.eq(key))
+                .one(db)
+                .await
+                .map_err(|e| AppError::internal("inbound::campaign_of_codes code", e))?;
+            if let Some(owner) = owner {
+                return campaign_slug(owner.campaign_id).await;
+            }
+        }
+    }
+    if let Some(promo) = input.promotion_code.as_deref().map(str::trim) {
+        let mapped = promotion_code::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(promotion_code::Column::PromotionCodeId.eq(promo))
+                    .add(
+                        promotion_code::Column::CodeKey.eq(conversions::promotion_code_key(promo)),
+                    ),
+            )
+            .one(db)
+            .await
+            .map_err(|e| AppError::internal("inbound::campaign_of_codes promotion", e))?;
+        if let Some(mapped) = mapped {
+            return campaign_slug(mapped.campaign_id).await;
+        }
+    }
+    Ok(None)
+}
+
+/// The campaign a Stripe event counts for: the one its metadata names, else the one its referral
+/// or promotion code belongs to, else the one chosen on the Integrations page (which is needed
+/// only for events that name nothing but the customer's email).
+async fn stripe_campaign(
+    state: &AppState,
+    event: &Value,
+    input: &ConversionInput,
+) -> Result<Option<String>, AppError> {
+    if let Some(named) = text_at(event, "/data/object/metadata/campaign") {
+        return Ok(Some(named));
+    }
+    if let Some(own) = campaign_of_codes(&state.db, input).await? {
+        return Ok(Some(own));
+    }
+    Ok(settings::get(&state.db, settings::STRIPE_CAMPAIGN)
+        .await
+        .ok()
+        .flatten())
+}
+
 async fn process_stripe(state: &AppState, body: &[u8], replay_of: Option<i64>) -> Received {
     let event: Option<Value> = serde_json::from_slice(body).ok();
     let event_id = event.as_ref().and_then(|e| text_at(e, "/id"));
-    let campaign = match event
-        .as_ref()
-        .and_then(|e| text_at(e, "/data/object/metadata/campaign"))
-    {
-        Some(c) => Some(c),
-        None => settings::get(&state.db, settings::STRIPE_CAMPAIGN)
-            .await
-            .ok()
-            .flatten(),
-    };
-    let result = match (&event, campaign) {
-        (None, _) => Some(Err(AppError::invalid(
+    let result = match &event {
+        None => Some(Err(AppError::invalid(
             "invalid_json",
             "body",
             "The body is not a Stripe event.",
         ))),
-        (Some(event), campaign) => {
-            match stripe_conversion(event, campaign.as_deref().unwrap_or("")) {
-                None => None,
-                Some(_) if campaign.is_none() => Some(Err(AppError::invalid(
+        Some(event) => match stripe_conversion(event, "") {
+            None => None,
+            Some(mut input) => match stripe_campaign(state, event, &input).await {
+                Err(error) => Some(Err(error)),
+                Ok(None) => Some(Err(AppError::invalid(
                     "no_campaign",
                     "campaign",
-                    "No campaign is set for Stripe events: choose one on the Integrations page.",
+                    "This event names no referral or promotion code Handoff knows, and no campaign is set for such Stripe events: choose one on the Integrations page.",
                 ))),
-                Some(input) => Some(conversions::record(state, source::STRIPE, &input).await),
-            }
-        }
+                Ok(Some(campaign)) => {
+                    input.campaign = campaign;
+                    Some(conversions::record(state, source::STRIPE, &input).await)
+                }
+            },
+        },
     };
     let delivery_id = log(
         state,

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::{
-    domain::email::Email,
+    domain::{email::Email, phone::Phone},
     error::AppError,
     ssr::{
         db::{begin_write, is_unique_violation},
@@ -24,6 +24,9 @@ use crate::{
     types::{CaptureOutcome, Lead, LeadDetail, LeadEvent, LeadFilter, Page},
 };
 
+/// The flag of a lead brought by a deactivated referrer's link.
+pub const REFERRER_INACTIVE: &str = "referrer_inactive";
+
 /// Lead statuses.
 pub const STATUSES: [&str; 4] = ["pending", "review", "qualified", "rejected"];
 
@@ -36,6 +39,17 @@ pub enum Channel {
     ExternalForm,
     /// `POST /api/v1/leads`.
     Api,
+    /// Recorded by hand at the admin's sales desk (a code heard on a call or at a visit).
+    SalesDesk,
+}
+
+/// Who recorded a lead by hand, for its timeline and the sales rep's own list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnteredBy {
+    /// The admin account.
+    pub admin_id: i64,
+    /// Its login email, as the timeline names it.
+    pub email: String,
 }
 
 /// A verified referral-link click carried by the friend's attribution cookie.
@@ -54,8 +68,14 @@ pub struct CaptureRequest {
     pub campaign: String,
     /// The friend's name, if given.
     pub name: Option<String>,
-    /// The friend's email.
+    /// The friend's email; may be empty on the sales desk and the API when `phone` is given.
     pub email: String,
+    /// The friend's phone number, if given (the sales desk and the API).
+    pub phone: Option<String>,
+    /// A note for the lead's timeline (the sales desk and the API).
+    pub note: Option<String>,
+    /// The admin who recorded it at the sales desk.
+    pub entered_by: Option<EnteredBy>,
     /// The referral code typed (or prefilled), if any.
     pub referral_code: Option<String>,
     /// A referral-link click, if the friend came by one.
@@ -83,6 +103,7 @@ pub fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<Str
         campaign: campaign_slug.to_owned(),
         name: row.name.clone(),
         email: row.email.clone(),
+        phone: row.phone.clone(),
         referrer_id: row.referrer_id,
         referrer_name,
         source: row.source.clone(),
@@ -120,6 +141,57 @@ async fn find_existing(
         .one(db)
         .await
         .map_err(|e| AppError::internal("leads::find_existing", e))
+}
+
+/// The longest note kept with a lead.
+const MAX_NOTE: usize = 1000;
+
+fn parse_note(note: Option<&str>) -> Result<Option<String>, AppError> {
+    match note.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) if n.chars().count() > MAX_NOTE => Err(AppError::invalid(
+            "invalid_note",
+            "note",
+            format!("Notes are at most {MAX_NOTE} characters."),
+        )),
+        Some(n) => Ok(Some(n.to_owned())),
+    }
+}
+
+/// The friend's contact details, checked: the email as given (empty when none), the phone as
+/// given, and the key that finds the same friend again (the normalized email, else the phone's
+/// `tel:` key). The friend form needs an email; hand-recorded leads may have a phone instead.
+fn parse_contact(request: &CaptureRequest) -> Result<(String, Option<String>, String), AppError> {
+    let phone = match request.phone.as_deref().map(str::trim) {
+        Some(p) if !p.is_empty() => Some(
+            Phone::parse(p)
+                .map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let phone_allowed = matches!(request.channel, Channel::SalesDesk | Channel::Api);
+    if request.email.trim().is_empty() && phone_allowed {
+        let phone = phone.ok_or_else(|| {
+            AppError::invalid(
+                "missing_contact",
+                "email",
+                "Enter the friend's email or phone number.",
+            )
+        })?;
+        return Ok((
+            String::new(),
+            Some(phone.as_str().to_owned()),
+            phone.key().to_owned(),
+        ));
+    }
+    let email = Email::parse(&request.email)
+        .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+    let normalized = email.normalized();
+    Ok((
+        email.as_str().to_owned(),
+        phone.map(|p| p.as_str().to_owned()),
+        normalized,
+    ))
 }
 
 fn parse_name(name: Option<&str>) -> Result<Option<String>, AppError> {
@@ -193,6 +265,7 @@ async fn decide_credit(
         Channel::HostedPage => "on the hosted friend page",
         Channel::ExternalForm => "on the business's own form",
         Channel::Api => "through the API",
+        Channel::SalesDesk => "at the sales desk",
     };
     let code_shown = referrer
         .code
@@ -204,6 +277,7 @@ async fn decide_credit(
         (_, Channel::HostedPage) => "code",
         (_, Channel::ExternalForm) => "form",
         (_, Channel::Api) => "api",
+        (_, Channel::SalesDesk) => "sales",
     };
     let why = match &clicked {
         Some((r, _)) if r.id == referrer.id => format!(
@@ -244,10 +318,9 @@ pub async fn capture(
             "This referral programme is not taking sign-ups right now.",
         ));
     }
-    let email = Email::parse(&request.email)
-        .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+    let (email, phone, normalized) = parse_contact(request)?;
     let name = parse_name(request.name.as_deref())?;
-    let normalized = email.normalized();
+    let note = parse_note(request.note.as_deref())?;
     if let Some(existing) = find_existing(&state.db, campaign.id, &normalized).await? {
         return Ok(CaptureOutcome {
             lead: wire_one(&state.db, &existing, &campaign.slug).await?,
@@ -272,7 +345,30 @@ pub async fn capture(
         flags.push(flag);
         story.push(("flagged", sentence, Utc::now()));
     }
+    if !credit.referrer.active {
+        // Only a link gets here (a deactivated referrer's code is refused): the friend is kept,
+        // and the flag holds any qualification for an admin's review.
+        flags.push(REFERRER_INACTIVE);
+        story.push((
+            "flagged",
+            format!(
+                "{} was deactivated by an admin, so this referral credits nobody unless an admin approves it.",
+                credit.referrer.name
+            ),
+            Utc::now(),
+        ));
+    }
     let now = Utc::now();
+    if let Some(by) = &request.entered_by {
+        story.push((
+            "entered",
+            format!("Entered by {} at the sales desk.", by.email),
+            now,
+        ));
+    }
+    if let Some(note) = note {
+        story.push(("note", note, now));
+    }
     let txn = begin_write(&state.db)
         .await
         .map_err(|e| AppError::internal("leads::capture begin", e))?;
@@ -280,7 +376,9 @@ pub async fn capture(
         campaign_id: Set(campaign.id),
         referrer_id: Set(Some(credit.referrer.id)),
         name: Set(name),
-        email: Set(email.as_str().to_owned()),
+        email: Set(email),
+        phone: Set(phone),
+        entered_by: Set(request.entered_by.as_ref().map(|by| by.admin_id)),
         email_normalized: Set(normalized.clone()),
         source: Set(credit.source.to_owned()),
         status: Set("pending".to_owned()),
@@ -326,13 +424,16 @@ pub async fn capture(
         .await?
         .remove(&campaign.id)
         .unwrap_or_default();
-    if let Some(draft) = notifications::new_referral(
-        &state.settings,
-        &templates,
-        &campaign,
-        &credit.referrer,
-        &row,
-    )? {
+    // A deactivated referrer is not told about a referral that credits them nothing.
+    if credit.referrer.active
+        && let Some(draft) = notifications::new_referral(
+            &state.settings,
+            &templates,
+            &campaign,
+            &credit.referrer,
+            &row,
+        )?
+    {
         queue::enqueue(
             &txn,
             vec![draft],
@@ -369,6 +470,9 @@ pub async fn list(state: &AppState, filter: &LeadFilter) -> Result<Page<Lead>, A
     }
     if let Some(referrer_id) = filter.referrer_id {
         query = query.filter(lead::Column::ReferrerId.eq(referrer_id));
+    }
+    if let Some(admin_id) = filter.entered_by {
+        query = query.filter(lead::Column::EnteredBy.eq(admin_id));
     }
     let (rows, next_cursor) = paging::newest_first(
         &state.db,
@@ -450,6 +554,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<LeadDetail, AppError> {
         })
         .collect();
     Ok(LeadDetail {
+        campaign_name: campaign.name.clone(),
         lead: to_wire(
             &row,
             &campaign.slug,

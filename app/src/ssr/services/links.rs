@@ -33,6 +33,9 @@ pub struct LinkTarget {
     pub landing_url: Option<String>,
     /// False when the campaign is paused.
     pub active: bool,
+    /// False when an admin deactivated the referrer: the link still leads to the campaign, but
+    /// without their code, and a friend it brings is held for review.
+    pub referrer_active: bool,
     /// Where the link sends the friend (see [`destination`]), worked out once per cache fill
     /// rather than on every click.
     pub location: axum::http::HeaderValue,
@@ -117,6 +120,7 @@ pub async fn resolve(state: &AppState, slug: &str) -> Result<Option<Arc<LinkTarg
                     ref_value: r.code.clone().unwrap_or_else(|| r.slug.clone()),
                     landing_url: c.landing_url,
                     active: c.status == ACTIVE,
+                    referrer_active: r.active,
                     location: axum::http::HeaderValue::from_static("/"),
                 };
                 axum::http::HeaderValue::try_from(destination(&target, &state.settings.public_url))
@@ -134,7 +138,8 @@ pub async fn resolve(state: &AppState, slug: &str) -> Result<Option<Arc<LinkTarg
 
 /// Where the link sends the friend: the campaign's landing URL with `ref=<code or slug>` added
 /// (replacing any `ref` already there), or the hosted friend page. Only ever a URL stored on the
-/// campaign, so the link cannot be turned into an open redirect.
+/// campaign, so the link cannot be turned into an open redirect. A deactivated referrer's link
+/// adds no `ref`: their code would only be refused at the business's checkout.
 pub fn destination(target: &LinkTarget, public_url: &str) -> String {
     match target
         .landing_url
@@ -142,15 +147,19 @@ pub fn destination(target: &LinkTarget, public_url: &str) -> String {
         .and_then(|u| url::Url::parse(u).ok())
     {
         Some(mut url) => {
-            let kept: Vec<(String, String)> = url
+            let mut pairs: Vec<(String, String)> = url
                 .query_pairs()
                 .filter(|(k, _)| k != "ref")
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
-            url.query_pairs_mut()
-                .clear()
-                .extend_pairs(kept)
-                .append_pair("ref", &target.ref_value);
+            if target.referrer_active {
+                pairs.push(("ref".to_owned(), target.ref_value.clone()));
+            }
+            if pairs.is_empty() {
+                url.set_query(None);
+            } else {
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             url.to_string()
         }
         None => format!("{public_url}/f/{}", target.campaign_slug),
@@ -169,6 +178,7 @@ mod tests {
             ref_value: "JANE-7K4Q".into(),
             landing_url: landing.map(str::to_owned),
             active: true,
+            referrer_active: true,
             location: axum::http::HeaderValue::from_static("/"),
         }
     }
@@ -185,6 +195,22 @@ mod tests {
     #[test]
     fn no_landing_url_means_the_hosted_friend_page() {
         assert_eq!(destination(&target(None), "http://h"), "http://h/f/spring");
+    }
+
+    #[test]
+    fn an_inactive_referrers_link_carries_no_code() {
+        let mut t = target(Some("https://shop.example/signup?utm_source=x&ref=old"));
+        t.referrer_active = false;
+        assert_eq!(
+            destination(&t, "http://h"),
+            "https://shop.example/signup?utm_source=x"
+        );
+        let mut bare = target(Some("https://shop.example/signup"));
+        bare.referrer_active = false;
+        assert_eq!(
+            destination(&bare, "http://h"),
+            "https://shop.example/signup"
+        );
     }
 
     #[test]

@@ -50,11 +50,13 @@ pub fn to_wire(settings: &RuntimeSettings, row: &referrer::Model, campaign_slug:
         code: row.code.clone(),
         link: link(settings, &row.slug),
         portal_url: portal::entrance_url(settings, campaign_slug),
+        active: row.active,
         created_at: row.created_at,
     }
 }
 
-fn parse_name(value: &str) -> Result<String, AppError> {
+/// A referrer's name, trimmed: 1 to 200 characters.
+pub(crate) fn parse_name(value: &str) -> Result<String, AppError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > 200 {
         return Err(AppError::invalid(
@@ -434,6 +436,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
     let qr_svg = qr::default_svg(&link(&state.settings, &row.slug))?;
     let emails = emails::log(&state.db, Some(row.id), None, None).await?;
     let (link_slug, emails_opt_out) = (row.slug.clone(), row.emails_opt_out);
+    let (note, deactivated_at) = (row.note.clone(), row.deactivated_at);
     let qr_logo = campaign_logo::Entity::find_by_id(row.campaign_id)
         .select_only()
         .column(campaign_logo::Column::CampaignId)
@@ -456,5 +459,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
         emails_opt_out,
         emails,
         channels,
+        note,
+        deactivated_at,
     })
 }

@@ -65,27 +65,27 @@ pub async fn to_wire_many(
         .map_err(|e| AppError::internal("rewards::to_wire referrers", e))?
         .into_iter()
         .collect();
-    let lead_ids: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.recipient == "friend")
-        .filter_map(|r| r.lead_id)
-        .collect();
-    let lead_emails: HashMap<i64, String> = lead::Entity::find()
+    let lead_ids: Vec<i64> = rows.iter().filter_map(|r| r.lead_id).collect();
+    let friends: HashMap<i64, (Option<String>, String, Option<String>)> = lead::Entity::find()
         .select_only()
         .column(lead::Column::Id)
+        .column(lead::Column::Name)
         .column(lead::Column::Email)
+        .column(lead::Column::Phone)
         .filter(lead::Column::Id.is_in(lead_ids))
-        .into_tuple::<(i64, String)>()
+        .into_tuple::<(i64, Option<String>, String, Option<String>)>()
         .all(db)
         .await
         .map_err(|e| AppError::internal("rewards::to_wire leads", e))?
         .into_iter()
+        .map(|(id, name, email, phone)| (id, (name, email, phone)))
         .collect();
+    let friend = |r: &reward::Model| r.lead_id.and_then(|id| friends.get(&id));
     Ok(rows
         .iter()
         .map(|r| {
             let recipient_email = if r.recipient == "friend" {
-                r.lead_id.and_then(|id| lead_emails.get(&id).cloned())
+                friend(r).map(|(_, email, _)| email.clone())
             } else {
                 r.referrer_id
                     .and_then(|id| referrer_emails.get(&id).cloned())
@@ -95,6 +95,9 @@ pub async fn to_wire_many(
                 id: r.id,
                 campaign: slugs.get(&r.campaign_id).cloned().unwrap_or_default(),
                 lead_id: r.lead_id,
+                lead_name: friend(r).and_then(|(name, email, phone)| {
+                    friend_label(name.as_deref(), email, phone.as_deref())
+                }),
                 referrer_id: r.referrer_id,
                 recipient: r.recipient.clone(),
                 recipient_email,
@@ -114,23 +117,34 @@ pub async fn to_wire_many(
         .collect())
 }
 
+/// How the admin's lists name a lead's friend: their name, else their email, else their phone.
+fn friend_label(name: Option<&str>, email: &str, phone: Option<&str>) -> Option<String> {
+    [name, Some(email), phone]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 /// The wire form of rewards just created for one lead, when the recipients' emails are known: no
 /// queries.
 pub fn to_wire_known(
     rows: &[reward::Model],
     campaign_slug: &str,
     referrer_email: Option<&str>,
-    lead_email: &str,
+    lead: &lead::Model,
 ) -> Vec<Reward> {
     rows.iter()
         .map(|r| Reward {
             id: r.id,
             campaign: campaign_slug.to_owned(),
             lead_id: r.lead_id,
+            lead_name: friend_label(lead.name.as_deref(), &lead.email, lead.phone.as_deref()),
             referrer_id: r.referrer_id,
             recipient: r.recipient.clone(),
             recipient_email: if r.recipient == "friend" {
-                Some(lead_email.to_owned())
+                Some(lead.email.clone())
             } else {
                 referrer_email.map(str::to_owned)
             }

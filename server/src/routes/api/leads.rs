@@ -2,7 +2,11 @@
 
 use app::{
     ssr::{
-        services::leads::{self, CaptureRequest, Channel},
+        services::{
+            conversions::source,
+            leads::{self, CaptureRequest, Channel},
+            sales::{self, Order},
+        },
         state::AppState,
     },
     types::{Lead, LeadFilter},
@@ -21,14 +25,38 @@ use super::{
 pub struct NewLead {
     /// Campaign slug.
     pub campaign: String,
-    /// The friend's email.
+    /// The friend's email. May be left out when `phone` is given.
+    #[serde(default)]
     pub email: String,
+    /// The friend's phone number (7 to 15 digits; spaces, dashes, brackets and a leading + allowed).
+    #[serde(default)]
+    pub phone: Option<String>,
     /// The friend's name.
     #[serde(default)]
     pub name: Option<String>,
     /// The referral code the friend gave.
     #[serde(default)]
     pub referral_code: Option<String>,
+    /// A note for the lead's timeline (at most 1,000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// An order to qualify the lead at once, as a conversion of the campaign's qualifying event.
+    #[serde(default)]
+    pub order: Option<NewLeadOrder>,
+}
+
+/// An order recorded with a new lead.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewLeadOrder {
+    /// Your order id. It shares `POST /api/v1/conversions`' event ids: the same id again is
+    /// recognised and changes nothing.
+    pub order_id: String,
+    /// Amount in minor units (cents).
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// ISO 4217 currency of the amount.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// Filters for listing leads.
@@ -53,17 +81,19 @@ pub struct LeadPage {
     pub next_cursor: Option<i64>,
 }
 
-/// Record a lead credited to the referrer whose code is given. The same email again returns the
-/// existing lead with its attribution unchanged (first referrer wins).
+/// Record a lead credited to the referrer whose code is given: the same as the admin's sales
+/// desk, for a business's own CRM. The same email (or phone) again returns the existing lead with
+/// its attribution unchanged (first referrer wins); an `order` is then still applied to it, once
+/// per order id.
 #[utoipa::path(
     post, path = "/api/v1/leads", tag = "leads",
     request_body = NewLead,
     responses(
         (status = 201, description = "Created", body = Lead),
-        (status = 200, description = "Already existed; returned unchanged", body = Lead),
+        (status = 200, description = "Already existed; returned with its attribution unchanged", body = Lead),
         (status = 404, description = "No such campaign", body = ErrorBody),
         (status = 409, description = "Campaign paused", body = ErrorBody),
-        (status = 422, description = "Invalid field; `unknown_referral_code` carries a `suggestion` when exactly one code is one edit away", body = ErrorBody),
+        (status = 422, description = "Invalid field (nothing recorded); `unknown_referral_code` carries a `suggestion` when exactly one code is one edit away", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -72,26 +102,36 @@ pub async fn create(
     _key: ApiKey,
     ApiJson(input): ApiJson<NewLead>,
 ) -> Result<(StatusCode, Json<Lead>), ApiError> {
-    let outcome = leads::capture(
+    let order = input.order.map(|o| Order {
+        order_id: o.order_id,
+        amount_minor: o.amount,
+        currency: o.currency,
+    });
+    let recorded = sales::record(
         &state,
         &CaptureRequest {
             campaign: input.campaign,
             name: input.name,
             email: input.email,
+            phone: input.phone,
+            note: input.note,
+            entered_by: None,
             referral_code: input.referral_code,
             attribution: None,
             channel: Channel::Api,
             ip_hash: None,
             referrer_cookie: None,
         },
+        order.as_ref(),
+        source::API,
     )
     .await?;
-    let status = if outcome.created {
+    let status = if recorded.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(outcome.lead)))
+    Ok((status, Json(recorded.lead)))
 }
 
 /// List leads.
@@ -115,6 +155,7 @@ pub async fn list(
             campaign: query.campaign,
             status: query.status,
             referrer_id: query.referrer_id,
+            entered_by: None,
             after: query.after,
         },
     )

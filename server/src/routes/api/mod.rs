@@ -34,7 +34,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/referrers",
             post(referrers::create).get(referrers::list),
         )
-        .route("/api/v1/referrers/{id}", get(referrers::get_one))
+        .route(
+            "/api/v1/referrers/{id}",
+            get(referrers::get_one).patch(referrers::update),
+        )
         .route(
             "/api/v1/referrers/{id}/portal-link",
             post(referrers::portal_link),

@@ -1,7 +1,13 @@
 //! `/api/v1/referrers`.
 
 use app::{
-    ssr::{services::referrers, state::AppState},
+    ssr::{
+        services::{
+            referrer_changes::{self, ReferrerEdit},
+            referrers,
+        },
+        state::AppState,
+    },
     types::{Page, Referrer, ReferrerFilter, ReferrerWithStats},
 };
 use axum::{Json, extract::State, http::StatusCode};
@@ -114,6 +120,59 @@ pub async fn get_one(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ReferrerWithStats>, ApiError> {
     Ok(Json(referrers::get(&state, id).await?))
+}
+
+/// Change a referrer: any of name, email, note and whether they are active.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ReferrerChange {
+    /// Display name (1 to 200 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email; unique within the campaign (`422 email_taken` otherwise).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Your team's note on the referrer (at most 2,000 characters; empty removes it).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// `false` deactivates: their code is refused and their link credits nobody; `true`
+    /// reactivates.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// Change a referrer's name, email or note, or deactivate or reactivate them. Fields left out
+/// keep their value; a refused field changes nothing.
+#[utoipa::path(
+    patch, path = "/api/v1/referrers/{id}", tag = "referrers",
+    params(("id" = i64, Path, description = "Referrer id")),
+    request_body = ReferrerChange,
+    responses(
+        (status = 200, description = "The referrer as it is now", body = Referrer),
+        (status = 404, description = "No such referrer", body = ErrorBody),
+        (status = 422, description = "Invalid field, or `email_taken`", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    _key: ApiKey,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ReferrerChange>,
+) -> Result<Json<Referrer>, ApiError> {
+    let mut changed = referrer_changes::update(
+        &state,
+        id,
+        ReferrerEdit {
+            name: input.name.as_deref(),
+            email: input.email.as_deref(),
+            note: input.note.as_deref(),
+        },
+    )
+    .await?;
+    if let Some(active) = input.active {
+        changed = referrer_changes::set_active(&state, id, active).await?;
+    }
+    Ok(Json(changed))
 }
 
 /// List referrers.

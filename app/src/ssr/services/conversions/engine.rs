@@ -27,7 +27,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{CheckedEvent, Decision, describe_event, label, promotion_code_key};
+use super::{CheckedEvent, Decision, describe_event, promotion_code_key};
 use crate::{
     domain::{
         codes::{self as code_rules, CodeError},
@@ -37,6 +37,8 @@ use crate::{
             self, EventFacts, LeadFacts, LeadStatus, NoReward, NotQualifying, RewardContext,
             Verdict,
         },
+        slug::is_slug_shaped,
+        words::counted,
     },
     error::AppError,
     ssr::{
@@ -477,13 +479,6 @@ fn counts_per_referrer(rules: &LoadedRules) -> bool {
         .any(|(_, r)| r.cadence == "milestone" || r.max_per_referrer.is_some())
 }
 
-fn slug_shaped(code: &str) -> bool {
-    !code.is_empty()
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// The lookup key of a typed code, when it can name anyone (`codes::resolve` looks up the same).
 fn code_key(code: &str) -> Option<String> {
     match code_rules::normalize(code) {
@@ -638,7 +633,7 @@ impl World {
                 .into_iter()
                 .flatten()
                 .map(|c| c.trim())
-                .filter(|c| slug_shaped(c))
+                .filter(|c| is_slug_shaped(c))
                 .collect();
             let keys: Vec<String> = keys.into_iter().collect();
             let slugs: Vec<&str> = slugs.into_iter().collect();
@@ -729,7 +724,7 @@ impl World {
                 let trimmed = code.trim();
                 let hit = by_slug
                     .get(&(*campaign_id, trimmed.to_owned()))
-                    .filter(|_| slug_shaped(trimmed))
+                    .filter(|_| is_slug_shaped(trimmed))
                     .or_else(|| code_key(code).and_then(|k| by_key.get(&(*campaign_id, k))))
                     .copied();
                 let resolved = match hit {
@@ -878,7 +873,22 @@ impl World {
     }
 
     /// The referrer the event's codes name, else the error to give when nothing else credits it.
+    /// The referrer the event's code or promotion code names, or why it names none. A
+    /// deactivated referrer is named by nobody: their code is refused as inactive.
     fn referrer_for(
+        &self,
+        campaign_id: i64,
+        event: &CheckedEvent,
+    ) -> (Option<i64>, Option<AppError>) {
+        match self.named_referrer(campaign_id, event) {
+            (Some(id), _) if self.referrers.get(&id).is_some_and(|r| !r.active) => {
+                (None, Some(code_lookup::inactive()))
+            }
+            named => named,
+        }
+    }
+
+    fn named_referrer(
         &self,
         campaign_id: i64,
         event: &CheckedEvent,
@@ -1318,7 +1328,7 @@ impl<'w> Pass<'w> {
                 created,
                 &item.campaign.slug,
                 referrer.map(|r| r.email.as_str()),
-                &lead_now.email,
+                lead_now,
             ),
             duplicate: false,
             outcome: outcome.to_owned(),
@@ -1396,6 +1406,8 @@ impl<'w> Pass<'w> {
             qualified_at: None,
             status_reason: None,
             qualifying_event_id: None,
+            phone: None,
+            entered_by: None,
             created_at: self.now,
             updated_at: self.now,
         };
@@ -1513,7 +1525,7 @@ impl<'w> Pass<'w> {
                 Err(NoReward::CapReached) => {
                     story.push(format!(
                         "No \"{}\": the referrer reached the cap of {}.",
-                        label(rule),
+                        rules::reward_label(rule),
                         rule.max_per_referrer.unwrap_or(0)
                     ));
                     continue;
@@ -1523,14 +1535,14 @@ impl<'w> Pass<'w> {
                     story.push(format!(
                         "{} of {every} qualified referrals toward the next \"{}\".",
                         qualified_count % every,
-                        label(rule)
+                        rules::reward_label(rule)
                     ));
                     continue;
                 }
                 Err(NoReward::NoAmount) => {
                     story.push(format!(
                         "No \"{}\": a percentage reward needs the conversion's amount.",
-                        label(rule)
+                        rules::reward_label(rule)
                     ));
                     continue;
                 }
@@ -1546,7 +1558,7 @@ impl<'w> Pass<'w> {
                 // Earned before (re-qualification after a refund): exactly once means no second one.
                 story.push(format!(
                     "\"{}\" was already earned for this lead.",
-                    label(rule)
+                    rules::reward_label(rule)
                 ));
                 continue;
             }
@@ -1568,7 +1580,7 @@ impl<'w> Pass<'w> {
                 kind: rule.kind.clone(),
                 amount_minor: draft.amount_minor,
                 currency: draft.currency.clone(),
-                description: label(rule),
+                description: rules::reward_label(rule),
                 status: status.to_owned(),
                 milestone: i32::try_from(draft.milestone).unwrap_or(i32::MAX),
                 dedupe_key: dedupe_key.clone(),
@@ -1848,12 +1860,16 @@ impl<'w> Pass<'w> {
         let mut detail = format!("{what}; the lead is back to pending");
         if cancelled > 0 {
             detail.push_str(&format!(
-                ", {cancelled} reward(s) not yet issued were cancelled"
+                ", {} not yet issued {} cancelled",
+                counted(cancelled as u64, "reward", "rewards"),
+                if cancelled == 1 { "was" } else { "were" }
             ));
         }
         if clawback > 0 {
             detail.push_str(&format!(
-                ", {clawback} issued reward(s) are flagged for clawback"
+                ", {} {} flagged for clawback",
+                counted(clawback as u64, "issued reward", "issued rewards"),
+                if clawback == 1 { "is" } else { "are" }
             ));
         }
         detail.push('.');
@@ -1933,7 +1949,11 @@ impl<'w> Pass<'w> {
             };
             let (cancelled, _) = self.cancel_rewards(lead_id, cancel_reason);
             let tail = if cancelled > 0 {
-                format!(" {cancelled} reward(s) not yet issued were cancelled.")
+                format!(
+                    " {} not yet issued {} cancelled.",
+                    counted(cancelled as u64, "reward", "rewards"),
+                    if cancelled == 1 { "was" } else { "were" }
+                )
             } else {
                 String::new()
             };

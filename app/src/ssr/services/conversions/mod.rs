@@ -52,6 +52,8 @@ pub mod source {
     pub const STRIPE: &str = "stripe";
     /// An admin's button in the Leads tab.
     pub const ADMIN: &str = "admin";
+    /// An order recorded with its lead at the admin's sales desk.
+    pub const SALES: &str = "sales";
 
     /// An inbound webhook source.
     pub fn inbound(source_id: i64) -> String {
@@ -211,20 +213,6 @@ fn describe_event(event: &CheckedEvent, source: &str) -> String {
     )
 }
 
-fn label(rule: &rules::RewardRule) -> String {
-    if !rule.description.is_empty() {
-        return rule.description.clone();
-    }
-    match rule.kind.as_str() {
-        "fixed" => rules::format_amount(rule.amount_minor.unwrap_or(0), rule.currency.as_deref()),
-        "percent" => format!(
-            "{}% of the purchase",
-            f64::from(rule.percent_bp.unwrap_or(0)) / 100.0
-        ),
-        _ => "Reward".to_owned(),
-    }
-}
-
 fn lead_event_data(lead: &lead::Model, campaign_slug: &str, status: &str) -> serde_json::Value {
     json!({
         "id": lead.id,
@@ -246,11 +234,22 @@ pub async fn record(
     source: &str,
     input: &ConversionInput,
 ) -> Result<ConversionResult, AppError> {
-    let event = check(input)?;
+    record_checked(state, source, &input.campaign, check(input)?).await
+}
+
+/// [`record`] for an event already checked, in campaign `campaign_slug`: the sales desk and
+/// `POST /api/v1/leads` check an order before they record its lead, then point the event at
+/// that lead by its key (`email_normalized`), which may be a phone number's.
+pub async fn record_checked(
+    state: &AppState,
+    source: &str,
+    campaign_slug: &str,
+    event: CheckedEvent,
+) -> Result<ConversionResult, AppError> {
     if let Some(previous) = stored_result(&state.db, source, &event.event_id).await? {
         return Ok(previous);
     }
-    let (campaign, rules) = state.rules_cache.get(&state.db, &input.campaign).await?;
+    let (campaign, rules) = state.rules_cache.get(&state.db, campaign_slug).await?;
     state
         .conversion_queue
         .submit(

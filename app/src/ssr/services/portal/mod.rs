@@ -543,6 +543,7 @@ fn home(
         next_page,
         page,
         emails_on: !referrer.emails_opt_out,
+        active: referrer.active,
     })
 }
 
