@@ -237,6 +237,31 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
     assert!(doc["components"]["schemas"]["Campaign"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/referrers/{id}"]["patch"].is_object(),
+        "changing a referrer is documented"
+    );
+    // The print files share one list of options; each documents all of it.
+    for file in ["print.pdf", "print.html", "print.csv"] {
+        let path = format!("/api/v1/campaigns/{{slug}}/{file}");
+        let names: Vec<&str> = doc["paths"][&path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has parameters"))
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for name in [
+            "slug",
+            "template",
+            "paper",
+            "marks",
+            "referrer",
+            "search",
+            "never_printed",
+        ] {
+            assert!(names.contains(&name), "{file} documents {name}: {names:?}");
+        }
+    }
     let page = app.get("/api/v1/docs").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();

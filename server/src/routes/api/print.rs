@@ -21,6 +21,39 @@ use super::{
     error::{ApiError, ApiPath, ErrorBody},
 };
 
+/// The print options every campaign print file takes, documented once (the handlers read the raw
+/// query with the studio's own parser, `PrintRequest`, which names the allowed values in its
+/// errors).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // a description for the OpenAPI document; never built
+pub struct PrintParams {
+    /// `business-card` (85 x 55 mm, the default), `flyer` (A6), `poster` (the whole sheet) or
+    /// `table-tent` (A5, folded)
+    template: Option<String>,
+    /// `a4` (the default) or `letter`
+    paper: Option<String>,
+    /// `1` for crop marks and 3 mm bleed, for print shops
+    marks: Option<String>,
+    /// `0` to leave the referrers' names off
+    names: Option<String>,
+    /// A referrer's id; repeat it to pick several, in the order given. Without it, every
+    /// referrer of the campaign the filters let through
+    referrer: Option<Vec<i64>>,
+    /// Only referrers whose name or email holds this, or whose code it is
+    search: Option<String>,
+    /// Only referrers who joined on or after this day (YYYY-MM-DD)
+    joined_after: Option<String>,
+    /// `1` for only referrers never printed before
+    never_printed: Option<String>,
+    /// `0` for QR codes without the channel marker
+    channel: Option<String>,
+    /// A headline instead of the one saved for this template
+    headline: Option<String>,
+    /// Body text instead of the one saved for this template
+    body: Option<String>,
+}
+
 /// Print a campaign's referrers as a PDF.
 ///
 /// One piece per referrer (all of the campaign's, those the filters let through, or those
@@ -31,20 +64,7 @@ use super::{
 /// per PDF. The referrers printed count as printed (see `never_printed`).
 #[utoipa::path(
     get, path = "/api/v1/campaigns/{slug}/print.pdf", tag = "campaigns",
-    params(
-        ("slug" = String, Path, description = "Campaign slug"),
-        ("template" = Option<String>, Query, description = "`business-card` (85 x 55 mm, the default), `flyer` (A6), `poster` (the whole sheet) or `table-tent` (A5, folded)"),
-        ("paper" = Option<String>, Query, description = "`a4` (the default) or `letter`"),
-        ("marks" = Option<String>, Query, description = "`1` for crop marks and 3 mm bleed, for print shops"),
-        ("names" = Option<String>, Query, description = "`0` to leave the referrers' names off"),
-        ("referrer" = Option<Vec<i64>>, Query, description = "A referrer's id; repeat it to pick several, in the order given. Without it, every referrer of the campaign the filters let through"),
-        ("search" = Option<String>, Query, description = "Only referrers whose name or email holds this, or whose code it is"),
-        ("joined_after" = Option<String>, Query, description = "Only referrers who joined on or after this day (YYYY-MM-DD)"),
-        ("never_printed" = Option<String>, Query, description = "`1` for only referrers never printed before"),
-        ("channel" = Option<String>, Query, description = "`0` for QR codes without the channel marker"),
-        ("headline" = Option<String>, Query, description = "A headline instead of the one saved for this template"),
-        ("body" = Option<String>, Query, description = "Body text instead of the one saved for this template"),
-    ),
+    params(("slug" = String, Path, description = "Campaign slug"), PrintParams),
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf", body = [u8]),
         (status = 401, description = "Missing or bad API key", body = ErrorBody),
@@ -70,7 +90,7 @@ pub async fn pdf(
 /// margins it matches the PDF. Takes the same parameters as `print.pdf`.
 #[utoipa::path(
     get, path = "/api/v1/campaigns/{slug}/print.html", tag = "campaigns",
-    params(("slug" = String, Path, description = "Campaign slug")),
+    params(("slug" = String, Path, description = "Campaign slug"), PrintParams),
     responses(
         (status = 200, description = "The print page", content_type = "text/html", body = String),
         (status = 401, description = "Missing or bad API key", body = ErrorBody),
@@ -158,10 +178,7 @@ pub async fn card_png(
 /// spreadsheet does not run it as a formula.
 #[utoipa::path(
     get, path = "/api/v1/campaigns/{slug}/print.csv", tag = "campaigns",
-    params(
-        ("slug" = String, Path, description = "Campaign slug"),
-        ("referrer" = Option<Vec<i64>>, Query, description = "A referrer's id; repeat it to pick several, in the order given. Without it, every referrer of the campaign"),
-    ),
+    params(("slug" = String, Path, description = "Campaign slug"), PrintParams),
     responses(
         (status = 200, description = "The CSV (`text/csv`, an attachment)", content_type = "text/csv", body = String),
         (status = 401, description = "Missing or bad API key", body = ErrorBody),

@@ -9,11 +9,13 @@ pub mod fonts;
 pub mod layout;
 pub mod pdf;
 pub mod png;
+mod request;
+pub mod stream;
 pub mod svg;
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -30,6 +32,8 @@ use crate::{
     },
 };
 use layout::{Paper, Template};
+pub use request::{MAX_BODY, MAX_HEADLINE, PrintRequest, limited};
+use request::{nonblank, too_many};
 
 /// The most pieces one PDF holds (500 sheets of business cards). A larger run is printed in
 /// parts, picked with `referrer=`.
@@ -77,181 +81,6 @@ pub struct PrintPiece {
     pub qr_link: String,
 }
 
-/// What to print, read from a query string.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrintRequest {
-    /// The template (default: business cards).
-    pub template: Template,
-    /// The sheet (default: A4).
-    pub paper: Paper,
-    /// Crop marks and bleed, for print shops.
-    pub marks: bool,
-    /// Whether each piece carries its referrer's name (default yes).
-    pub names: bool,
-    /// The referrers to print, in this order; empty means every referrer of the campaign that
-    /// the filters below let through.
-    pub referrers: Vec<i64>,
-    /// Only referrers whose name or email holds this, or whose code it is.
-    pub search: Option<String>,
-    /// Only referrers who joined on or after this day (UTC).
-    pub joined_after: Option<NaiveDate>,
-    /// Only referrers whose material was never printed.
-    pub never_printed: bool,
-    /// Whether QR codes carry the template's channel marker (default yes), so their clicks
-    /// count as "from paper".
-    pub channel: bool,
-    /// Text to print instead of the saved headline (the studio's live preview).
-    pub headline: Option<String>,
-    /// Text to print instead of the saved body text.
-    pub body: Option<String>,
-}
-
-impl PrintRequest {
-    /// Whether any filter narrows "every referrer".
-    fn filtered(&self) -> bool {
-        self.search.is_some() || self.joined_after.is_some() || self.never_printed
-    }
-}
-
-impl Default for PrintRequest {
-    fn default() -> Self {
-        PrintRequest {
-            template: Template::BusinessCard,
-            paper: Paper::A4,
-            marks: false,
-            names: true,
-            referrers: Vec::new(),
-            search: None,
-            joined_after: None,
-            never_printed: false,
-            channel: true,
-            headline: None,
-            body: None,
-        }
-    }
-}
-
-/// `1`/`true` or `0`/`false`, for `field`.
-fn flag(field: &str, value: &str) -> Result<bool, AppError> {
-    match value.trim() {
-        "1" | "true" => Ok(true),
-        "0" | "false" | "" => Ok(false),
-        _ => Err(AppError::invalid(
-            "invalid_flag",
-            field,
-            format!("`{field}` is 1 or 0."),
-        )),
-    }
-}
-
-impl PrintRequest {
-    /// Reads `template`, `paper`, `marks`, `names`, `referrer` (repeatable), `search`,
-    /// `joined_after` (YYYY-MM-DD), `never_printed`, `channel`, `headline` and `body` from the
-    /// pairs of a query string. Anything else, or a bad value, is refused with the field and
-    /// what is allowed. Empty values are "not given", as a plain HTML form sends them.
-    pub fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
-    ) -> Result<PrintRequest, AppError> {
-        let mut request = PrintRequest::default();
-        for (key, value) in pairs {
-            match key.as_ref() {
-                "template" => request.template = Template::parse(&value)?,
-                "paper" => request.paper = Paper::parse(&value)?,
-                "marks" => request.marks = flag("marks", &value)?,
-                "names" => request.names = flag("names", &value)?,
-                "referrer" => {
-                    let id = value.trim().parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-                        AppError::invalid(
-                            "invalid_referrer",
-                            "referrer",
-                            format!("`referrer` is a referrer's id, a whole number; {value:?} is not."),
-                        )
-                    })?;
-                    if !request.referrers.contains(&id) {
-                        request.referrers.push(id);
-                    }
-                }
-                "search" => request.search = nonblank(&value),
-                "joined_after" => {
-                    request.joined_after = match nonblank(&value) {
-                        None => None,
-                        Some(day) => {
-                            Some(NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| {
-                                AppError::invalid(
-                                    "invalid_date",
-                                    "joined_after",
-                                    format!(
-                                        "`joined_after` is a day as YYYY-MM-DD; {day:?} is not."
-                                    ),
-                                )
-                            })?)
-                        }
-                    }
-                }
-                "never_printed" => request.never_printed = flag("never_printed", &value)?,
-                "channel" => request.channel = flag("channel", &value)?,
-                "headline" => request.headline = Some(limited("headline", &value, MAX_HEADLINE)?),
-                "body" => request.body = Some(limited("body", &value, MAX_BODY)?),
-                other => {
-                    return Err(AppError::invalid(
-                        "unknown_parameter",
-                        other,
-                        format!(
-                            "Unknown parameter {other:?}. Use template, paper, marks, names, referrer, search, joined_after, never_printed, channel, headline and body."
-                        ),
-                    ));
-                }
-            }
-        }
-        if request.referrers.len() > MAX_PIECES {
-            return Err(too_many());
-        }
-        if !request.referrers.is_empty() && request.filtered() {
-            return Err(AppError::invalid(
-                "picked_and_filtered",
-                "referrer",
-                "Pick referrers by id (`referrer=`) or by filter (search, joined_after, never_printed), not both.",
-            ));
-        }
-        Ok(request)
-    }
-}
-
-/// The most characters a printed headline may have.
-pub const MAX_HEADLINE: usize = 120;
-/// The most characters of printed body text.
-pub const MAX_BODY: usize = 500;
-
-/// `value` trimmed, `None` when blank.
-fn nonblank(value: &str) -> Option<String> {
-    let value = value.trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
-/// `value` trimmed, refused on `field` past `max` characters. One check for the preview's
-/// parameters and the saved texts.
-pub fn limited(field: &str, value: &str, max: usize) -> Result<String, AppError> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(AppError::invalid(
-            "too_long",
-            field,
-            format!("The {field} is at most {max} characters."),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn too_many() -> AppError {
-    AppError::invalid(
-        "too_many_pieces",
-        "referrer",
-        format!(
-            "One PDF holds at most {MAX_PIECES} pieces. Pick referrers with `referrer=` and print in parts."
-        ),
-    )
-}
-
 /// A finished file.
 pub struct PrintFile {
     /// The file's bytes; only its first bytes when `rest` follows.
@@ -259,7 +88,7 @@ pub struct PrintFile {
     /// The rest of a file still being made (a streamed PDF): chunks in order. An `Err` means it
     /// broke off part-way (logged where it broke); the answer must then be cut off, not ended,
     /// so the client does not take half a file for a whole one.
-    pub rest: Option<tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>>,
+    pub rest: Option<stream::Chunks>,
     /// `{campaign}-{template}-{paper}.pdf` and the like.
     pub file_name: String,
     /// How many pieces it holds.
@@ -597,43 +426,6 @@ fn file_name(campaign: &campaign::Model, request: &PrintRequest, extension: &str
     )
 }
 
-/// How many bytes of a streamed PDF go out at a time.
-const STREAM_CHUNK: usize = 64 * 1024;
-/// How many chunks may wait for a slow client before drawing pauses: with [`STREAM_CHUNK`], a
-/// quarter of a megabyte held per download however long the run.
-const STREAM_QUEUE: usize = 4;
-
-/// An `io::Write` that hands its bytes to a channel in [`STREAM_CHUNK`] pieces, waiting while
-/// the channel is full; writing fails once the receiver is gone (the client went away).
-struct ChannelWriter {
-    buffer: Vec<u8>,
-    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(STREAM_CHUNK));
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-    }
-}
-
-impl std::io::Write for ChannelWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(bytes);
-        if self.buffer.len() >= STREAM_CHUNK {
-            self.send()?;
-        }
-        Ok(bytes.len())
-    }
-
-    /// Keeps the tail: it goes out in [`ChannelWriter::send`] once the run is recorded.
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Campaign `slug`'s referrers as one PDF, as `request` asks, streamed sheet by sheet as it is
 /// drawn (see [`pdf::write`]); they count as printed once it is whole. The last bytes go out
 /// only after that is recorded, so a client holding the whole file sees the record.
@@ -648,14 +440,10 @@ pub async fn campaign_pdf(
     let title = format!("{}: {}", run.campaign.name, template.name());
     let pieces = run.pieces.len();
     let file_name = file_name(&run.campaign, request, "pdf");
-    let (sender, mut receiver) = tokio::sync::mpsc::channel(STREAM_QUEUE);
+    let (mut writer, mut receiver) = stream::channel();
     let (brand, campaign_id, referrers) = (run.brand, run.campaign.id, run.referrers);
     let (state, runtime) = (state.clone(), tokio::runtime::Handle::current());
     let task = tokio::task::spawn_blocking(move || {
-        let mut writer = ChannelWriter {
-            buffer: Vec::with_capacity(STREAM_CHUNK),
-            sender: sender.clone(),
-        };
         let written = pdf::write(
             &mut writer,
             template.face(),
@@ -672,7 +460,7 @@ pub async fn campaign_pdf(
                 Ok(())
             }
             Err(error) => {
-                let _ = sender.blocking_send(Err(std::io::Error::other("the PDF broke off")));
+                writer.break_off();
                 Err(error)
             }
         }

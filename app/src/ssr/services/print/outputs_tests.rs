@@ -287,6 +287,34 @@ fn a_long_pdf_leaves_in_many_small_writes_with_a_table_that_finds_every_object()
 }
 
 #[test]
+fn each_embedded_font_carries_its_own_postscript_name_as_a_subset() {
+    let template = Template::BusinessCard;
+    let imposition = impose(template, Paper::A4, false);
+    let file = pdf::render(template.face(), &imposition, &brand(), &cards(2), "Cards").unwrap();
+    let text = String::from_utf8_lossy(&file);
+    // "/BaseFont /ABCDEF+Name": a six-capital subset tag, then the name from the font file.
+    let names: Vec<&str> = text
+        .match_indices("/BaseFont /")
+        .map(|(at, _)| {
+            let rest = &text[at + "/BaseFont /".len()..];
+            let end = rest.find(['\n', ' ', '/', '>']).unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect();
+    for face in ["Inter-Regular", "Inter-Bold", "JetBrainsMono-Bold"] {
+        assert!(
+            names.iter().any(|n| {
+                let (tag, name) = n.split_once('+').unwrap_or_default();
+                tag.len() == 6
+                    && tag.bytes().all(|b| b.is_ascii_uppercase())
+                    && name.starts_with(face)
+            }),
+            "{face} in {names:?}"
+        );
+    }
+}
+
+#[test]
 fn a_reader_that_goes_away_stops_the_drawing() {
     let template = Template::BusinessCard;
     let imposition = impose(template, Paper::A4, false);

@@ -317,6 +317,18 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
 }
 
+/// The font's own PostScript name, from its name table, kept to the characters a PDF name may
+/// hold without escapes: a font file swapped for another names itself.
+fn postscript_name(font: &FontRef<'_>) -> Option<String> {
+    let name: String = font
+        .localized_strings(skrifa::string::StringId::POSTSCRIPT_NAME)
+        .english_or_first()?
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && !"[](){}<>/%#".contains(*c))
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
 /// Writes the subset of `face` holding `glyphs` as a Type 0 font at `type0`.
 fn write_font<W: Write>(
     out: &mut ObjectWriter<W>,
@@ -355,11 +367,7 @@ fn write_font<W: Write>(
             .map(|i| char::from(b'A' + ((hash >> (i * 5)) % 26) as u8))
             .collect()
     };
-    let postscript = match face {
-        Typeface::Regular => "Inter-Regular",
-        Typeface::Bold => "Inter-Bold",
-        Typeface::Mono => "JetBrainsMono-Bold",
-    };
+    let postscript = postscript_name(font).ok_or_else(|| failed("no PostScript name"))?;
     let base_font = format!("{tag}+{postscript}");
 
     let cid_ref = out.reserve();
