@@ -394,7 +394,50 @@ async fn a_replaced_code_keeps_working_for_its_grace_time_then_says_so(app: Test
     );
 }
 
+async fn a_deactivated_referrer_is_left_out_of_print_runs_and_bulk_emails(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let jane = app.referrer("spring", "Jane", "jane@example.com").await;
+    app.referrer("spring", "Omar", "omar@example.com").await;
+    app.log_in_as("admin@example.com", Role::Admin).await;
+    let (status, _) = app
+        .rpc(
+            "referrer_active",
+            &[("id", &jane["id"].to_string()), ("active", "false")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Everyone's mail-merge list (the print runs pick the same) has only Omar.
+    let csv = app
+        .get_api("/api/v1/campaigns/spring/print.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("omar@example.com") && !csv.contains("jane@example.com"),
+        "{csv}"
+    );
+    // Picked by id, Jane is printed as asked.
+    let picked = app
+        .get_api(&format!(
+            "/api/v1/campaigns/spring/print.csv?referrer={}",
+            jane["id"]
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(picked.contains("jane@example.com"), "{picked}");
+    // The bulk link-and-code send writes to Omar only.
+    let run = app::ssr::services::emails::send_missing_welcomes(&app.state, "spring")
+        .await
+        .unwrap();
+    assert_eq!(run.written, 1);
+}
+
 on_both_databases!(
+    a_deactivated_referrer_is_left_out_of_print_runs_and_bulk_emails,
     a_replaced_code_keeps_working_for_its_grace_time_then_says_so,
     an_admin_edits_a_referrer_and_bad_input_changes_nothing,
     a_deactivated_referrer_credits_nobody_until_reactivated,

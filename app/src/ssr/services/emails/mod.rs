@@ -319,7 +319,8 @@ async fn newest_email_id(db: &DatabaseConnection) -> Result<i64, AppError> {
         .unwrap_or(0))
 }
 
-/// Writes the link-and-code email for every referrer of the campaign who has never had one.
+/// Writes the link-and-code email for every active referrer of the campaign who has never had
+/// one.
 /// Batches of [`WELCOME_BATCH`] commit one by one, so a run cut short keeps what it wrote and
 /// the next run goes on from there; the emails' dedupe keys make sure nobody gets it twice,
 /// even with two runs at once. Returns how many were written and where, for
@@ -336,6 +337,8 @@ pub async fn send_missing_welcomes(
         let batch = referrer::Entity::find()
             .filter(referrer::Column::CampaignId.eq(campaign.id))
             .filter(referrer::Column::Id.gt(after))
+            // A deactivated referrer's link and code would credit nobody.
+            .filter(referrer::Column::Active.eq(true))
             .filter(never_emailed_condition())
             .order_by_asc(referrer::Column::Id)
             .limit(WELCOME_BATCH)

@@ -221,6 +221,11 @@ fn filtered_query(campaign_id: i64, request: &PrintRequest) -> sea_orm::Select<r
     let mut query = referrer::Entity::find()
         .filter(referrer::Column::CampaignId.eq(campaign_id))
         .order_by_asc(referrer::Column::Id);
+    // "Everyone" leaves out deactivated referrers, whose printed code would be refused; one
+    // picked by id is printed as asked.
+    if request.referrers.is_empty() {
+        query = query.filter(referrer::Column::Active.eq(true));
+    }
     if let Some(any) = request
         .search
         .as_deref()
