@@ -212,14 +212,7 @@ pub async fn submit(
                 campaign_name: campaign.name.clone(),
                 brand_color: campaign.brand_color.clone(),
                 logo_url: campaign.logo_url.clone(),
-                // A friend a deactivated referrer's link brought credits nobody: thank no one.
-                referrer_name: outcome.lead.referrer_name.clone().filter(|_| {
-                    !outcome
-                        .lead
-                        .flags
-                        .iter()
-                        .any(|f| f == leads::REFERRER_INACTIVE)
-                }),
+                referrer_name: leads::credited_name(&outcome.lead),
                 created: outcome.created,
                 friend_reward: offer.1.clone(),
             },

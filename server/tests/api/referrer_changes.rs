@@ -253,6 +253,12 @@ async fn a_deactivated_referrer_credits_nobody_until_reactivated(app: TestApp) {
         )
         .await;
     assert_eq!(done.status(), StatusCode::OK);
+    let thanks = done.text().await.unwrap();
+    assert!(thanks.contains("Thanks for signing up"));
+    assert!(
+        !thanks.contains("will get the credit"),
+        "nobody is thanked: {thanks}"
+    );
     let leads: Value = app.get_json("/api/v1/leads?campaign=hosted").await;
     assert_eq!(
         leads["items"][0]["flags"],

@@ -113,6 +113,16 @@ pub fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<Str
     }
 }
 
+/// The name of the referrer a lead credits, for the friend's thank-you: nobody when a
+/// deactivated referrer's link brought the lead (it waits for an admin's review).
+pub fn credited_name(lead: &Lead) -> Option<String> {
+    if lead.flags.iter().any(|f| f == REFERRER_INACTIVE) {
+        None
+    } else {
+        lead.referrer_name.clone()
+    }
+}
+
 /// The wire form of one lead row (one query for the referrer's name).
 pub async fn wire_one(
     db: &impl ConnectionTrait,
