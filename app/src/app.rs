@@ -22,6 +22,7 @@ use crate::pages::admin::{
     referrers::ReferrersPage,
     rewards::RewardsPage,
     sales::SalesDeskPage,
+    search::SearchPage,
     setup::SetupPage,
 };
 use crate::pages::portal::PortalPage;
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/print") view=PrintStudioPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/sales") view=SalesDeskPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/search") view=SearchPage ssr=SsrMode::Async />
                 <Route path=path!("/p/:slug") view=PortalPage ssr=SsrMode::Async />
             </Routes>
         </Router>

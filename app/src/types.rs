@@ -202,6 +202,9 @@ pub struct ReferrerFilter {
     pub never_emailed: bool,
 }
 
+/// Lead statuses, in the order a lead moves through them (`review`: waiting for an admin).
+pub const LEAD_STATUSES: [&str; 4] = ["pending", "review", "qualified", "rejected"];
+
 /// Filters for the Leads tab and `GET /api/v1/leads`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LeadFilter {
@@ -214,8 +217,69 @@ pub struct LeadFilter {
     /// Recorded at the sales desk by this admin account.
     #[serde(default)]
     pub entered_by: Option<i64>,
-    /// Keyset cursor: only rows with a smaller id.
+    /// One search box: the friend's email, phone, the start of their name or email, an order
+    /// id, or a referral code.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Created on or after this day (UTC), `YYYY-MM-DD`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Created on or before this day (UTC), `YYYY-MM-DD`.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `newest` (the default) or `oldest` first.
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// Keyset cursor: only rows past this id in the chosen order.
     pub after: Option<i64>,
+}
+
+impl LeadFilter {
+    /// The filter as URL query pairs (the page's address without its cursor): the Leads tab
+    /// reads them back with [`LeadFilter::from_query`], and the export takes the same ones.
+    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let text = [
+            ("campaign", &self.campaign),
+            ("status", &self.status),
+            ("q", &self.search),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+        ];
+        let mut pairs: Vec<(&'static str, String)> = text
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, value.clone().filter(|v| !v.is_empty())?)))
+            .collect();
+        if let Some(id) = self.referrer_id {
+            pairs.push(("referrer_id", id.to_string()));
+        }
+        pairs
+    }
+
+    /// The filter in a page's query (`get` reads one parameter); blank values are no filter.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> LeadFilter {
+        let text = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        LeadFilter {
+            campaign: text("campaign"),
+            status: text("status"),
+            referrer_id: text("referrer_id").and_then(|v| v.parse().ok()),
+            entered_by: None,
+            search: text("q"),
+            from: text("from"),
+            to: text("to"),
+            sort: text("sort"),
+            after: text("after").and_then(|v| v.parse().ok()),
+        }
+    }
+}
+
+/// One page of the Leads tab, and how its search text was understood.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadsView {
+    /// The page.
+    pub page: Page<Lead>,
+    /// "Leads whose order id is ORD-1001": what the search box matched, when it was used.
+    pub search_note: Option<String>,
 }
 
 /// The signed-in admin.
@@ -356,12 +420,9 @@ impl ImportError {
     pub fn report_csv(errors: &[ImportError]) -> String {
         let mut out = String::from("line,column,reason\n");
         for e in errors {
-            out.push_str(&format!(
-                "{},\"{}\",\"{}\"\n",
-                e.line,
-                e.column.replace('"', "\"\""),
-                e.reason.replace('"', "\"\"")
-            ));
+            // The line number is a number; only the text fields need quoting and defusing.
+            out.push_str(&format!("{},", e.line));
+            out.push_str(&crate::domain::csv::line(&[&e.column, &e.reason]));
         }
         out
     }
@@ -945,4 +1006,23 @@ pub struct DeskView {
     pub confirm: Option<(String, String)>,
     /// The admin may open lead pages (the sales role may not).
     pub can_view_leads: bool,
+}
+
+/// What the admin header's search box found: a few of each kind, with a way to all of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// The text searched for, trimmed.
+    pub text: String,
+    /// Campaigns whose name or slug holds the text.
+    pub campaigns: Vec<Campaign>,
+    /// Referrers by part of their name or email, or their code (newest first).
+    pub referrers: Vec<Referrer>,
+    /// More referrers match than are listed.
+    pub more_referrers: bool,
+    /// Leads as the Leads tab's search finds them (newest first).
+    pub leads: Vec<Lead>,
+    /// More leads match than are listed.
+    pub more_leads: bool,
+    /// How the leads search read the text.
+    pub lead_note: Option<String>,
 }

@@ -389,7 +389,7 @@ export interface ConversionResult {
 export async function recordPurchase(
   page: Page,
   key: string,
-  body: { campaign: string; referral_code: string; email: string },
+  body: { campaign: string; referral_code: string; email: string; event_id?: string },
 ): Promise<ConversionResult> {
   const response = await page.request.post('/api/v1/conversions', {
     headers: { Authorization: `Bearer ${key}` },

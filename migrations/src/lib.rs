@@ -21,6 +21,7 @@ mod m20261205_000012_rewards_by_referrer;
 mod m20261206_000013_print_studio;
 mod m20261207_000014_sales_desk;
 mod m20261207_000015_referrer_state;
+mod m20261207_000016_lead_search;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_print_studio::Migration),
             Box::new(m20261207_000014_sales_desk::Migration),
             Box::new(m20261207_000015_referrer_state::Migration),
+            Box::new(m20261207_000016_lead_search::Migration),
         ]
     }
 }

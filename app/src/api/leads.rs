@@ -4,30 +4,24 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{ConversionResult, Lead, LeadDetail, Page},
+    types::{ConversionResult, LeadDetail, LeadFilter, LeadsView},
 };
 
-/// One page of the Leads tab.
+/// One page of the Leads tab and how its search was understood. Every filter is a query
+/// parameter of the page, so a view can be bookmarked and shared.
 #[server(prefix = "/rpc", endpoint = "leads")]
-pub async fn list_leads(
-    campaign: Option<String>,
-    status: Option<String>,
-    referrer_id: Option<i64>,
-    after: Option<i64>,
-) -> Result<Page<Lead>, AppError> {
+pub async fn list_leads(#[server(default)] filter: LeadFilter) -> Result<LeadsView, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::leads},
+        ssr::{auth, services::lead_lists},
     };
     auth::require(Permission::ViewData).await?;
-    let filter = crate::types::LeadFilter {
-        campaign,
-        status,
-        referrer_id,
+    // Only the sales desk lists by who entered a lead, for the rep's own entries.
+    let filter = LeadFilter {
         entered_by: None,
-        after,
+        ..filter
     };
-    leads::list(&auth::state()?, &filter).await
+    lead_lists::view(&auth::state()?, &filter).await
 }
 
 /// A lead and the story of how it was credited.

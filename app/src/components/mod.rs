@@ -88,6 +88,14 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                     <a href="/api/v1/docs" rel="external">"API reference"</a>
                 })}
             </nav>
+            {admin.role.allows(Permission::ViewData).then(|| view! {
+                // A plain GET form: it works before hydration and without JavaScript.
+                <form class="header-search" method="get" action="/admin/search" role="search" aria-label="Search everything">
+                    <label for="header-search" class="visually-hidden">"Search campaigns, referrers and leads"</label>
+                    <input id="header-search" type="search" name="q" maxlength="200" placeholder="Search…" />
+                    <button type="submit">"Search"</button>
+                </form>
+            })}
             <div class="who">
                 <span>{format!("{} ({})", admin.email, admin.role.as_str())}</span>
                 <ActionForm action=logout>

@@ -10,6 +10,7 @@ mod friend;
 mod helpers;
 mod images;
 mod imports;
+mod lead_search;
 mod leads;
 mod links;
 mod logos;

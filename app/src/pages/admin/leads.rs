@@ -10,28 +10,27 @@ use crate::{
     },
     components::{AdminPage, action_error, load_error, short_time, use_id_param},
     pages::admin::referrers::serde_urlencoded_pairs,
-    types::{ConversionResult, LeadFilter},
+    types::{ConversionResult, LEAD_STATUSES, LeadFilter},
 };
 
-/// The Leads tab's status filter; `review` is the review queue.
-const STATUSES: [&str; 4] = ["pending", "review", "qualified", "rejected"];
+/// The address of the Leads tab (or its export, `path`) for `filter` plus `extra` pairs.
+fn leads_href(path: &str, filter: &LeadFilter, extra: &[(&'static str, String)]) -> String {
+    let mut pairs = filter.query_pairs();
+    pairs.extend(extra.iter().cloned());
+    if pairs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", serde_urlencoded_pairs(&pairs))
+    }
+}
 
-/// `/admin/leads?campaign=&status=&referrer_id=&after=`.
+/// `/admin/leads?campaign=&status=&referrer_id=&q=&from=&to=&sort=&after=`: every filter is in
+/// the address, so a view can be bookmarked, shared, and exported as it is.
 #[component]
 pub fn LeadsPage() -> impl IntoView {
     let query = use_query_map();
-    let filter = move || {
-        query.with(|q| LeadFilter {
-            campaign: q.get("campaign").filter(|s| !s.is_empty()),
-            status: q.get("status").filter(|s| !s.is_empty()),
-            referrer_id: q.get("referrer_id").and_then(|a| a.parse().ok()),
-            entered_by: None,
-            after: q.get("after").and_then(|a| a.parse().ok()),
-        })
-    };
-    let leads = Resource::new(filter, |f| {
-        list_leads(f.campaign, f.status, f.referrer_id, f.after)
-    });
+    let filter = move || query.with(|q| LeadFilter::from_query(|key| q.get(key)));
+    let leads = Resource::new(filter, list_leads);
     let campaigns = Resource::new(|| (), |_| list_campaigns());
     view! {
         <AdminPage title="Leads">
@@ -43,17 +42,15 @@ pub fn LeadsPage() -> impl IntoView {
                         Ok(list) => list,
                         Err(error) => return load_error(error),
                     };
-                    let page = match leads.await {
-                        Ok(page) => page,
+                    let view = match leads.await {
+                        Ok(view) => view,
                         Err(error) => return load_error(error),
                     };
-                    let next = page.next_cursor.map(|cursor| {
-                        let mut q = vec![("after", cursor.to_string())];
-                        if let Some(c) = &current.campaign { q.push(("campaign", c.clone())); }
-                        if let Some(s) = &current.status { q.push(("status", s.clone())); }
-                        if let Some(r) = current.referrer_id { q.push(("referrer_id", r.to_string())); }
-                        format!("/admin/leads?{}", serde_urlencoded_pairs(&q))
-                    });
+                    let page = view.page;
+                    let next = page
+                        .next_cursor
+                        .map(|cursor| leads_href("/admin/leads", &current, &[("after", cursor.to_string())]));
+                    let export_href = leads_href("/admin/leads/export.csv", &current, &[]);
                     // A filter set by a link (a referrer's leads) is said, with a way out.
                     let referrer_filter = current.referrer_id.map(|id| {
                         let name = page
@@ -61,10 +58,7 @@ pub fn LeadsPage() -> impl IntoView {
                             .first()
                             .and_then(|l| l.referrer_name.clone())
                             .unwrap_or_else(|| format!("referrer #{id}"));
-                        let mut kept = Vec::new();
-                        if let Some(c) = &current.campaign { kept.push(("campaign", c.clone())); }
-                        if let Some(s) = &current.status { kept.push(("status", s.clone())); }
-                        let clear = format!("/admin/leads?{}", serde_urlencoded_pairs(&kept));
+                        let clear = leads_href("/admin/leads", &LeadFilter { referrer_id: None, ..current.clone() }, &[]);
                         view! {
                             <p class="filter-note" role="status">
                                 "Only the leads of " <a href=format!("/admin/referrers/{id}")>{name}</a> ". "
@@ -72,16 +66,30 @@ pub fn LeadsPage() -> impl IntoView {
                             </p>
                         }
                     });
+                    let search_note = view.search_note.map(|note| {
+                        let clear = leads_href("/admin/leads", &LeadFilter { search: None, ..current.clone() }, &[]);
+                        view! {
+                            <p class="filter-note" role="status">{note} ". " <a href=clear>"Clear the search"</a></p>
+                        }
+                    });
                     let status = current.status.clone().unwrap_or_default();
-                    let mut queue = vec![("status", "review".to_owned())];
-                    if let Some(c) = &current.campaign { queue.push(("campaign", c.clone())); }
-                    let queue_href = format!("/admin/leads?{}", serde_urlencoded_pairs(&queue));
+                    let sort = current.sort.clone().unwrap_or_default();
+                    let queue_href = leads_href(
+                        "/admin/leads",
+                        &LeadFilter { campaign: current.campaign.clone(), status: Some("review".into()), ..LeadFilter::default() },
+                        &[],
+                    );
                     view! {
                         <p>
                             <a href=queue_href>"Review queue"</a>
                             ": leads whose qualifying event waits for an admin's approval (the campaign asks for it, or a fraud signal flagged the lead)."
                         </p>
-                        <form method="get" class="filters" role="search">
+                        <form method="get" class="filters" role="search" aria-label="Find leads">
+                            <label for="filter-q">"Search"</label>
+                            <input id="filter-q" type="search" name="q" maxlength="200"
+                                value=current.search.clone().unwrap_or_default()
+                                placeholder="Email, phone, name, order id or code" aria-describedby="filter-q-hint" />
+                            <p id="filter-q-hint" class="hint visually-hidden">"A whole email or phone number, an order id, a referral code, or the start of a name or email."</p>
                             <label for="filter-campaign">"Campaign"</label>
                             <select id="filter-campaign" name="campaign">
                                 <option value="">"All campaigns"</option>
@@ -93,14 +101,25 @@ pub fn LeadsPage() -> impl IntoView {
                             <label for="filter-status">"Status"</label>
                             <select id="filter-status" name="status">
                                 <option value="">"Any status"</option>
-                                {STATUSES.into_iter().map(|s| view! {
+                                {LEAD_STATUSES.into_iter().map(|s| view! {
                                     <option value=s selected=status == s>{s}</option>
                                 }).collect_view()}
+                            </select>
+                            <label for="filter-from">"From"</label>
+                            <input id="filter-from" type="date" name="from" value=current.from.clone().unwrap_or_default() />
+                            <label for="filter-to">"To"</label>
+                            <input id="filter-to" type="date" name="to" value=current.to.clone().unwrap_or_default() />
+                            <label for="filter-sort">"Order"</label>
+                            <select id="filter-sort" name="sort">
+                                <option value="newest" selected=sort != "oldest">"Newest first"</option>
+                                <option value="oldest" selected=sort == "oldest">"Oldest first"</option>
                             </select>
                             {current.referrer_id.map(|r| view! { <input type="hidden" name="referrer_id" value=r.to_string() /> })}
                             <button type="submit">"Filter"</button>
                         </form>
                         {referrer_filter}
+                        {search_note}
+                        <p><a href=export_href download="">"Export these leads (CSV)"</a></p>
                         {if page.items.is_empty() {
                             view! { <p class="empty">"No leads match."</p> }.into_any()
                         } else {
@@ -135,7 +154,7 @@ pub fn LeadsPage() -> impl IntoView {
                                 </div>
                             }.into_any()
                         }}
-                        {next.map(|href| view! { <p><a href=href rel="next">"Older leads →"</a></p> })}
+                        {next.map(|href| view! { <p><a href=href rel="next">"Next page →"</a></p> })}
                     }
                         .into_any()
                 })}

@@ -15,4 +15,5 @@ pub mod referrers;
 pub mod rewards;
 pub mod rules;
 pub mod sales;
+pub mod search;
 pub mod setup;

@@ -25,6 +25,8 @@ pub struct Model {
     pub phone: Option<String>,
     /// The admin account that recorded this lead by hand at the sales desk.
     pub entered_by: Option<i64>,
+    /// The name folded for prefix search (`domain::search::name_key`).
+    pub name_key: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

@@ -1,9 +1,11 @@
 //! Campaigns: create, edit, pause.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::{
@@ -17,6 +19,31 @@ use crate::{
     },
     types::{Campaign, CampaignInput},
 };
+
+/// The slugs of the campaigns `ids`, by id: how a list of rows from several campaigns names each
+/// row's campaign with one query.
+pub async fn slugs_of(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, String>, AppError> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .column(campaign::Column::Slug)
+        .filter(campaign::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("campaigns::slugs_of", e))?
+        .into_iter()
+        .collect())
+}
 
 /// The brand colour of a campaign that does not choose one.
 pub const DEFAULT_BRAND_COLOR: &str = "#4338ca";

@@ -186,6 +186,7 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
         leads.push(lead::ActiveModel {
             campaign_id: Set(campaign.id),
             referrer_id: Set(Some(referrer.id)),
+            name_key: Set(Some(crate::domain::search::name_key(&friend))),
             name: Set(Some(friend)),
             email: Set(email.as_str().to_owned()),
             email_normalized: Set(email.normalized()),

@@ -1,15 +1,13 @@
 //! Leads: capturing a referred friend with the right attribution, listing, and the timeline.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 use crate::{
-    domain::{email::Email, phone::Phone},
+    domain::{email::Email, phone::Phone, search},
     error::AppError,
     ssr::{
         db::{begin_write, is_unique_violation},
@@ -17,18 +15,15 @@ use crate::{
         services::{
             campaigns, codes,
             emails::{self, notifications, queue, templates::CampaignTemplates},
-            fraud, paging, referrers,
+            fraud, referrers,
         },
         state::AppState,
     },
-    types::{CaptureOutcome, Lead, LeadDetail, LeadEvent, LeadFilter, Page},
+    types::{CaptureOutcome, Lead, LeadDetail, LeadEvent},
 };
 
 /// The flag of a lead brought by a deactivated referrer's link.
 pub const REFERRER_INACTIVE: &str = "referrer_inactive";
-
-/// Lead statuses.
-pub const STATUSES: [&str; 4] = ["pending", "review", "qualified", "rejected"];
 
 /// Which door the lead came through; it decides the recorded source when a code was typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,6 +380,7 @@ pub async fn capture(
     let inserted = lead::ActiveModel {
         campaign_id: Set(campaign.id),
         referrer_id: Set(Some(credit.referrer.id)),
+        name_key: Set(name.as_deref().map(search::name_key)),
         name: Set(name),
         email: Set(email),
         phone: Set(phone),
@@ -459,75 +455,6 @@ pub async fn capture(
         lead: to_wire(&row, &campaign.slug, Some(credit.referrer.name)),
         created: true,
     })
-}
-
-/// One page of leads matching `filter`, newest first.
-pub async fn list(state: &AppState, filter: &LeadFilter) -> Result<Page<Lead>, AppError> {
-    let mut query = lead::Entity::find();
-    if let Some(slug) = filter.campaign.as_deref().filter(|s| !s.trim().is_empty()) {
-        let campaign = campaigns::find_row(&state.db, slug).await?;
-        query = query.filter(lead::Column::CampaignId.eq(campaign.id));
-    }
-    if let Some(status) = filter.status.as_deref().filter(|s| !s.trim().is_empty()) {
-        if !STATUSES.contains(&status) {
-            return Err(AppError::invalid(
-                "invalid_status",
-                "status",
-                "Status is pending, review, qualified or rejected.",
-            ));
-        }
-        query = query.filter(lead::Column::Status.eq(status));
-    }
-    if let Some(referrer_id) = filter.referrer_id {
-        query = query.filter(lead::Column::ReferrerId.eq(referrer_id));
-    }
-    if let Some(admin_id) = filter.entered_by {
-        query = query.filter(lead::Column::EnteredBy.eq(admin_id));
-    }
-    let (rows, next_cursor) = paging::newest_first(
-        &state.db,
-        query,
-        lead::Column::Id,
-        filter.after,
-        |r| r.id,
-        "leads::list",
-    )
-    .await?;
-    let referrer_ids: Vec<i64> = rows.iter().filter_map(|r| r.referrer_id).collect();
-    let names: HashMap<i64, String> = referrer::Entity::find()
-        .select_only()
-        .column(referrer::Column::Id)
-        .column(referrer::Column::Name)
-        .filter(referrer::Column::Id.is_in(referrer_ids))
-        .into_tuple::<(i64, String)>()
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("leads::list names", e))?
-        .into_iter()
-        .collect();
-    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
-    let slugs: HashMap<i64, String> = campaign::Entity::find()
-        .select_only()
-        .column(campaign::Column::Id)
-        .column(campaign::Column::Slug)
-        .filter(campaign::Column::Id.is_in(campaign_ids))
-        .into_tuple::<(i64, String)>()
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("leads::list campaigns", e))?
-        .into_iter()
-        .collect();
-    let items = rows
-        .iter()
-        .map(|row| {
-            to_wire(
-                row,
-                slugs.get(&row.campaign_id).map_or("", String::as_str),
-                row.referrer_id.and_then(|id| names.get(&id).cloned()),
-            )
-        })
-        .collect();
-    Ok(Page { items, next_cursor })
 }
 
 /// A lead with its timeline, oldest event first.

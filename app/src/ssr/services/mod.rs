@@ -1,6 +1,7 @@
 //! Use cases. Server functions, REST handlers, the CLI and workers all call these, so each rule
 //! exists once.
 
+pub mod admin_search;
 pub mod admins;
 pub mod api_keys;
 pub mod campaigns;
@@ -13,6 +14,7 @@ pub mod emails;
 pub mod fraud;
 pub mod imports;
 pub mod inbound;
+pub mod lead_lists;
 pub mod leads;
 pub mod links;
 pub mod logos;

@@ -19,18 +19,54 @@ pub async fn newest_first<E: EntityTrait>(
     id_of: impl Fn(&E::Model) -> i64,
     context: &str,
 ) -> Result<(Vec<E::Model>, Option<i64>), AppError> {
-    let query = match after {
-        Some(after) => query.filter(id.lt(after)),
-        None => query,
+    keyset(
+        db,
+        query,
+        id,
+        after,
+        Order::NewestFirst,
+        PAGE_SIZE,
+        id_of,
+        context,
+    )
+    .await
+}
+
+/// Which end of a list comes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Highest id first (the default of every list).
+    #[default]
+    NewestFirst,
+    /// Lowest id first.
+    OldestFirst,
+}
+
+/// `size` rows of `query` past the cursor `after` in `order`, and the cursor of the next page.
+#[allow(clippy::too_many_arguments)] // each is one part of the page asked for; a struct would only rename them
+pub async fn keyset<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    id: E::Column,
+    after: Option<i64>,
+    order: Order,
+    size: u64,
+    id_of: impl Fn(&E::Model) -> i64,
+    context: &str,
+) -> Result<(Vec<E::Model>, Option<i64>), AppError> {
+    let query = match (after, order) {
+        (Some(after), Order::NewestFirst) => query.filter(id.lt(after)).order_by_desc(id),
+        (Some(after), Order::OldestFirst) => query.filter(id.gt(after)).order_by_asc(id),
+        (None, Order::NewestFirst) => query.order_by_desc(id),
+        (None, Order::OldestFirst) => query.order_by_asc(id),
     };
     let mut rows = query
-        .order_by_desc(id)
-        .limit(PAGE_SIZE + 1)
+        .limit(size + 1)
         .all(db)
         .await
         .map_err(|e| AppError::internal(context, e))?;
-    let next_cursor = if rows.len() as u64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
+    let next_cursor = if rows.len() as u64 > size {
+        rows.truncate(size as usize);
         rows.last().map(&id_of)
     } else {
         None

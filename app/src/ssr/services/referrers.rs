@@ -296,15 +296,7 @@ async fn with_stats(
     rows: Vec<referrer::Model>,
 ) -> Result<Vec<ReferrerWithStats>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
-    let slugs: HashMap<i64, String> = campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(campaign_ids))
-        .all(&state.db)
-        .await
-        .map_err(|e| AppError::internal("referrers::with_stats campaigns", e))?
-        .into_iter()
-        .map(|c| (c.id, c.slug))
-        .collect();
+    let slugs = campaigns::slugs_of(&state.db, rows.iter().map(|r| r.campaign_id)).await?;
     let (clicks, leads, qualified) = counts(&state.db, &ids).await?;
     Ok(rows
         .iter()

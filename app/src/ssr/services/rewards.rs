@@ -16,7 +16,7 @@ use crate::{
     error::AppError,
     ssr::{
         db::begin_write,
-        entities::{campaign, lead, qualification_rule, referrer, reward},
+        entities::{lead, qualification_rule, referrer, reward},
         services::{campaigns, emails::notifications, outbox::Effects, paging},
         state::{AppState, RuntimeSettings},
     },
@@ -37,18 +37,7 @@ pub async fn to_wire_many(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
-    let slugs: HashMap<i64, String> = campaign::Entity::find()
-        .select_only()
-        .column(campaign::Column::Id)
-        .column(campaign::Column::Slug)
-        .filter(campaign::Column::Id.is_in(campaign_ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await
-        .map_err(|e| AppError::internal("rewards::to_wire campaigns", e))?
-        .into_iter()
-        .collect();
+    let slugs = campaigns::slugs_of(db, rows.iter().map(|r| r.campaign_id)).await?;
     let referrer_ids: Vec<i64> = rows
         .iter()
         .filter(|r| r.recipient == "referrer")
@@ -382,17 +371,6 @@ pub async fn mature(
     Ok(count)
 }
 
-/// One CSV field: quoted, inner quotes doubled, and a leading `=`, `+`, `-`, `@`, tab or CR
-/// defused with `'` so a spreadsheet shows it as text instead of running it as a formula.
-pub fn csv_field(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    format!("\"{}\"", defused.replace('"', "\"\""))
-}
-
 /// Due rewards (or those of `status`) as CSV for a payout run, oldest first.
 pub async fn export_csv(state: &AppState, filter: &RewardFilter) -> Result<String, AppError> {
     let mut query = reward::Entity::find();
@@ -432,9 +410,7 @@ pub async fn export_csv(state: &AppState, filter: &RewardFilter) -> Result<Strin
             r.referrer_id.map(|v| v.to_string()).unwrap_or_default(),
             r.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        out.push_str(&crate::domain::csv::line(&fields));
     }
     Ok(out)
 }

@@ -16,6 +16,7 @@ use crate::{
         services::{
             campaigns, codes,
             conversions::{self, source},
+            lead_lists,
             leads::{self, CaptureRequest, Channel, EnteredBy},
             rules::LoadedRules,
         },
@@ -234,7 +235,7 @@ pub async fn entries_of(
     by: &CurrentAdmin,
     after: Option<i64>,
 ) -> Result<Page<Lead>, AppError> {
-    leads::list(
+    lead_lists::list(
         state,
         &LeadFilter {
             entered_by: Some(by.id),

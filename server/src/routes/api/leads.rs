@@ -4,7 +4,8 @@ use app::{
     ssr::{
         services::{
             conversions::source,
-            leads::{self, CaptureRequest, Channel},
+            lead_lists,
+            leads::{CaptureRequest, Channel},
             sales::{self, Order},
         },
         state::AppState,
@@ -68,11 +69,20 @@ pub struct LeadQuery {
     pub status: Option<String>,
     /// Credited referrer.
     pub referrer_id: Option<i64>,
+    /// Search: a whole email or phone number, an order id, a referral code, or the start of
+    /// the friend's name or email.
+    pub q: Option<String>,
+    /// Created on or after this day (UTC, `YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Created on or before this day (UTC, `YYYY-MM-DD`).
+    pub to: Option<String>,
+    /// `newest` (the default) or `oldest` first.
+    pub sort: Option<String>,
     /// Cursor from `next_cursor` of the previous page.
     pub after: Option<i64>,
 }
 
-/// One page of leads, newest first.
+/// One page of leads, in the order asked for (newest first by default).
 #[derive(Serialize, ToSchema)]
 pub struct LeadPage {
     /// The leads.
@@ -149,13 +159,17 @@ pub async fn list(
     _key: ApiKey,
     ApiQuery(query): ApiQuery<LeadQuery>,
 ) -> Result<Json<LeadPage>, ApiError> {
-    let page = leads::list(
+    let page = lead_lists::list(
         &state,
         &LeadFilter {
             campaign: query.campaign,
             status: query.status,
             referrer_id: query.referrer_id,
             entered_by: None,
+            search: query.q,
+            from: query.from,
+            to: query.to,
+            sort: query.sort,
             after: query.after,
         },
     )

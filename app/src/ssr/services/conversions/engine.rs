@@ -1408,6 +1408,7 @@ impl<'w> Pass<'w> {
             qualifying_event_id: None,
             phone: None,
             entered_by: None,
+            name_key: None,
             created_at: self.now,
             updated_at: self.now,
         };

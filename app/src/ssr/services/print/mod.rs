@@ -27,7 +27,7 @@ use crate::{
     error::AppError,
     ssr::{
         entities::{campaign, campaign_logo, print_text, referrer, referrer_print},
-        services::{campaigns, logos::LogoType, portal, referrers, rewards::csv_field},
+        services::{campaigns, logos::LogoType, portal, referrers},
         state::AppState,
     },
 };
@@ -633,9 +633,7 @@ pub async fn campaign_csv(
             format!("{public}/qr/{}.png?size=1024", referrer.slug),
             format!("{public}/qr/{}.svg", referrer.slug),
         ];
-        let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        out.push_str(&crate::domain::csv::line(&fields));
     }
     mark_printed(state, row.id, &rows).await;
     Ok(PrintFile {
