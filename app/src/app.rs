@@ -9,6 +9,7 @@ use leptos_router::{
 };
 
 use crate::pages::admin::{
+    audit::AuditPage,
     campaigns::{CampaignPage, CampaignsPage},
     email_templates::EmailTemplatesPage,
     emails::{EmailPage, EmailsPage},
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/print") view=PrintStudioPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/sales") view=SalesDeskPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/search") view=SearchPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/p/:slug") view=PortalPage ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -1026,3 +1026,147 @@ pub struct SearchResults {
     /// How the leads search read the text.
     pub lead_note: Option<String>,
 }
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Database id.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: an admin's email, an API key's name, or "command line".
+    pub actor: String,
+    /// What happened, like `referrer.deactivated`.
+    pub action: String,
+    /// The campaign's slug, when the change belongs to one that still exists.
+    pub campaign: Option<String>,
+    /// `campaign`, `referrer`, `lead`, `reward` or `api_key`.
+    pub object_kind: String,
+    /// The object's id.
+    pub object_id: Option<i64>,
+    /// One sentence for a person.
+    pub summary: String,
+}
+
+impl AuditEntry {
+    /// The admin page of what the entry names, while there is one to link to.
+    pub fn object_href(&self) -> Option<String> {
+        let id = self.object_id?;
+        match self.object_kind.as_str() {
+            "referrer" if !self.action.ends_with(".deleted") => {
+                Some(format!("/admin/referrers/{id}"))
+            }
+            "lead" => Some(format!("/admin/leads/{id}")),
+            "campaign" => self
+                .campaign
+                .as_ref()
+                .map(|slug| format!("/admin/campaigns/{slug}")),
+            "api_key" => Some("/admin/api-keys".to_owned()),
+            "reward" => Some("/admin/rewards".to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// Filters for the audit log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Campaign slug.
+    pub campaign: Option<String>,
+    /// Keyset cursor.
+    pub after: Option<i64>,
+}
+
+/// What goes with a referrer if they are deleted, counted for the owner before they confirm.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferrerFootprint {
+    /// Clicks on their link (deleted).
+    pub clicks: u64,
+    /// Leads they brought (kept, credited to nobody).
+    pub leads: u64,
+    /// Their pending, due or cancelled rewards (deleted).
+    pub unpaid_rewards: u64,
+    /// Their issued rewards (kept without a name).
+    pub issued_rewards: u64,
+    /// Emails written to them (deleted).
+    pub emails: u64,
+}
+
+impl ReferrerFootprint {
+    /// "12 clicks, 3 emails and 1 unpaid reward go; 4 leads stay, credited to nobody".
+    pub fn sentence(&self) -> String {
+        let going = [
+            crate::domain::words::counted(self.clicks as i64, "click", "clicks"),
+            crate::domain::words::counted(self.emails as i64, "email", "emails"),
+            crate::domain::words::counted(
+                self.unpaid_rewards as i64,
+                "unpaid reward",
+                "unpaid rewards",
+            ),
+        ];
+        let mut out = format!("{}, {} and {} go", going[0], going[1], going[2]);
+        out.push_str(&format!(
+            "; {} {} credited to nobody",
+            crate::domain::words::counted(self.leads as i64, "lead", "leads"),
+            if self.leads == 1 { "stays," } else { "stay," },
+        ));
+        if self.issued_rewards > 0 {
+            out.push_str(&format!(
+                "; {} {} in the books without a name",
+                crate::domain::words::counted(
+                    self.issued_rewards as i64,
+                    "issued reward",
+                    "issued rewards"
+                ),
+                if self.issued_rewards == 1 {
+                    "stays"
+                } else {
+                    "stay"
+                },
+            ));
+        }
+        out
+    }
+}
+
+/// What a merge of two referrer records did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferrerMerged {
+    /// The record kept.
+    pub kept: i64,
+    /// The record merged into it, now gone.
+    pub merged: i64,
+    /// One sentence: who was merged into whom and what moved.
+    pub summary: String,
+}
+
+/// What adding referrers from a CSV file did (or, for a preview, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferrerImportReport {
+    /// A preview: nothing was written.
+    pub dry_run: bool,
+    /// Rows in the file (blank rows not counted).
+    pub rows: u64,
+    /// Referrers added.
+    pub added: u64,
+    /// Rows whose email the campaign already has (left as they are).
+    pub existing: u64,
+    /// Rows refused.
+    pub refused: u64,
+    /// The refused rows, the first ones.
+    pub errors: Vec<ImportError>,
+    /// More rows were refused than are listed.
+    pub errors_truncated: bool,
+}
+
+/// What the last bulk add of referrers came to, kept in the session until the Referrers tab has
+/// shown it once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReferrerImport {
+    /// The file's name as uploaded.
+    pub filename: String,
+    /// The campaign chosen.
+    pub campaign: String,
+    /// What happened, or why the file was refused as a whole.
+    pub result: Result<ReferrerImportReport, crate::error::AppError>,
+}

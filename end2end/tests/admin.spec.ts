@@ -94,3 +94,61 @@ test('at phone width every tab of the navigation is in sight, none cut off', asy
     expect(clipped, `${await link.textContent()} is not cut`).toBe(false);
   }
 });
+
+test('at phone width a table stacks its rows, each cell named, nothing off screen', async ({ page, browser }) => {
+  await page.setViewportSize({ width: 375, height: 740 });
+  await loginAsOwner(page, browser);
+  const campaign = newCampaign('Stack');
+  await createCampaign(page, campaign);
+  const id = unique();
+  await addReferrer(page, campaign, { name: `Stacy ${id}`, email: `stacy-${id}@example.com` });
+  await visit(page, `/admin/referrers?campaign=${campaign.slug}`);
+  const row = page.getByRole('row').filter({ hasText: `stacy-${id}@example.com` });
+  await expect(row).toHaveCount(1);
+  // Every cell of the row is on screen, under the one before it, with its column's name.
+  const cells = row.locator('td');
+  const count = await cells.count();
+  expect(count).toBe(8);
+  let previousBottom = 0;
+  for (let i = 0; i < count; i += 1) {
+    const box = (await cells.nth(i).boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(375);
+    expect(box.y).toBeGreaterThanOrEqual(previousBottom - 1);
+    previousBottom = box.y + box.height;
+    const label = await cells.nth(i).evaluate((td) => getComputedStyle(td, '::before').content);
+    expect(label).not.toBe('none');
+  }
+  // Nothing on the page reaches past the screen's right edge (named, when something does).
+  const wide = await page.evaluate(() =>
+    [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className}`)
+      .slice(0, 5),
+  );
+  expect(wide, 'the page does not scroll sideways').toEqual([]);
+});
+
+test('the rules editor shows each reward as a sentence and adds one from a folded row', async ({ page, browser }) => {
+  await loginAsOwner(page, browser);
+  const campaign = newCampaign('Rules');
+  await createCampaign(page, campaign);
+  await visit(page, `/admin/campaigns/${campaign.slug}`);
+  const rules = formWith(page, 'Save rules');
+  // A new campaign has one reward; no blank reward forms are laid out.
+  await expect(rules.getByRole('group', { name: 'Reward 1' }).getByText('Referrer gets Thank-you reward per qualified lead, due at once.')).toBeVisible();
+  await expect(rules.getByRole('group', { name: 'Reward 2' })).toHaveCount(0);
+  const added = rules.getByRole('group', { name: 'New reward' });
+  await expect(added).toBeHidden();
+  await rules.getByText('Add a reward', { exact: true }).click();
+  await added.getByLabel('Kind', { exact: true }).selectOption('fixed');
+  await added.getByLabel('Recipient', { exact: true }).selectOption('friend');
+  await added.getByLabel('Amount', { exact: true }).fill('5');
+  await added.getByLabel('Currency', { exact: true }).fill('EUR');
+  await added.getByLabel('Hold (days)', { exact: true }).fill('14');
+  await rules.getByRole('button', { name: 'Save rules' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Rules saved.' })).toBeVisible();
+  const saved = formWith(page, 'Save rules');
+  await expect(saved.getByRole('group', { name: 'Reward 2' }).getByText('Friend gets 5.00 EUR per qualified lead, due 14 days after qualifying.')).toBeVisible();
+  await expect(saved.getByRole('group', { name: 'New reward' })).toBeHidden();
+});

@@ -71,7 +71,9 @@ test('a qualified purchase earns a due reward, which is downloaded for payout an
     await again.getByLabel('Description', { exact: true }).fill('');
     await rules.getByRole('button', { name: 'Save rules' }).click();
     await expectStatus(page, 'Rules saved.');
-    await expect(page.getByText('Referrer: USD 10.00, per qualified lead, due at once.')).toBeVisible();
+    await expect(page.getByRole('listitem').filter({ hasText: 'Referrer gets 10.00 USD per qualified lead, due at once.' })).toBeVisible();
+    // The reward reads as the same sentence above its fields.
+    await expect(page.getByRole('group', { name: 'Reward 1' }).getByText('Referrer gets 10.00 USD per qualified lead, due at once.')).toBeVisible();
   });
 
   const friend = `fay-${unique()}@example.com`;

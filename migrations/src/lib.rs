@@ -22,6 +22,8 @@ mod m20261206_000013_print_studio;
 mod m20261207_000014_sales_desk;
 mod m20261207_000015_referrer_state;
 mod m20261207_000016_lead_search;
+mod m20261207_000017_audit_log;
+mod m20261207_000018_merged_links;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_sales_desk::Migration),
             Box::new(m20261207_000015_referrer_state::Migration),
             Box::new(m20261207_000016_lead_search::Migration),
+            Box::new(m20261207_000017_audit_log::Migration),
+            Box::new(m20261207_000018_merged_links::Migration),
         ]
     }
 }

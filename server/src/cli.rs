@@ -10,7 +10,9 @@ use app::{
     domain::{api_access::ApiAccess, roles::Role, words::counted},
     ssr::{
         services::{
-            admins, api_keys, demo,
+            admins, api_keys,
+            audit::Actor,
+            demo,
             imports::{self, ImportOptions},
         },
         state::AppState,
@@ -188,7 +190,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                     let access = ApiAccess::parse(&access).ok_or_else(|| {
                         anyhow::anyhow!("--access: {access:?} is not full, conversions or read")
                     })?;
-                    let (id, key) = api_keys::create(&db, &name, access)
+                    let (id, key) = api_keys::create(&db, &Actor::command_line(), &name, access)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     eprintln!(
@@ -197,7 +199,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                     println!("{key}");
                 }
                 ApiKeyCommand::Revoke { id } => {
-                    api_keys::revoke(&db, id)
+                    api_keys::revoke(&db, &Actor::command_line(), id)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     eprintln!("Revoked API key {id}.");

@@ -66,9 +66,12 @@ pub async fn create_campaign(
 ) -> Result<Campaign, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::campaigns},
+        ssr::{
+            auth,
+            services::{audit::Actor, campaigns},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
+    let admin = auth::require(Permission::ManageCampaigns).await?;
     let input = crate::types::CampaignInput {
         name,
         slug,
@@ -79,7 +82,7 @@ pub async fn create_campaign(
         brand_color,
         logo_url,
     };
-    let created = campaigns::create(&auth::state()?, &input).await?;
+    let created = campaigns::create(&auth::state()?, &Actor::admin(&admin), &input).await?;
     crate::api::redirect_back_with(&[("created", &created.slug)]);
     Ok(created)
 }
@@ -98,9 +101,12 @@ pub async fn update_campaign(
 ) -> Result<Campaign, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::campaigns},
+        ssr::{
+            auth,
+            services::{audit::Actor, campaigns},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
+    let admin = auth::require(Permission::ManageCampaigns).await?;
     let input = crate::types::CampaignInput {
         name,
         slug: None,
@@ -111,7 +117,7 @@ pub async fn update_campaign(
         brand_color,
         logo_url: Some(logo_url.unwrap_or_default()),
     };
-    campaigns::update(&auth::state()?, &slug, &input).await
+    campaigns::update(&auth::state()?, &Actor::admin(&admin), &slug, &input).await
 }
 
 /// Pauses (`paused = "true"`) or resumes a campaign.
@@ -119,10 +125,19 @@ pub async fn update_campaign(
 pub async fn set_campaign_paused(slug: String, paused: String) -> Result<Campaign, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::campaigns},
+        ssr::{
+            auth,
+            services::{audit::Actor, campaigns},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
-    campaigns::set_paused(&auth::state()?, &slug, paused == "true").await
+    let admin = auth::require(Permission::ManageCampaigns).await?;
+    campaigns::set_paused(
+        &auth::state()?,
+        &Actor::admin(&admin),
+        &slug,
+        paused == "true",
+    )
+    .await
 }
 
 /// Gives a code to every referrer of the campaign who lacks one; returns how many.
@@ -199,9 +214,12 @@ pub async fn save_campaign_rules(
             roles::Permission,
             rules_form::{REWARD_ROWS, RewardForm, RulesForm, form_field},
         },
-        ssr::{auth, services::rules},
+        ssr::{
+            auth,
+            services::{audit::Actor, rules},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
+    let admin = auth::require(Permission::ManageCampaigns).await?;
     let state = auth::state()?;
     let row = |kind: Option<String>,
                recipient: Option<String>,
@@ -282,7 +300,7 @@ pub async fn save_campaign_rules(
     let wanted = form
         .to_rules(extra)
         .map_err(|e| AppError::invalid("invalid_rules", &e.field, e.message))?;
-    let saved = rules::replace(&state, &slug, wanted)
+    let saved = rules::replace(&state, &Actor::admin(&admin), &slug, wanted)
         .await
         .map_err(|e| match e {
             // Already checked above, so only a rule the REST API added can land here.

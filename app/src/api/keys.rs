@@ -52,9 +52,12 @@ const NEW_KEY: &str = "new_api_key";
 pub async fn create_api_key(name: String, access: Option<String>) -> Result<String, AppError> {
     use crate::{
         domain::{api_access::ApiAccess, roles::Permission},
-        ssr::{auth, services::api_keys},
+        ssr::{
+            auth,
+            services::{api_keys, audit::Actor},
+        },
     };
-    auth::require(Permission::ManageApiKeys).await?;
+    let admin = auth::require(Permission::ManageApiKeys).await?;
     let access = ApiAccess::parse(access.as_deref().unwrap_or("full")).ok_or_else(|| {
         AppError::invalid(
             "invalid_access",
@@ -62,7 +65,8 @@ pub async fn create_api_key(name: String, access: Option<String>) -> Result<Stri
             "Choose the key's access from the list.",
         )
     })?;
-    let (_, key) = api_keys::create(&auth::state()?.db, &name, access).await?;
+    let (_, key) =
+        api_keys::create(&auth::state()?.db, &Actor::admin(&admin), &name, access).await?;
     auth::session()
         .await?
         .insert(NEW_KEY, key.clone())
@@ -88,8 +92,11 @@ pub async fn take_new_api_key() -> Result<Option<String>, AppError> {
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::api_keys},
+        ssr::{
+            auth,
+            services::{api_keys, audit::Actor},
+        },
     };
-    auth::require(Permission::ManageApiKeys).await?;
-    api_keys::revoke(&auth::state()?.db, id).await
+    let admin = auth::require(Permission::ManageApiKeys).await?;
+    api_keys::revoke(&auth::state()?.db, &Actor::admin(&admin), id).await
 }

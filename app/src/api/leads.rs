@@ -43,7 +43,10 @@ pub async fn qualify_lead(id: i64, reason: Option<String>) -> Result<ConversionR
         domain::roles::Permission,
         ssr::{
             auth,
-            services::conversions::{self, Decision},
+            services::{
+                audit::Actor,
+                conversions::{self, Decision},
+            },
         },
     };
     let admin = auth::require(Permission::ManageLeads).await?;
@@ -53,7 +56,7 @@ pub async fn qualify_lead(id: i64, reason: Option<String>) -> Result<ConversionR
         id,
         Decision::Qualify,
         &reason,
-        &admin.email,
+        &Actor::admin(&admin),
     )
     .await?;
     crate::api::redirect_back_with(&[("decided", "qualified")]);
@@ -68,13 +71,22 @@ pub async fn reject_lead(id: i64, reason: Option<String>) -> Result<ConversionRe
         domain::roles::Permission,
         ssr::{
             auth,
-            services::conversions::{self, Decision},
+            services::{
+                audit::Actor,
+                conversions::{self, Decision},
+            },
         },
     };
     let admin = auth::require(Permission::ManageLeads).await?;
     let reason = reason.unwrap_or_default();
-    let result =
-        conversions::decide(&auth::state()?, id, Decision::Reject, &reason, &admin.email).await?;
+    let result = conversions::decide(
+        &auth::state()?,
+        id,
+        Decision::Reject,
+        &reason,
+        &Actor::admin(&admin),
+    )
+    .await?;
     crate::api::redirect_back_with(&[("decided", "rejected")]);
     Ok(result)
 }

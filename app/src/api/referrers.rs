@@ -4,7 +4,10 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    types::{EmailProgress, Page, Referrer, ReferrerDetail, ReferrerWithStats, WelcomeRun},
+    types::{
+        EmailProgress, Page, Referrer, ReferrerDetail, ReferrerFootprint, ReferrerMerged,
+        ReferrerWithStats, WelcomeRun,
+    },
 };
 
 /// One page of the Referrers tab. (Flat arguments: they travel as a plain query string.)
@@ -138,12 +141,16 @@ pub async fn update_referrer(
         domain::roles::Permission,
         ssr::{
             auth,
-            services::referrer_changes::{self, ReferrerEdit},
+            services::{
+                audit::Actor,
+                referrer_changes::{self, ReferrerEdit},
+            },
         },
     };
-    auth::require(Permission::ManageReferrers).await?;
+    let admin = auth::require(Permission::ManageReferrers).await?;
     let saved = referrer_changes::update(
         &auth::state()?,
+        &Actor::admin(&admin),
         id,
         ReferrerEdit {
             name: Some(&name),
@@ -161,10 +168,14 @@ pub async fn update_referrer(
 pub async fn set_referrer_active(id: i64, active: bool) -> Result<Referrer, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::referrer_changes},
+        ssr::{
+            auth,
+            services::{audit::Actor, referrer_changes},
+        },
     };
-    auth::require(Permission::ManageReferrers).await?;
-    let saved = referrer_changes::set_active(&auth::state()?, id, active).await?;
+    let admin = auth::require(Permission::ManageReferrers).await?;
+    let saved =
+        referrer_changes::set_active(&auth::state()?, &Actor::admin(&admin), id, active).await?;
     crate::api::redirect_back_with(&[(
         "saved",
         if active { "reactivated" } else { "deactivated" },
@@ -177,11 +188,99 @@ pub async fn set_referrer_active(id: i64, active: bool) -> Result<Referrer, AppE
 pub async fn replace_referrer_code(id: i64, grace_days: String) -> Result<Referrer, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::referrer_changes},
+        ssr::{
+            auth,
+            services::{audit::Actor, referrer_changes},
+        },
     };
-    auth::require(Permission::ManageReferrers).await?;
+    let admin = auth::require(Permission::ManageReferrers).await?;
     let grace_days = referrer_changes::parse_grace_days(&grace_days)?;
-    let saved = referrer_changes::replace_code(&auth::state()?, id, grace_days).await?;
+    let saved =
+        referrer_changes::replace_code(&auth::state()?, &Actor::admin(&admin), id, grace_days)
+            .await?;
     crate::api::redirect_back_with(&[("saved", "code")]);
     Ok(saved)
+}
+
+/// What goes with a referrer if they are deleted (owners only).
+#[server(prefix = "/rpc", endpoint = "referrer_footprint")]
+pub async fn load_referrer_footprint(id: i64) -> Result<ReferrerFootprint, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{auth, services::referrer_removal},
+    };
+    auth::require(Permission::DeleteReferrers).await?;
+    let state = auth::state()?;
+    // Read only to say the referrer exists; the counts follow.
+    crate::ssr::services::referrers::get(&state, id).await?;
+    referrer_removal::footprint(&state.db, id).await
+}
+
+/// Merges another record of the same person (found by its email, code or number) into this
+/// one. `confirm` is the form's checkbox: the other record is gone afterwards.
+#[server(prefix = "/rpc", endpoint = "referrer_merge")]
+pub async fn merge_referrer(
+    id: i64,
+    other: String,
+    confirm: Option<String>,
+) -> Result<ReferrerMerged, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::{audit::Actor, referrer_removal},
+        },
+    };
+    let admin = auth::require(Permission::ManageReferrers).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirmation_required",
+            "confirm",
+            "Tick the box to confirm: the other record is merged into this one and removed.",
+        ));
+    }
+    let merged =
+        referrer_removal::merge(&auth::state()?, &Actor::admin(&admin), id, &other).await?;
+    crate::api::redirect_back_with(&[("saved", "merged")]);
+    Ok(merged)
+}
+
+/// Deletes a referrer (owners only); `confirm_email` must be their email. Goes on to the
+/// Referrers tab, which says who was deleted.
+#[server(prefix = "/rpc", endpoint = "referrer_delete")]
+pub async fn delete_referrer(id: i64, confirm_email: String) -> Result<String, AppError> {
+    use crate::{
+        domain::roles::Permission,
+        ssr::{
+            auth,
+            services::{audit::Actor, referrer_removal},
+        },
+    };
+    let admin = auth::require(Permission::DeleteReferrers).await?;
+    let name = referrer_removal::delete(&auth::state()?, &Actor::admin(&admin), id, &confirm_email)
+        .await?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("deleted", &name)
+        .finish();
+    leptos_axum::redirect(&format!("/admin/referrers?{query}"));
+    Ok(name)
+}
+
+/// Where the bulk-add form posts: an axum route of the `server` crate (a file upload).
+pub const REFERRER_IMPORT_ACTION: &str = "/admin/referrers/import";
+
+/// Session key holding what the last bulk add of referrers came to, until the Referrers tab has
+/// shown it once.
+pub const REFERRER_IMPORT_KEY: &str = "referrer_import";
+
+/// What the last bulk add (or its preview) came to, once: reading it forgets it.
+#[server(prefix = "/rpc", endpoint = "referrer_import_take")]
+pub async fn take_referrer_import() -> Result<Option<crate::types::ReferrerImport>, AppError> {
+    use crate::{domain::roles::Permission, ssr::auth};
+    auth::require(Permission::ManageReferrers).await?;
+    auth::session()
+        .await?
+        .remove::<crate::types::ReferrerImport>(REFERRER_IMPORT_KEY)
+        .await
+        .map_err(|e| AppError::internal("take_referrer_import session", e))
 }

@@ -32,10 +32,13 @@ pub async fn list_rewards(
 pub async fn issue_reward(id: i64) -> Result<Reward, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::rewards},
+        ssr::{
+            auth,
+            services::{audit::Actor, rewards},
+        },
     };
-    auth::require(Permission::IssueRewards).await?;
-    let reward = rewards::issue(&auth::state()?, &[id])
+    let admin = auth::require(Permission::IssueRewards).await?;
+    let reward = rewards::issue(&auth::state()?, &Actor::admin(&admin), &[id])
         .await?
         .into_iter()
         .next()
@@ -54,9 +57,12 @@ pub async fn issue_all_due_rewards(
 ) -> Result<usize, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::rewards},
+        ssr::{
+            auth,
+            services::{audit::Actor, rewards},
+        },
     };
-    auth::require(Permission::IssueRewards).await?;
+    let admin = auth::require(Permission::IssueRewards).await?;
     if confirm.is_none() {
         return Err(AppError::invalid(
             "confirmation_required",
@@ -64,7 +70,8 @@ pub async fn issue_all_due_rewards(
             "Tick the box to confirm that every due reward was paid.",
         ));
     }
-    let count = rewards::issue_all_due(&auth::state()?, campaign.as_deref()).await?;
+    let count =
+        rewards::issue_all_due(&auth::state()?, &Actor::admin(&admin), campaign.as_deref()).await?;
     crate::api::redirect_back_with(&[("issued", &count.to_string())]);
     Ok(count)
 }

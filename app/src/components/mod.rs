@@ -84,6 +84,10 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
                     .role
                     .allows(Permission::ManageApiKeys)
                     .then(|| view! { <A href="/admin/api-keys">"API keys"</A> })}
+                {admin
+                    .role
+                    .allows(Permission::ManageAdmins)
+                    .then(|| view! { <A href="/admin/audit">"Audit log"</A> })}
                 {admin.role.allows(Permission::ViewData).then(|| view! {
                     <a href="/api/v1/docs" rel="external">"API reference"</a>
                 })}
@@ -297,9 +301,9 @@ pub fn RefusedRows(errors: Vec<ImportError>) -> impl IntoView {
                 <tbody>
                     {errors.into_iter().map(|e| view! {
                         <tr>
-                            <td class="num">{e.line.to_string()}</td>
-                            <td>{if e.column.is_empty() { "(whole row)".to_owned() } else { e.column }}</td>
-                            <td>{e.reason}</td>
+                            <td data-label="Line" class="num">{e.line.to_string()}</td>
+                            <td data-label="Column">{if e.column.is_empty() { "(whole row)".to_owned() } else { e.column }}</td>
+                            <td data-label="Reason">{e.reason}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -42,6 +42,8 @@ pub enum Permission {
     ManageApiKeys,
     /// Set up integrations: inbound webhook sources, Stripe, outbound webhook endpoints.
     ManageIntegrations,
+    /// Delete a referrer and what is only theirs (owners only: it cannot be undone).
+    DeleteReferrers,
     /// Invite, change and remove admin accounts.
     ManageAdmins,
     /// Record a referral by hand at the sales desk (a code heard on a call or at a visit).
@@ -50,7 +52,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::ManageCampaigns,
         Permission::ManageReferrers,
         Permission::ManageLeads,
@@ -59,6 +61,7 @@ impl Permission {
         Permission::Print,
         Permission::ManageApiKeys,
         Permission::ManageIntegrations,
+        Permission::DeleteReferrers,
         Permission::ManageAdmins,
         Permission::RecordLeads,
     ];
@@ -112,7 +115,8 @@ impl Role {
         // An exhaustive match rather than a default arm, so a new role or
         // permission has to be decided on explicitly.
         match self {
-            Role::Owner | Role::Admin => true,
+            Role::Owner => true,
+            Role::Admin => permission != Permission::DeleteReferrers,
             Role::Marketer => match permission {
                 Permission::ViewData | Permission::Print => true,
                 Permission::ManageCampaigns
@@ -121,6 +125,7 @@ impl Role {
                 | Permission::IssueRewards
                 | Permission::ManageApiKeys
                 | Permission::ManageIntegrations
+                | Permission::DeleteReferrers
                 | Permission::ManageAdmins
                 | Permission::RecordLeads => false,
             },
@@ -133,6 +138,7 @@ impl Role {
                 | Permission::IssueRewards
                 | Permission::ManageApiKeys
                 | Permission::ManageIntegrations
+                | Permission::DeleteReferrers
                 | Permission::ManageAdmins
                 | Permission::RecordLeads => false,
             },
@@ -146,6 +152,7 @@ impl Role {
                 | Permission::IssueRewards
                 | Permission::ManageApiKeys
                 | Permission::ManageIntegrations
+                | Permission::DeleteReferrers
                 | Permission::ManageAdmins => false,
             },
         }
@@ -185,9 +192,13 @@ mod tests {
     }
 
     #[test]
-    fn owners_and_admins_may_do_everything() {
+    fn owners_may_do_everything_and_admins_all_but_delete_referrers() {
         assert_eq!(allowed(Role::Owner), Permission::ALL);
-        assert_eq!(allowed(Role::Admin), Permission::ALL);
+        let admin: Vec<Permission> = Permission::ALL
+            .into_iter()
+            .filter(|&p| p != Permission::DeleteReferrers)
+            .collect();
+        assert_eq!(allowed(Role::Admin), admin);
     }
 
     #[test]

@@ -350,6 +350,37 @@ impl<R: Read> Records<R> {
         Ok((records, names, skipped))
     }
 
+    /// The trimmed text of column `index` of the current record (which starts on `line`);
+    /// `None` when the column is absent or the field empty. A field over `max_len` bytes or not
+    /// UTF-8 is refused, naming its column from `names` (the header row).
+    pub(crate) fn text_field(
+        &self,
+        line: u64,
+        index: Option<usize>,
+        names: &[String],
+        max_len: usize,
+    ) -> Result<Option<String>, crate::types::ImportError> {
+        let Some(bytes) = index.and_then(|i| self.record.get(i)) else {
+            return Ok(None);
+        };
+        let error = |reason: String| crate::types::ImportError {
+            line,
+            column: index
+                .and_then(|i| names.get(i))
+                .cloned()
+                .unwrap_or_default(),
+            reason,
+        };
+        let bytes = bytes.trim_ascii();
+        if bytes.len() > max_len {
+            return Err(error(format!("Too long (max {max_len} characters).")));
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| error("Not valid UTF-8 text; save the file as UTF-8.".to_owned()))?
+            .trim();
+        Ok((!text.is_empty()).then(|| text.to_owned()))
+    }
+
     /// The next record that is not blank, in `self.record`, as the line it starts on; or the line
     /// and reason of a row that could not be read; `None` at the end.
     pub(crate) fn next(&mut self) -> Option<Result<u64, (u64, String)>> {

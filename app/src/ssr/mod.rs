@@ -8,6 +8,7 @@ pub mod db;
 pub mod entities;
 pub mod portal_session;
 pub mod promotion_code_csv;
+pub mod referrer_csv;
 pub mod services;
 pub mod session_store;
 pub mod state;

@@ -328,25 +328,8 @@ impl<R: Read> PromotionCodeCsvReader<R> {
 
     /// The trimmed text of column `index`, `None` when the column is absent or the field empty.
     fn field(&self, line: u64, index: Option<usize>) -> Result<Option<String>, ImportError> {
-        let Some(bytes) = index.and_then(|i| self.records.record.get(i)) else {
-            return Ok(None);
-        };
-        let error = |reason: String| ImportError {
-            line,
-            column: index
-                .and_then(|i| self.headers.names.get(i))
-                .cloned()
-                .unwrap_or_default(),
-            reason,
-        };
-        let bytes = bytes.trim_ascii();
-        if bytes.len() > MAX_FIELD_LEN {
-            return Err(error(format!("Too long (max {MAX_FIELD_LEN} characters).")));
-        }
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| error("Not valid UTF-8 text; save the file as UTF-8.".to_owned()))?
-            .trim();
-        Ok((!text.is_empty()).then(|| text.to_owned()))
+        self.records
+            .text_field(line, index, &self.headers.names, MAX_FIELD_LEN)
     }
 }
 

@@ -9,7 +9,7 @@ use app::{
     error::AppError,
     ssr::{
         auth,
-        services::{lead_lists::LeadExport, rewards},
+        services::{lead_lists::LeadExport, referrer_removal, rewards},
         state::AppState,
     },
     types::{LeadFilter, RewardFilter},
@@ -17,7 +17,7 @@ use app::{
 use axum::{
     Router,
     body::Body,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -32,6 +32,35 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/rewards/export.csv", get(rewards_csv))
         .route("/admin/leads/export.csv", get(leads_csv))
+        .route("/admin/referrers/{id}/export.csv", get(referrer_csv))
+}
+
+/// `GET /admin/referrers/{id}/export.csv`: everything about one referrer (their record, the
+/// leads they brought, the rewards they earned), for the owner to keep before deleting them.
+pub async fn referrer_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = match auth::require_in(&state, &session, Permission::ViewData).await {
+        Ok(_) => referrer_removal::export_csv(&state, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((slug, csv)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"referrer-{}.csv\"", safe_name(&slug)),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(error) => error_page(error, "Cannot export"),
+    }
 }
 
 /// `GET /admin/leads/export.csv?` with the Leads tab's own query (`campaign`, `status`,

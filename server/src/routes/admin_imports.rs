@@ -19,14 +19,20 @@ use app::{
         integrations::{
             PROMOTION_CODE_IMPORT_ACTION, PROMOTION_CODE_IMPORT_KEY, PromotionCodeImport,
         },
+        referrers::{REFERRER_IMPORT_ACTION, REFERRER_IMPORT_KEY},
     },
     domain::roles::Permission,
     error::AppError,
     ssr::{
         auth,
-        services::{imports, inbound},
+        services::{
+            audit::Actor,
+            imports, inbound,
+            referrer_import::{self, ImportOptions},
+        },
         state::AppState,
     },
+    types::ReferrerImport,
 };
 use axum::{
     Router,
@@ -58,6 +64,11 @@ pub fn router() -> Router<AppState> {
             post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/admin/imports/{id}/errors.csv", get(errors_csv))
+        .route(
+            REFERRER_IMPORT_ACTION,
+            // Spooled like every upload; the service refuses files over its limit.
+            post(import_referrers).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             PROMOTION_CODE_IMPORT_ACTION,
             // Spooled to disk like conversion uploads; the service refuses files over its limit.
@@ -111,8 +122,11 @@ struct UploadForm {
     default_event: Option<String>,
     /// The file's name, when one was chosen.
     filename: Option<String>,
-    /// The Preview button was pressed (the promotion-code upload): report, write nothing.
+    /// The Preview button was pressed (the promotion-code and referrer uploads): report, write
+    /// nothing.
     dry_run: bool,
+    /// Write each new referrer's link-and-code email (the referrer upload).
+    send_welcome: bool,
 }
 
 /// Reads an upload form: its text fields into `form`, its file spooled to disk (`None` when no
@@ -154,6 +168,17 @@ async fn read_form(
                 })
                 .await?;
                 form.dry_run = text.trim() == "true";
+            }
+            Some("send_welcome") => {
+                let text = small_text(field, || {
+                    AppError::invalid(
+                        "invalid_send_welcome",
+                        "send_welcome",
+                        "Tick the box or leave it.",
+                    )
+                })
+                .await?;
+                form.send_welcome = !text.trim().is_empty();
             }
             Some("file") => {
                 let Some(name) = upload_file_name(field.file_name()) else {
@@ -242,6 +267,55 @@ pub async fn import_promotion_codes(
         tracing::warn!(error = %e, "could not keep the promotion-code import in the session");
     }
     Redirect::to("/admin/integrations#promo-import-heading").into_response()
+}
+
+/// `POST /admin/referrers/import`: adds the referrers of a CSV file (or previews it) and goes
+/// back to the Referrers tab, which shows what came of it once. Needs a session whose role may
+/// manage referrers.
+pub async fn import_referrers(
+    State(state): State<AppState>,
+    session: Session,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let admin = match auth::require_in(&state, &session, Permission::ManageReferrers).await {
+        Ok(admin) => admin,
+        Err(e) => return refused(e),
+    };
+    let mut form = UploadForm::default();
+    let result = async {
+        let file = read_form(&state, multipart, &mut form).await?;
+        let campaign = form.campaign.clone().ok_or_else(|| {
+            AppError::invalid(
+                "missing_campaign",
+                "campaign",
+                "Choose the campaign to add the referrers to.",
+            )
+        })?;
+        let spooled = file.ok_or_else(no_file)?;
+        // The spooled file is removed when `spooled` is dropped, after the import.
+        referrer_import::run(
+            &state,
+            &Actor::admin(&admin),
+            &campaign,
+            &spooled.path,
+            form.filename.as_deref().unwrap_or_default(),
+            ImportOptions {
+                dry_run: form.dry_run,
+                send_welcome: form.send_welcome,
+            },
+        )
+        .await
+    }
+    .await;
+    let outcome = ReferrerImport {
+        filename: form.filename.unwrap_or_default(),
+        campaign: form.campaign.unwrap_or_default(),
+        result,
+    };
+    if let Err(e) = session.insert(REFERRER_IMPORT_KEY, &outcome).await {
+        tracing::warn!(error = %e, "could not keep the referrer import in the session");
+    }
+    Redirect::to("/admin/referrers#bulk-add-heading").into_response()
 }
 
 fn no_file() -> AppError {

@@ -204,7 +204,7 @@ async fn an_admin_creates_a_key_with_the_access_chosen(app: TestApp) {
     assert!(names.iter().all(|(n, _)| *n != "Root"), "{names:?}");
     let page = app.get("/admin/api-keys").await.text().await.unwrap();
     assert!(
-        page.contains("<td>Read only</td>"),
+        page.contains("<td data-label=\"Access\">Read only</td>"),
         "the list shows the access"
     );
     assert!(

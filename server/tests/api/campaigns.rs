@@ -27,14 +27,23 @@ async fn the_api_refuses_missing_wrong_and_revoked_keys(app: TestApp) {
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
-    let (id, key) = app::ssr::services::api_keys::create(&app.db, "temporary", ApiAccess::Full)
-        .await
-        .unwrap();
+    let (id, key) = app::ssr::services::api_keys::create(
+        &app.db,
+        &app::ssr::services::audit::Actor::command_line(),
+        "temporary",
+        ApiAccess::Full,
+    )
+    .await
+    .unwrap();
     let ok = app.client.get(&url).bearer_auth(&key).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    app::ssr::services::api_keys::revoke(&app.db, id)
-        .await
-        .unwrap();
+    app::ssr::services::api_keys::revoke(
+        &app.db,
+        &app::ssr::services::audit::Actor::command_line(),
+        id,
+    )
+    .await
+    .unwrap();
     let revoked = app.client.get(&url).bearer_auth(&key).send().await.unwrap();
     assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
 
@@ -44,10 +53,15 @@ async fn the_api_refuses_missing_wrong_and_revoked_keys(app: TestApp) {
     let referrer = app.referrer("spring", "Ann", "ann@example.com").await;
     let db = &app.db;
     let key_with = |access| async move {
-        app::ssr::services::api_keys::create(db, "limited", access)
-            .await
-            .unwrap()
-            .1
+        app::ssr::services::api_keys::create(
+            db,
+            &app::ssr::services::audit::Actor::command_line(),
+            "limited",
+            access,
+        )
+        .await
+        .unwrap()
+        .1
     };
     let call = |method: reqwest::Method, path: &str, key: &str, body: Value| {
         app.client

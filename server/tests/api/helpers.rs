@@ -180,9 +180,14 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> Option<Te
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
-    let (_, api_key) = api_keys::create(&db, "tests", app::domain::api_access::ApiAccess::Full)
-        .await
-        .expect("api key");
+    let (_, api_key) = api_keys::create(
+        &db,
+        &app::ssr::services::audit::Actor::command_line(),
+        "tests",
+        app::domain::api_access::ApiAccess::Full,
+    )
+    .await
+    .expect("api key");
     let client = Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -150,9 +150,14 @@ async fn bad_lead_input_and_filters_are_rejected(app: TestApp) {
 
 async fn a_paused_campaign_takes_no_leads(app: TestApp) {
     let (jane, _) = setup(&app).await;
-    app::ssr::services::campaigns::set_paused(&app.state, "spring", true)
-        .await
-        .unwrap();
+    app::ssr::services::campaigns::set_paused(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "spring",
+        true,
+    )
+    .await
+    .unwrap();
     let response = app
         .post_api(
             "/api/v1/leads",

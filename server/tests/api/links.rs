@@ -62,9 +62,14 @@ async fn unknown_and_paused_links_get_a_friendly_404(app: TestApp) {
     assert!(unknown.text().await.unwrap().contains("referral link"));
     let weird = app.get("/r/..%2F..%2Fetc").await;
     assert_eq!(weird.status(), StatusCode::NOT_FOUND);
-    app::ssr::services::campaigns::set_paused(&app.state, "hosted", true)
-        .await
-        .unwrap();
+    app::ssr::services::campaigns::set_paused(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "hosted",
+        true,
+    )
+    .await
+    .unwrap();
     let paused = app.get(&path_of(&jane["link"], &app)).await;
     assert_eq!(paused.status(), StatusCode::NOT_FOUND);
     assert!(paused.text().await.unwrap().contains("paused"));

@@ -1,6 +1,7 @@
 //! Integration tests through real HTTP against the real application, on SQLite and PostgreSQL.
 
 mod admin;
+mod audit;
 mod bulk_insert;
 mod campaigns;
 mod cli;
@@ -24,6 +25,8 @@ mod promotion_codes;
 mod qr;
 mod referrer_admin;
 mod referrer_changes;
+mod referrer_import;
+mod referrer_removal;
 mod referrers;
 mod sales;
 mod smtp;

@@ -305,6 +305,7 @@ async fn run_case(
     let slug = format!("case{case}");
     campaigns::create(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         &CampaignInput {
             name: slug.clone(),
             slug: Some(slug.clone()),
@@ -335,9 +336,14 @@ async fn run_case(
         "rewards": rewards_json,
     }))
     .map_err(|e| e.to_string())?;
-    rules::replace(&app.state, &slug, book)
-        .await
-        .map_err(|e| e.to_string())?;
+    rules::replace(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        &slug,
+        book,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let (referrer, _) = referrers::create(
         &app.state,
         &slug,
@@ -405,18 +411,27 @@ async fn run_case(
                     } else {
                         Decision::Reject
                     };
-                    let _ =
-                        conversions::decide(&app.state, lead.id, decision, "model", "model@test")
-                            .await;
+                    let _ = conversions::decide(
+                        &app.state,
+                        lead.id,
+                        decision,
+                        "model",
+                        &app::ssr::services::audit::Actor::command_line(),
+                    )
+                    .await;
                 }
             }
             Op::PayOut => {
                 for r in model.rewards.iter_mut().filter(|r| r.3 == "due") {
                     r.3 = "issued".to_owned();
                 }
-                rewards::issue_all_due(&app.state, Some(&slug))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                rewards::issue_all_due(
+                    &app.state,
+                    &app::ssr::services::audit::Actor::command_line(),
+                    Some(&slug),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
             }
             Op::TimePasses => {
                 for r in model.rewards.iter_mut().filter(|r| r.3 == "pending") {

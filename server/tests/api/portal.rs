@@ -398,13 +398,20 @@ async fn the_referrers_page_counts_and_pages_friends_and_rewards(app: TestApp) {
     assert_eq!(stat(&first, "Friends"), 37);
     assert_eq!(stat(&first, "Qualified"), 12);
     assert_eq!(stat(&first, "Clicks"), 2, "Jane's clicks, not John's");
-    let reward_rows = |html: &str| html.matches("<td>Thank-you reward</td>").count();
+    let reward_rows = |html: &str| {
+        html.matches("<td data-label=\"Reward\">Thank-you reward</td>")
+            .count()
+    };
     let lead_rows = |html: &str| html.matches("***@example.org</td>").count();
     assert_eq!(reward_rows(&first), 10, "the newest 10 rewards");
     assert!(
-        first.contains("<td>pending</td><td>On hold until 2030-01-02 (the refund window).</td>")
+        first.contains(
+            "<td data-label=\"Status\">pending</td><td data-label=\"Note\">On hold until 2030-01-02 (the refund window).</td>"
+        )
     );
-    assert!(first.contains("<td>cancelled</td><td>Refunded order</td>"));
+    assert!(first.contains(
+        "<td data-label=\"Status\">cancelled</td><td data-label=\"Note\">Refunded order</td>"
+    ));
     assert_eq!(lead_rows(&first), 20, "the newest 20 friends");
     assert!(
         !first.contains("o***@example.org"),

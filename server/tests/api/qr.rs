@@ -186,9 +186,14 @@ async fn the_api_needs_a_key_and_answers_json_404_for_an_unknown_referrer(app: T
     let error: Value = anonymous.json().await.unwrap();
     assert_eq!(error["error"]["code"], "unauthenticated");
 
-    let (_, read_key) = app::ssr::services::api_keys::create(&app.db, "read", ApiAccess::ReadOnly)
-        .await
-        .unwrap();
+    let (_, read_key) = app::ssr::services::api_keys::create(
+        &app.db,
+        &app::ssr::services::audit::Actor::command_line(),
+        "read",
+        ApiAccess::ReadOnly,
+    )
+    .await
+    .unwrap();
     let read = app
         .client
         .get(format!("{}{path}", app.address))

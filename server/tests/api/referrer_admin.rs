@@ -145,9 +145,14 @@ async fn a_signed_portal_link_from_the_api_signs_in_once(app: TestApp) {
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     // A read-only key cannot sign anybody in.
-    let (_, read_key) = api_keys::create(&app.db, "dashboard", ApiAccess::ReadOnly)
-        .await
-        .unwrap();
+    let (_, read_key) = api_keys::create(
+        &app.db,
+        &app::ssr::services::audit::Actor::command_line(),
+        "dashboard",
+        ApiAccess::ReadOnly,
+    )
+    .await
+    .unwrap();
     let refused = app
         .client
         .post(format!("{}/api/v1/referrers/{id}/portal-link", app.address))

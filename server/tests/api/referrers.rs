@@ -143,6 +143,7 @@ async fn switching_codes_on_later_generates_codes_for_everyone_without_one(app: 
     assert!(ann["code"].is_null());
     app::ssr::services::campaigns::update(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         "quiet",
         &app::types::CampaignInput {
             codes_enabled: Some(true),

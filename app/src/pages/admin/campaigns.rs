@@ -82,12 +82,12 @@ fn CampaignTable(campaigns: Vec<Campaign>) -> impl IntoView {
                         .map(|c| {
                             view! {
                                 <tr>
-                                    <td><a href=format!("/admin/campaigns/{}", c.slug)>{c.name.clone()}</a></td>
-                                    <td><code>{c.slug.clone()}</code></td>
-                                    <td>{c.landing_url.clone().unwrap_or_else(|| "Hosted friend page".into())}</td>
-                                    <td>{if c.codes_enabled { c.code_style.replace('_', "-") } else { "off".into() }}</td>
-                                    <td><span class=format!("badge {}", c.status)>{c.status.clone()}</span></td>
-                                    <td>{short_time(&c.created_at)}</td>
+                                    <td data-label="Name"><a href=format!("/admin/campaigns/{}", c.slug)>{c.name.clone()}</a></td>
+                                    <td data-label="Slug"><code>{c.slug.clone()}</code></td>
+                                    <td data-label="Sends friends to">{c.landing_url.clone().unwrap_or_else(|| "Hosted friend page".into())}</td>
+                                    <td data-label="Codes">{if c.codes_enabled { c.code_style.replace('_', "-") } else { "off".into() }}</td>
+                                    <td data-label="Status"><span class=format!("badge {}", c.status)>{c.status.clone()}</span></td>
+                                    <td data-label="Created">{short_time(&c.created_at)}</td>
                                 </tr>
                             }
                         })

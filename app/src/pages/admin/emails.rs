@@ -32,16 +32,16 @@ pub fn EmailRows(emails: Vec<EmailLine>) -> impl IntoView {
                 <tbody>
                     {emails.into_iter().map(|e| view! {
                         <tr>
-                            <td>{short_time(&e.created_at)}</td>
-                            <td>{e.kind.clone()}</td>
-                            <td>{e.to.clone()}</td>
-                            <td><a href=format!("/admin/emails/{}", e.id)>{e.subject.clone()}</a></td>
-                            <td>{match (e.status.as_str(), e.sent_at) {
+                            <td data-label="Written">{short_time(&e.created_at)}</td>
+                            <td data-label="Kind">{e.kind.clone()}</td>
+                            <td data-label="To">{e.to.clone()}</td>
+                            <td data-label="Subject"><a href=format!("/admin/emails/{}", e.id)>{e.subject.clone()}</a></td>
+                            <td data-label="Status">{match (e.status.as_str(), e.sent_at) {
                                 ("sent", Some(at)) => format!("sent {}", short_time(&at)),
                                 ("pending", _) if e.attempts > 0 => format!("retrying ({} tries)", e.attempts),
                                 (status, _) => status.to_owned(),
                             }}</td>
-                            <td>{e.last_error.clone().unwrap_or_default()}</td>
+                            <td data-label="Server's reply">{e.last_error.clone().unwrap_or_default()}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -242,13 +242,13 @@ fn ImportHistory(history: Vec<ImportView>, names: Vec<(String, String)>) -> impl
                         let imported = if i.status == "done" { count(|r| r.imported) } else { "—".to_owned() };
                         view! {
                             <tr>
-                                <td><a href=format!("/admin/imports/{}", i.id)>{i.filename.clone()}</a></td>
-                                <td>{name(&i.campaign)}</td>
-                                <td><span class=format!("badge {}", i.status)>{i.status.clone()}</span></td>
-                                <td class="num">{count(|r| r.rows)}</td>
-                                <td class="num">{imported}</td>
-                                <td class="num">{count(|r| r.unmatched + r.invalid)}</td>
-                                <td>{short_time(&i.created_at)}</td>
+                                <td data-label="File"><a href=format!("/admin/imports/{}", i.id)>{i.filename.clone()}</a></td>
+                                <td data-label="Campaign">{name(&i.campaign)}</td>
+                                <td data-label="Status"><span class=format!("badge {}", i.status)>{i.status.clone()}</span></td>
+                                <td data-label="Rows" class="num">{count(|r| r.rows)}</td>
+                                <td data-label="Imported" class="num">{imported}</td>
+                                <td data-label="Refused" class="num">{count(|r| r.unmatched + r.invalid)}</td>
+                                <td data-label="Uploaded">{short_time(&i.created_at)}</td>
                             </tr>
                         }
                     }).collect_view()}

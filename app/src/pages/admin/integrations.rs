@@ -386,12 +386,12 @@ fn InboundSection(
                             <tbody>
                                 {sources.into_iter().map(|s| view! {
                                     <tr>
-                                        <td><a href=format!("/admin/integrations/sources/{}", s.id)>{s.name.clone()}</a></td>
-                                        <td>{s.campaign.clone()}</td>
-                                        <td>{preset_label(&s.preset).to_owned()}</td>
-                                        <td><code>{format!("{inbound_base}{}…", s.token_prefix)}</code></td>
-                                        <td>{if s.signed { "required" } else { "not required" }}</td>
-                                        <td>
+                                        <td data-label="Name"><a href=format!("/admin/integrations/sources/{}", s.id)>{s.name.clone()}</a></td>
+                                        <td data-label="Campaign">{s.campaign.clone()}</td>
+                                        <td data-label="Preset">{preset_label(&s.preset).to_owned()}</td>
+                                        <td data-label="URL"><code>{format!("{inbound_base}{}…", s.token_prefix)}</code></td>
+                                        <td data-label="Signature">{if s.signed { "required" } else { "not required" }}</td>
+                                        <td data-label="Action">
                                             <ActionForm action=delete>
                                                 <input type="hidden" name="id" value=s.id.to_string() />
                                                 <button type="submit" class="danger" aria-label=format!("Delete source {}", s.name)>"Delete"</button>
@@ -681,14 +681,14 @@ fn PromotionCodeList(
                                 let referrer = referrer_text(&p);
                                 view! {
                                     <tr>
-                                        <td>{p.promotion_code_id.map(|i| view! { <code>{i}</code> })}</td>
-                                        <td>{p.code.map(|c| view! { <code>{c}</code> })}</td>
-                                        <td>
+                                        <td data-label="Promotion code id">{p.promotion_code_id.map(|i| view! { <code>{i}</code> })}</td>
+                                        <td data-label="Code">{p.code.map(|c| view! { <code>{c}</code> })}</td>
+                                        <td data-label="Referrer">
                                             {referrer}
                                             {p.referrer_code.map(|c| view! { <br /><small>"Code " <code>{c}</code></small> })}
                                         </td>
-                                        <td>{p.campaign}</td>
-                                        <td>
+                                        <td data-label="Campaign">{p.campaign}</td>
+                                        <td data-label="Action">
                                             <ActionForm action=delete>
                                                 <input type="hidden" name="id" value=p.id.to_string() />
                                                 <button type="submit" class="danger" aria-label=label>"Delete"</button>
@@ -936,17 +936,17 @@ fn InboundLog(
                         <tbody>
                             {deliveries.into_iter().map(|d| view! {
                                 <tr>
-                                    <td>{short_time(&d.created_at)}</td>
-                                    <td>{d.message_id.clone().map(|m| view! { <code>{m}</code> })}</td>
-                                    <td><span class=format!("badge {}", d.outcome)>{d.outcome.clone()}</span></td>
-                                    <td>{d.message.clone()}</td>
-                                    <td>
+                                    <td data-label="Received">{short_time(&d.created_at)}</td>
+                                    <td data-label="Message id">{d.message_id.clone().map(|m| view! { <code>{m}</code> })}</td>
+                                    <td data-label="Outcome"><span class=format!("badge {}", d.outcome)>{d.outcome.clone()}</span></td>
+                                    <td data-label="Message">{d.message.clone()}</td>
+                                    <td data-label="Payload">
                                         <details class="payload">
                                             <summary>{format!("Payload {}", d.id)}</summary>
                                             <pre>{pretty_payload(&d.payload)}</pre>
                                         </details>
                                     </td>
-                                    <td>
+                                    <td data-label="Action">
                                         <ActionForm action=replay>
                                             <input type="hidden" name="id" value=d.id.to_string() />
                                             <button type="submit" class="secondary" aria-label=format!("Replay delivery {}", d.id)>"Replay"</button>
@@ -1081,12 +1081,12 @@ fn OutboundLog(
                         };
                         view! {
                             <tr>
-                                <td><code>{d.event_type.clone()}</code><br /><small>{d.event_id.clone()}</small></td>
-                                <td><span class=format!("badge {}", d.status)>{d.status.clone()}</span></td>
-                                <td class="num">{d.attempts.to_string()}</td>
-                                <td>{response}</td>
-                                <td>{when}</td>
-                                <td>
+                                <td data-label="Event"><code>{d.event_type.clone()}</code><br /><small>{d.event_id.clone()}</small></td>
+                                <td data-label="Status"><span class=format!("badge {}", d.status)>{d.status.clone()}</span></td>
+                                <td data-label="Attempts" class="num">{d.attempts.to_string()}</td>
+                                <td data-label="Last response">{response}</td>
+                                <td data-label="When">{when}</td>
+                                <td data-label="Action">
                                     <ActionForm action=replay>
                                         <input type="hidden" name="id" value=d.id.to_string() />
                                         <button type="submit" class="secondary" aria-label=format!("Replay {} {}", d.event_type, d.event_id)>"Replay"</button>

@@ -66,11 +66,11 @@ pub fn ApiKeysPage() -> impl IntoView {
                                     <tbody>
                                         {list.into_iter().map(|k| view! {
                                             <tr>
-                                                <td>{k.name.clone()}</td>
-                                                <td><code>{k.prefix.clone()}"…"</code></td>
-                                                <td>{k.access.clone()}</td>
-                                                <td>{if k.revoked { "revoked" } else { "active" }}</td>
-                                                <td>{(!k.revoked).then(|| view! {
+                                                <td data-label="Name">{k.name.clone()}</td>
+                                                <td data-label="Starts with"><code>{k.prefix.clone()}"…"</code></td>
+                                                <td data-label="Access">{k.access.clone()}</td>
+                                                <td data-label="State">{if k.revoked { "revoked" } else { "active" }}</td>
+                                                <td data-label="Action">{(!k.revoked).then(|| view! {
                                                     <ActionForm action=revoke>
                                                         <input type="hidden" name="id" value=k.id.to_string() />
                                                         <button type="submit" class="danger">{format!("Revoke {}", k.name)}</button>

@@ -140,13 +140,13 @@ pub fn LeadsPage() -> impl IntoView {
                                         <tbody>
                                             {page.items.into_iter().map(|l| view! {
                                                 <tr>
-                                                    <td><a href=format!("/admin/leads/{}", l.id)>{l.name.clone().unwrap_or_else(|| "(no name)".into())}</a></td>
-                                                    <td>{l.contact().to_owned()}</td>
-                                                    <td>{l.referrer_name.clone().unwrap_or_else(|| "—".into())}</td>
-                                                    <td>{l.source.clone()}</td>
-                                                    <td><span class=format!("badge {}", l.status)>{l.status.clone()}</span></td>
-                                                    <td>{l.flags.iter().map(|f| view! { <span class="badge flag">{f.replace('_', "-")}</span> }).collect_view()}</td>
-                                                    <td>{short_time(&l.created_at)}</td>
+                                                    <td data-label="Name"><a href=format!("/admin/leads/{}", l.id)>{l.name.clone().unwrap_or_else(|| "(no name)".into())}</a></td>
+                                                    <td data-label="Email or phone">{l.contact().to_owned()}</td>
+                                                    <td data-label="Referrer">{l.referrer_name.clone().unwrap_or_else(|| "—".into())}</td>
+                                                    <td data-label="Source">{l.source.clone()}</td>
+                                                    <td data-label="Status"><span class=format!("badge {}", l.status)>{l.status.clone()}</span></td>
+                                                    <td data-label="Flags">{l.flags.iter().map(|f| view! { <span class="badge flag">{f.replace('_', "-")}</span> }).collect_view()}</td>
+                                                    <td data-label="Created">{short_time(&l.created_at)}</td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

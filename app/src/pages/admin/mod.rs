@@ -1,5 +1,6 @@
 //! The admin dashboard's screens.
 
+pub mod audit;
 pub mod campaigns;
 pub mod email_templates;
 pub mod emails;
@@ -11,6 +12,8 @@ pub mod login;
 pub mod portal_settings;
 pub mod print;
 pub mod referrer;
+pub mod referrer_import;
+pub mod referrer_removal;
 pub mod referrers;
 pub mod rewards;
 pub mod rules;

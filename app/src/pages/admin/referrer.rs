@@ -7,13 +7,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::referrers::{
-        ReplaceReferrerCode, SendReferrerEmail, SetReferrerActive, UpdateReferrer, load_referrer,
+        DeleteReferrer, MergeReferrer, ReplaceReferrerCode, SendReferrerEmail, SetReferrerActive,
+        UpdateReferrer, load_referrer, load_referrer_footprint,
     },
     components::{
         AdminPage, ChannelClicks, CopyText, QrDownloads, action_error, load_error, short_time,
         use_id_param,
     },
-    pages::admin::emails::EmailRows,
+    pages::admin::{emails::EmailRows, referrer_removal::MergeAndDelete},
 };
 
 /// `/admin/referrers/:id`.
@@ -25,6 +26,12 @@ pub fn ReferrerPage() -> impl IntoView {
     let update = ServerAction::<UpdateReferrer>::new();
     let switch = ServerAction::<SetReferrerActive>::new();
     let replace = ServerAction::<ReplaceReferrerCode>::new();
+    let merge = ServerAction::<MergeReferrer>::new();
+    let delete = ServerAction::<DeleteReferrer>::new();
+    let footprint = Resource::new(
+        move || (id(), merge.version().get()),
+        |(id, _)| load_referrer_footprint(id),
+    );
     let detail = Resource::new(
         move || {
             (
@@ -33,12 +40,16 @@ pub fn ReferrerPage() -> impl IntoView {
                 update.version().get(),
                 switch.version().get(),
                 replace.version().get(),
+                merge.version().get(),
             )
         },
         |(id, ..)| load_referrer(id),
     );
     // What the last save did: from the action with JavaScript, from `?saved=` without.
     let saved_notice = move || {
+        if let Some(Ok(merged)) = merge.value().get() {
+            return Some(view! { <p class="ok" role="status">{merged.summary}</p> }.into_any());
+        }
         let saved = match (
             update.value().get(),
             switch.value().get(),
@@ -65,9 +76,12 @@ pub fn ReferrerPage() -> impl IntoView {
                 "Deactivated: their code is refused and their link credits nobody until you reactivate them."
             }
             "reactivated" => "Reactivated: their code and link work again.",
+            "merged" => {
+                "Merged: everything of the other record is here now, and its link and code credit this referrer."
+            }
             _ => return None,
         };
-        Some(view! { <p class="ok" role="status">{text}</p> })
+        Some(view! { <p class="ok" role="status">{text}</p> }.into_any())
     };
     let sent_notice = move || {
         let from_action = matches!(send.value().get(), Some(Ok(()))).then_some(());
@@ -145,6 +159,7 @@ pub fn ReferrerPage() -> impl IntoView {
                             }}
                         </section>
                         <ReferrerSettings referrer=r.clone() note=d.note.clone().unwrap_or_default() update switch replace />
+                        <MergeAndDelete referrer=r.clone() merge delete footprint />
                         <p class="hint">{format!("Joined {}", short_time(&r.created_at))}</p>
                     }
                     .into_any()

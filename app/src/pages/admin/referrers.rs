@@ -6,10 +6,14 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::{
         campaigns::list_campaigns,
-        referrers::{AddReferrer, SendMissingWelcomes, list_referrers, welcome_progress},
+        referrers::{
+            AddReferrer, SendMissingWelcomes, list_referrers, take_referrer_import,
+            welcome_progress,
+        },
     },
     components::{AdminPage, action_error, clear_after_success, load_error, short_time},
     error::AppError,
+    pages::admin::referrer_import::BulkAdd,
     types::{EmailProgress, ReferrerFilter, WelcomeRun},
 };
 
@@ -127,9 +131,15 @@ pub fn ReferrersPage() -> impl IntoView {
         },
     );
     let campaigns = Resource::new(|| (), |_| list_campaigns());
+    // What the last bulk add came to (kept in the session by the upload route), once.
+    let bulk_outcome = Resource::new(|| (), |_| take_referrer_import());
     view! {
         <AdminPage title="Referrers">
             <h1>"Referrers"</h1>
+            // After a deletion (the delete form goes on to this page).
+            {move || query.with(|q| q.get("deleted")).map(|name| view! {
+                <p class="ok" role="status">{format!("Deleted {name}. The audit log keeps a line saying so.")}</p>
+            })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let current = filter();
@@ -137,6 +147,8 @@ pub fn ReferrersPage() -> impl IntoView {
                         Ok(list) => list,
                         Err(error) => return load_error(error),
                     };
+                    let bulk_campaigns = campaigns.clone();
+                    let bulk_chosen = current.campaign.clone();
                     let options = move |selected: Option<String>| {
                         campaigns
                             .iter()
@@ -210,6 +222,7 @@ pub fn ReferrersPage() -> impl IntoView {
                                 <button type="submit">"Add referrer"</button>
                             </ActionForm>
                         </section>
+                        <BulkAdd campaigns=bulk_campaigns chosen=bulk_chosen outcome=bulk_outcome />
                         {if page.items.is_empty() {
                             view! { <p class="empty">"No referrers match."</p> }.into_any()
                         } else {
@@ -231,14 +244,14 @@ pub fn ReferrersPage() -> impl IntoView {
                                         <tbody>
                                             {page.items.into_iter().map(|r| view! {
                                                 <tr>
-                                                    <td><a href=format!("/admin/referrers/{}", r.referrer.id)>{r.referrer.name.clone()}</a>{(!r.referrer.active).then(|| view! { " " <span class="badge inactive">"inactive"</span> })}</td>
-                                                    <td>{r.referrer.email.clone()}</td>
-                                                    <td><code class="code">{r.referrer.code.clone().unwrap_or_else(|| "—".into())}</code></td>
-                                                    <td><crate::components::CopyText text=r.referrer.link.clone() /></td>
-                                                    <td class="num">{r.clicks}</td>
-                                                    <td class="num"><a href=format!("/admin/leads?referrer_id={}", r.referrer.id)>{r.leads}</a></td>
-                                                    <td class="num">{r.qualified}</td>
-                                                    <td>{short_time(&r.referrer.created_at)}</td>
+                                                    <td data-label="Name"><a href=format!("/admin/referrers/{}", r.referrer.id)>{r.referrer.name.clone()}</a>{(!r.referrer.active).then(|| view! { " " <span class="badge inactive">"inactive"</span> })}</td>
+                                                    <td data-label="Email">{r.referrer.email.clone()}</td>
+                                                    <td data-label="Code"><code class="code">{r.referrer.code.clone().unwrap_or_else(|| "—".into())}</code></td>
+                                                    <td data-label="Link"><crate::components::CopyText text=r.referrer.link.clone() /></td>
+                                                    <td data-label="Clicks" class="num">{r.clicks}</td>
+                                                    <td data-label="Leads" class="num"><a href=format!("/admin/leads?referrer_id={}", r.referrer.id)>{r.leads}</a></td>
+                                                    <td data-label="Qualified" class="num">{r.qualified}</td>
+                                                    <td data-label="Joined">{short_time(&r.referrer.created_at)}</td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

@@ -147,20 +147,20 @@ pub fn RewardsPage() -> impl IntoView {
                         let label = format!("Issue {text} to {email}");
                         view! {
                             <tr>
-                                <td>{email.clone()}<br /><small>{r.recipient.clone()}</small></td>
-                                <td>{text}</td>
-                                <td>{campaign_name(&r.campaign)}</td>
-                                <td>{r.lead_id.map(|id| {
+                                <td data-label="Recipient">{email.clone()}<br /><small>{r.recipient.clone()}</small></td>
+                                <td data-label="Reward">{text}</td>
+                                <td data-label="Campaign">{campaign_name(&r.campaign)}</td>
+                                <td data-label="Lead">{r.lead_id.map(|id| {
                                     let label = r.lead_name.clone().unwrap_or_else(|| format!("Lead {id}"));
                                     view! { <a href=format!("/admin/leads/{id}")>{label}</a> }
                                 })}</td>
-                                <td>
+                                <td data-label="Status">
                                     <span class=format!("badge {}", r.status)>{r.status.clone()}</span>
                                     {r.clawback.then(|| view! { <span class="badge clawback">"clawback"</span> })}
                                 </td>
-                                <td>{r.due_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "—".into())}</td>
-                                <td>{r.cancel_reason.clone().unwrap_or_else(|| "—".into())}</td>
-                                <td>{(r.status == "due").then(|| view! {
+                                <td data-label="Due">{r.due_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "—".into())}</td>
+                                <td data-label="Cancel reason">{r.cancel_reason.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td data-label="Action">{(r.status == "due").then(|| view! {
                                     <ActionForm action=issue>
                                         <input type="hidden" name="id" value=r.id.to_string() />
                                         <button type="submit" class="secondary" aria-label=label>"Issue"</button>

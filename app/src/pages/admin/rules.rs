@@ -13,17 +13,25 @@ use crate::{
     error::AppError,
 };
 
-/// One reward rule in words: "Referrer: USD 10.00, per qualified lead, due after 14 days."
+/// One reward rule as a sentence: "Referrer gets 10.00 USD per qualified lead, due 14 days after
+/// qualifying."
 pub fn describe_reward(r: &RewardRule) -> String {
     let what = match r.kind.as_str() {
-        "fixed" => format_amount(r.amount_minor.unwrap_or(0), r.currency.as_deref()),
+        "fixed" => {
+            let currency = r.currency.as_deref();
+            let amount = format_decimal(r.amount_minor.unwrap_or(0), currency);
+            match currency {
+                Some(code) => format!("{amount} {code}"),
+                None => amount,
+            }
+        }
         "percent" => {
             let pct = format!(
                 "{}% of the conversion",
                 format_percent(r.percent_bp.unwrap_or(0))
             );
             match r.cap_minor {
-                Some(cap) => format!("{pct}, at most {}", format_amount(cap, None)),
+                Some(cap) => format!("{pct} (at most {})", format_amount(cap, None)),
                 None => pct,
             }
         }
@@ -34,20 +42,20 @@ pub fn describe_reward(r: &RewardRule) -> String {
     } else {
         what
     };
-    let mut parts = vec![format!("{}: {what}", capitalized(&r.recipient))];
-    parts.push(match (r.cadence.as_str(), r.milestone_every) {
-        ("milestone", Some(n)) => format!("every {n} qualified referrals"),
+    let how_often = match (r.cadence.as_str(), r.milestone_every) {
+        ("milestone", Some(n)) => format!("for every {n} qualified referrals"),
         _ => "per qualified lead".to_owned(),
-    });
+    };
+    let mut sentence = format!("{} gets {what} {how_often}", capitalized(&r.recipient));
     if let Some(max) = r.max_per_referrer {
-        parts.push(format!("at most {max} per referrer"));
+        sentence.push_str(&format!(", at most {max} per referrer"));
     }
-    parts.push(match r.hold_days {
-        0 => "due at once".to_owned(),
-        1 => "due after 1 day".to_owned(),
-        n => format!("due after {n} days"),
+    sentence.push_str(&match r.hold_days {
+        0 => ", due at once.".to_owned(),
+        1 => ", due 1 day after qualifying.".to_owned(),
+        n => format!(", due {n} days after qualifying."),
     });
-    format!("{}.", parts.join(", "))
+    sentence
 }
 
 fn capitalized(word: &str) -> String {
@@ -171,7 +179,8 @@ fn RulesSummary(rules: CampaignRules) -> impl IntoView {
     }
 }
 
-/// The editor: one plain form for the qualification rule and [`REWARD_ROWS`] reward rows.
+/// The editor: one plain form for the qualification rule, the rewards the campaign has (up to
+/// [`REWARD_ROWS`]) and one more to add.
 #[component]
 fn RulesEditForm(
     rules: CampaignRules,
@@ -181,6 +190,19 @@ fn RulesEditForm(
     let errors = save.value();
     let extra = rules.rewards.len().saturating_sub(REWARD_ROWS);
     let form = RulesForm::from_rules(&rules);
+    let sentences: Vec<String> = rules
+        .rewards
+        .iter()
+        .take(REWARD_ROWS)
+        .map(describe_reward)
+        .collect();
+    // The row that adds a reward, and whether it opens by itself (a refused new reward comes
+    // back open, with its error beside the field).
+    let shown = sentences.len();
+    let adding = move || {
+        shown < REWARD_ROWS
+            && matches!(errors.get(), Some(Err(AppError::Invalid { field: Some(ref f), .. })) if f.starts_with(&reward_field(shown, "")))
+    };
     view! {
         <h3>"Change the rules"</h3>
         <ActionForm action=save>
@@ -201,8 +223,23 @@ fn RulesEditForm(
                 <CheckField name="refund_unqualifies" label="A refund un-qualifies the lead and cancels rewards not yet issued" checked=form.refund_unqualifies />
                 <CheckField name="auto_issue" label="Issue rewards automatically when they are due" checked=form.auto_issue />
             </fieldset>
-            <p class="hint">"Up to three rewards. Set a reward's kind to “No reward” to remove it; the last row adds one."</p>
-            {form.rewards.into_iter().enumerate().map(|(row, reward)| view! { <RewardRow row reward errors /> }).collect_view()}
+            <p class="hint">"Each reward reads as a sentence above its fields. Set a reward's kind to “No reward” to remove it."</p>
+            {form.rewards.into_iter().enumerate().map(|(row, reward)| {
+                match sentences.get(row).cloned() {
+                    // A reward the campaign has: its sentence, then its fields.
+                    Some(sentence) => view! { <RewardRow row reward errors sentence=Some(sentence) /> }.into_any(),
+                    // The first free row is "add a reward", folded away until opened (a
+                    // `<details>`: no JavaScript needed, and its fields are sent either way,
+                    // blank meaning no new reward). Further free rows are not shown.
+                    None if row == shown => view! {
+                        <details class="add-reward" open=adding>
+                            <summary>"Add a reward"</summary>
+                            <RewardRow row reward errors sentence=None />
+                        </details>
+                    }.into_any(),
+                    None => view! { <RewardHidden row /> }.into_any(),
+                }
+            }).collect_view()}
             {(extra > 0).then(|| view! {
                 <p class="hint">{format!("{extra} more reward(s), added through the REST API, are not shown here and are kept as they are.")}</p>
             })}
@@ -213,13 +250,31 @@ fn RulesEditForm(
     }
 }
 
-/// One reward row: its inputs are named `r{row}_...`.
+/// A free reward row past the one that adds a reward: sent blank (no reward), not shown.
 #[component]
-fn RewardRow(row: usize, reward: RewardForm, errors: SaveResult) -> impl IntoView {
+fn RewardHidden(row: usize) -> impl IntoView {
+    view! { <input type="hidden" name=reward_field(row, "kind") value="" /> }
+}
+
+/// One reward row: its inputs are named `r{row}_...`; a reward the campaign has reads as
+/// `sentence` above its fields.
+#[component]
+fn RewardRow(
+    row: usize,
+    reward: RewardForm,
+    errors: SaveResult,
+    sentence: Option<String>,
+) -> impl IntoView {
     let name = |part: &str| reward_field(row, part);
+    let legend = if sentence.is_some() {
+        format!("Reward {}", row + 1)
+    } else {
+        "New reward".to_owned()
+    };
     view! {
         <fieldset>
-            <legend>{format!("Reward {}", row + 1)}</legend>
+            <legend>{legend}</legend>
+            {sentence.map(|s| view! { <p class="sentence">{s}</p> })}
             <div class="fields">
                 <SelectField name=name("kind") label="Kind" value=reward.kind errors options=vec![
                     ("", "No reward"),
@@ -346,7 +401,7 @@ mod tests {
         let mut rules = CampaignRules::default();
         assert_eq!(
             describe_reward(&rules.rewards[0]),
-            "Referrer: Thank-you reward, per qualified lead, due at once."
+            "Referrer gets Thank-you reward per qualified lead, due at once."
         );
         let mut fixed = rules.rewards[0].clone();
         fixed.kind = "fixed".into();
@@ -357,7 +412,7 @@ mod tests {
         fixed.max_per_referrer = Some(5);
         assert_eq!(
             describe_reward(&fixed),
-            "Referrer: USD 10.00, per qualified lead, at most 5 per referrer, due after 14 days."
+            "Referrer gets 10.00 USD per qualified lead, at most 5 per referrer, due 14 days after qualifying."
         );
         let mut pct = rules.rewards[0].clone();
         pct.kind = "percent".into();
@@ -367,7 +422,16 @@ mod tests {
         pct.description = String::new();
         assert_eq!(
             describe_reward(&pct),
-            "Friend: 2.5% of the conversion, at most 20.00, per qualified lead, due at once."
+            "Friend gets 2.5% of the conversion (at most 20.00) per qualified lead, due at once."
+        );
+        let mut milestone = fixed.clone();
+        milestone.cadence = "milestone".into();
+        milestone.milestone_every = Some(5);
+        milestone.max_per_referrer = None;
+        milestone.hold_days = 1;
+        assert_eq!(
+            describe_reward(&milestone),
+            "Referrer gets 10.00 USD for every 5 qualified referrals, due 1 day after qualifying."
         );
         rules.rewards.push(fixed);
         rules.qualification.min_amount_minor = Some(5000);

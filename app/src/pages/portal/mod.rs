@@ -367,7 +367,7 @@ fn Home(
                             <thead><tr><th scope="col">"Friend"</th><th scope="col">"Status"</th><th scope="col">"Arrived"</th></tr></thead>
                             <tbody>
                                 {home.recent_leads.iter().map(|l| view! {
-                                    <tr><td>{l.masked_email.clone()}</td><td>{l.status.clone()}</td><td>{short_time(&l.created_at)}</td></tr>
+                                    <tr><td data-label="Friend">{l.masked_email.clone()}</td><td data-label="Status">{l.status.clone()}</td><td data-label="Arrived">{short_time(&l.created_at)}</td></tr>
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -390,7 +390,7 @@ fn Home(
                             <thead><tr><th scope="col">"Reward"</th><th scope="col">"Status"</th><th scope="col">"Note"</th></tr></thead>
                             <tbody>
                                 {home.rewards.iter().map(|r| view! {
-                                    <tr><td>{r.amount.clone()}</td><td>{r.status.clone()}</td><td>{r.note.clone().unwrap_or_default()}</td></tr>
+                                    <tr><td data-label="Reward">{r.amount.clone()}</td><td data-label="Status">{r.status.clone()}</td><td data-label="Note">{r.note.clone().unwrap_or_default()}</td></tr>
                                 }).collect_view()}
                             </tbody>
                         </table>

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api_key;
+pub mod audit_entry;
 pub mod campaign;
 pub mod campaign_logo;
 pub mod click;
@@ -14,6 +15,7 @@ pub mod inbound_delivery;
 pub mod inbound_source;
 pub mod lead;
 pub mod lead_event;
+pub mod merged_link;
 pub mod outbox_event;
 pub mod portal_token;
 pub mod print_text;

@@ -10,8 +10,12 @@ use crate::{
     domain::api_access::ApiAccess,
     error::AppError,
     ssr::{
+        db::begin_write,
         entities::api_key,
-        services::secrets::{random_token, sha256_hex},
+        services::{
+            audit::{self, Actor, Change, Object},
+            secrets::{random_token, sha256_hex},
+        },
     },
 };
 
@@ -37,6 +41,7 @@ pub struct ApiKeyInfo {
 /// retrievable again.
 pub async fn create(
     db: &DatabaseConnection,
+    actor: &Actor,
     name: &str,
     access: ApiAccess,
 ) -> Result<(i64, String), AppError> {
@@ -49,6 +54,9 @@ pub async fn create(
         ));
     }
     let key = format!("{KEY_PREFIX}{}", random_token(30));
+    let txn = begin_write(db)
+        .await
+        .map_err(|e| AppError::internal("api_keys::create begin", e))?;
     let row = api_key::ActiveModel {
         name: Set(name.to_owned()),
         prefix: Set(key.chars().take(10).collect()),
@@ -57,9 +65,27 @@ pub async fn create(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(|e| AppError::internal("api_keys::create", e))?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "api_key.created",
+            campaign_id: None,
+            object: Object::ApiKey(row.id),
+            summary: format!(
+                "Created the API key “{}” ({} access).",
+                row.name,
+                access.as_str()
+            ),
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("api_keys::create commit", e))?;
     Ok((row.id, key))
 }
 
@@ -67,7 +93,7 @@ pub async fn create(
 pub async fn authenticate(
     db: &DatabaseConnection,
     key: &str,
-) -> Result<Option<(i64, ApiAccess)>, AppError> {
+) -> Result<Option<KeyIdentity>, AppError> {
     if !key.starts_with(KEY_PREFIX) {
         return Ok(None);
     }
@@ -84,8 +110,11 @@ pub async fn authenticate(
     let stale = row
         .last_used_at
         .is_none_or(|at| Utc::now() - at > Duration::minutes(1));
-    let id = row.id;
-    let access = stored_access(&row);
+    let identity = KeyIdentity {
+        id: row.id,
+        name: row.name.clone(),
+        access: stored_access(&row),
+    };
     if stale {
         let mut active: api_key::ActiveModel = row.into();
         active.last_used_at = Set(Some(Utc::now()));
@@ -93,7 +122,18 @@ pub async fn authenticate(
             tracing::warn!(error = %e, "could not record API key use");
         }
     }
-    Ok(Some((id, access)))
+    Ok(Some(identity))
+}
+
+/// A live key that a request presented.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyIdentity {
+    /// Its id.
+    pub id: i64,
+    /// Its name, as the audit log shows who made a change.
+    pub name: String,
+    /// What it may do.
+    pub access: ApiAccess,
 }
 
 /// A stored key's access. A value this version does not know allows only reading: a key is never
@@ -106,7 +146,7 @@ fn stored_access(row: &api_key::Model) -> ApiAccess {
 }
 
 /// Revokes a key; revoking twice is harmless.
-pub async fn revoke(db: &DatabaseConnection, id: i64) -> Result<(), AppError> {
+pub async fn revoke(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<(), AppError> {
     let row = api_key::Entity::find_by_id(id)
         .one(db)
         .await
@@ -115,13 +155,30 @@ pub async fn revoke(db: &DatabaseConnection, id: i64) -> Result<(), AppError> {
     if row.revoked_at.is_some() {
         return Ok(());
     }
+    let summary = format!("Revoked the API key “{}”.", row.name);
     let mut active: api_key::ActiveModel = row.into();
     active.revoked_at = Set(Some(Utc::now()));
+    let txn = begin_write(db)
+        .await
+        .map_err(|e| AppError::internal("api_keys::revoke begin", e))?;
     active
-        .update(db)
+        .update(&txn)
         .await
         .map_err(|e| AppError::internal("api_keys::revoke", e))?;
-    Ok(())
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "api_key.revoked",
+            campaign_id: None,
+            object: Object::ApiKey(id),
+            summary,
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("api_keys::revoke commit", e))
 }
 
 /// All keys, newest first.

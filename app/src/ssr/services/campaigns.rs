@@ -14,7 +14,10 @@ use crate::{
     ssr::{
         db::{begin_write, is_unique_violation},
         entities::campaign,
-        services::rules,
+        services::{
+            audit::{self, Actor, Change, Object},
+            rules,
+        },
         state::AppState,
     },
     types::{Campaign, CampaignInput},
@@ -179,7 +182,11 @@ fn apply(input: &CampaignInput, active: &mut campaign::ActiveModel) -> Result<()
 
 /// Creates a campaign. A slug derived from the name gets `-2`, `-3`... when taken; a slug the
 /// caller chose must be free.
-pub async fn create(state: &AppState, input: &CampaignInput) -> Result<Campaign, AppError> {
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    input: &CampaignInput,
+) -> Result<Campaign, AppError> {
     let name = name(&input.name)?;
     let (base_slug, chosen) = match present(&input.slug) {
         Some(s) => (
@@ -218,6 +225,17 @@ pub async fn create(state: &AppState, input: &CampaignInput) -> Result<Campaign,
         match row.insert(&txn).await {
             Ok(model) => {
                 rules::insert_defaults(&txn, model.id).await?;
+                audit::record(
+                    &txn,
+                    actor,
+                    Change {
+                        action: "campaign.created",
+                        campaign_id: Some(model.id),
+                        object: Object::Campaign(model.id),
+                        summary: format!("Created the campaign {} ({}).", model.name, model.slug),
+                    },
+                )
+                .await?;
                 txn.commit()
                     .await
                     .map_err(|e| AppError::internal("campaigns::create commit", e))?;
@@ -277,6 +295,7 @@ pub async fn list(db: &DatabaseConnection) -> Result<Vec<Campaign>, AppError> {
 /// Edits a campaign. The slug never changes: printed links and codes depend on it.
 pub async fn update(
     state: &AppState,
+    actor: &Actor,
     slug: &str,
     input: &CampaignInput,
 ) -> Result<Campaign, AppError> {
@@ -284,25 +303,69 @@ pub async fn update(
     let mut active: campaign::ActiveModel = row.into();
     apply(input, &mut active)?;
     active.updated_at = Set(Utc::now());
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("campaigns::update begin", e))?;
     let model = active
-        .update(&state.db)
+        .update(&txn)
         .await
         .map_err(|e| AppError::internal("campaigns::update", e))?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "campaign.updated",
+            campaign_id: Some(model.id),
+            object: Object::Campaign(model.id),
+            summary: format!("Changed the settings of {}.", model.name),
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("campaigns::update commit", e))?;
     state.links.invalidate_all();
     state.rules_cache.clear();
     Ok(to_wire(&model))
 }
 
 /// Pauses or resumes a campaign.
-pub async fn set_paused(state: &AppState, slug: &str, paused: bool) -> Result<Campaign, AppError> {
+pub async fn set_paused(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    paused: bool,
+) -> Result<Campaign, AppError> {
     let row = find_row(&state.db, slug).await?;
     let mut active: campaign::ActiveModel = row.into();
     active.status = Set(if paused { PAUSED } else { ACTIVE }.to_owned());
     active.updated_at = Set(Utc::now());
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("campaigns::set_paused begin", e))?;
     let model = active
-        .update(&state.db)
+        .update(&txn)
         .await
         .map_err(|e| AppError::internal("campaigns::set_paused", e))?;
+    let (action, verb) = if paused {
+        ("campaign.paused", "Paused")
+    } else {
+        ("campaign.resumed", "Resumed")
+    };
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action,
+            campaign_id: Some(model.id),
+            object: Object::Campaign(model.id),
+            summary: format!("{verb} {}.", model.name),
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("campaigns::set_paused commit", e))?;
     state.links.invalidate_all();
     state.rules_cache.clear();
     Ok(to_wire(&model))

@@ -7,7 +7,7 @@ use crate::{
     domain::codes::{self, CodeError, CodeStyle, ReferralCode},
     error::AppError,
     ssr::{
-        entities::{campaign, referrer, replaced_code},
+        entities::{campaign, merged_link, referrer, replaced_code},
         services::secrets::random_index,
     },
 };
@@ -103,9 +103,10 @@ async fn replaced(
 
 /// The referrer in `campaign_id` whose code the person typed.
 ///
-/// Lookup ignores case, spaces and hyphens and reads look-alikes (O as 0, I and L as 1). A code
-/// with a wrong check symbol is never looked up as typed, so a one-character typo cannot credit
-/// somebody else. On a miss, "did you mean" is offered only when exactly one active code of the
+/// Lookup ignores case, spaces and hyphens and reads look-alikes (O as 0, I and L as 1). Every
+/// code Handoff makes carries a check symbol, so a one-character typo of one never names
+/// somebody else's: a key with a wrong check symbol is found only when a referrer holds exactly
+/// it, which only a code kept from a business's own printed cards can (a bulk add keeps them). On a miss, "did you mean" is offered only when exactly one active code of the
 /// campaign is one edit away. A deactivated referrer's code is refused as such
 /// ([`inactive`]); a replaced code still credits its referrer until its grace time is over, and
 /// is refused as replaced after.
@@ -132,19 +133,17 @@ pub async fn resolve(
             });
         }
     };
-    if codes::has_valid_check(&key) {
-        let found = referrer::Entity::find()
-            .filter(referrer::Column::CodeKey.eq(key.as_str()))
-            .filter(referrer::Column::CampaignId.eq(campaign_id))
-            .one(db)
-            .await
-            .map_err(|e| AppError::internal("codes::resolve", e))?;
-        if let Some(found) = found {
-            return active_only(found);
-        }
-        if let Some(replaced) = replaced(db, campaign_id, &key).await? {
-            return replaced;
-        }
+    let found = referrer::Entity::find()
+        .filter(referrer::Column::CodeKey.eq(key.as_str()))
+        .filter(referrer::Column::CampaignId.eq(campaign_id))
+        .one(db)
+        .await
+        .map_err(|e| AppError::internal("codes::resolve", e))?;
+    if let Some(found) = found {
+        return active_only(found);
+    }
+    if let Some(replaced) = replaced(db, campaign_id, &key).await? {
+        return replaced;
     }
     let neighbours = codes::one_edit_neighbours(&key);
     let candidates: Vec<Option<String>> = if neighbours.is_empty() {
@@ -192,6 +191,22 @@ pub async fn resolve_reference(
             .map_err(|e| AppError::internal("codes::resolve_reference", e))?;
         if let Some(found) = by_slug {
             return active_only(found);
+        }
+        // The slug of a record merged into another names the record kept.
+        let merged = merged_link::Entity::find()
+            .filter(merged_link::Column::Slug.eq(trimmed))
+            .one(db)
+            .await
+            .map_err(|e| AppError::internal("codes::resolve_reference merged", e))?;
+        if let Some(merged) = merged {
+            let kept = referrer::Entity::find_by_id(merged.referrer_id)
+                .filter(referrer::Column::CampaignId.eq(campaign_id))
+                .one(db)
+                .await
+                .map_err(|e| AppError::internal("codes::resolve_reference kept", e))?;
+            if let Some(kept) = kept {
+                return active_only(kept);
+            }
         }
     }
     resolve(db, campaign_id, input).await

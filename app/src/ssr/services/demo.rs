@@ -65,7 +65,13 @@ async fn qualify_some(state: &AppState, campaign: &str) -> Result<(), AppError> 
         ]
     }))
     .map_err(|e| AppError::internal("demo::qualify_some rules", e))?;
-    rules::replace(state, campaign, book).await?;
+    rules::replace(
+        state,
+        &crate::ssr::services::audit::Actor::command_line(),
+        campaign,
+        book,
+    )
+    .await?;
     for i in 0..500usize {
         let email = format!("friend{i}@example.org");
         match i % 10 {
@@ -100,7 +106,7 @@ async fn qualify_some(state: &AppState, campaign: &str) -> Result<(), AppError> 
                         id,
                         Decision::Reject,
                         "Demo: the same person signed up twice.",
-                        "demo@handoff.local",
+                        &crate::ssr::services::audit::Actor::command_line(),
                     )
                     .await?;
                 }
@@ -118,7 +124,12 @@ async fn qualify_some(state: &AppState, campaign: &str) -> Result<(), AppError> 
     )
     .await?;
     let oldest: Vec<i64> = due.items.iter().rev().take(20).map(|r| r.id).collect();
-    rewards::issue(state, &oldest).await?;
+    rewards::issue(
+        state,
+        &crate::ssr::services::audit::Actor::command_line(),
+        &oldest,
+    )
+    .await?;
     Ok(())
 }
 
@@ -127,6 +138,7 @@ async fn qualify_some(state: &AppState, campaign: &str) -> Result<(), AppError> 
 pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
     let campaign = campaigns::create(
         state,
+        &crate::ssr::services::audit::Actor::command_line(),
         &CampaignInput {
             name: "Spring referrals (demo)".into(),
             slug: Some("demo-spring".into()),

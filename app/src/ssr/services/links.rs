@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use crate::{
     error::AppError,
     ssr::{
-        entities::{campaign, referrer},
+        entities::{campaign, merged_link, referrer},
         services::campaigns::ACTIVE,
         state::AppState,
     },
@@ -101,11 +101,25 @@ pub async fn resolve(state: &AppState, slug: &str) -> Result<Option<Arc<LinkTarg
         return Ok(hit);
     }
     let err = |e| AppError::internal("links::resolve", e);
-    let referrer = referrer::Entity::find()
+    let mut referrer = referrer::Entity::find()
         .filter(referrer::Column::Slug.eq(slug.as_str()))
         .one(&state.db)
         .await
         .map_err(err)?;
+    if referrer.is_none() {
+        // The link of a record merged into another credits the record kept.
+        let merged = merged_link::Entity::find()
+            .filter(merged_link::Column::Slug.eq(slug.as_str()))
+            .one(&state.db)
+            .await
+            .map_err(err)?;
+        if let Some(merged) = merged {
+            referrer = referrer::Entity::find_by_id(merged.referrer_id)
+                .one(&state.db)
+                .await
+                .map_err(err)?;
+        }
+    }
     let target = match referrer {
         None => None,
         Some(r) => campaign::Entity::find_by_id(r.campaign_id)

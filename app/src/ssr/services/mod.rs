@@ -4,6 +4,7 @@
 pub mod admin_search;
 pub mod admins;
 pub mod api_keys;
+pub mod audit;
 pub mod campaigns;
 pub mod clicks;
 pub mod codes;
@@ -24,6 +25,8 @@ pub mod portal;
 pub mod print;
 pub mod qr;
 pub mod referrer_changes;
+pub mod referrer_import;
+pub mod referrer_removal;
 pub mod referrers;
 pub mod rewards;
 pub mod rules;

@@ -17,6 +17,7 @@ use crate::{
         db::{begin_write, is_unique_violation},
         entities::{campaign, referrer, replaced_code},
         services::{
+            audit::{self, Actor, Change, Object},
             codes::{MAX_CODE_ATTEMPTS, new_code},
             referrers::{self, find_by_email, parse_name},
         },
@@ -48,6 +49,14 @@ async fn find(state: &AppState, id: i64) -> Result<referrer::Model, AppError> {
         .ok_or_else(|| AppError::not_found("Referrer"))
 }
 
+/// "Jane (JANE-7K4)": a referrer as the audit log names them.
+pub fn described(row: &referrer::Model) -> String {
+    match &row.code {
+        Some(code) => format!("{} ({code})", row.name),
+        None => format!("{} ({})", row.name, row.email),
+    }
+}
+
 async fn wire(state: &AppState, row: &referrer::Model) -> Result<Referrer, AppError> {
     let slug = campaign::Entity::find_by_id(row.campaign_id)
         .one(&state.db)
@@ -73,6 +82,7 @@ fn email_taken(other: Option<&referrer::Model>) -> AppError {
 /// another referrer of the campaign has is refused and nothing changes.
 pub async fn update(
     state: &AppState,
+    actor: &Actor,
     id: i64,
     edit: ReferrerEdit<'_>,
 ) -> Result<Referrer, AppError> {
@@ -99,35 +109,116 @@ pub async fn update(
         return Err(email_taken(Some(&other)));
     }
     let note = Some(note.to_owned()).filter(|n| !n.is_empty());
+    let summary = edit_summary(&row, &name, email.as_str(), note.as_deref());
+    let Some(summary) = summary else {
+        // Nothing changed: nothing to write or log.
+        return wire(state, &row).await;
+    };
+    let campaign_id = row.campaign_id;
     let mut changed: referrer::ActiveModel = row.into();
     changed.name = Set(name);
     changed.email = Set(email.as_str().to_owned());
     changed.email_normalized = Set(normalized);
     changed.note = Set(note);
-    let saved = match changed.update(&state.db).await {
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrer_changes::update begin", e))?;
+    let saved = match changed.update(&txn).await {
         Ok(saved) => saved,
         // Another admin gave that email to someone else a moment ago.
         Err(e) if is_unique_violation(&e) => return Err(email_taken(None)),
         Err(e) => return Err(AppError::internal("referrer_changes::update", e)),
     };
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "referrer.updated",
+            campaign_id: Some(campaign_id),
+            object: Object::Referrer(saved.id),
+            summary,
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("referrer_changes::update commit", e))?;
     wire(state, &saved).await
+}
+
+/// What an edit changes, in words ("Changed Jane's name to Jane Doe and email to j@x.com."),
+/// or `None` when it changes nothing.
+fn edit_summary(
+    row: &referrer::Model,
+    name: &str,
+    email: &str,
+    note: Option<&str>,
+) -> Option<String> {
+    let mut parts = Vec::new();
+    if name != row.name {
+        parts.push(format!("name to {name}"));
+    }
+    if email != row.email {
+        parts.push(format!("email to {email}"));
+    }
+    if note != row.note.as_deref() {
+        parts.push("the note".to_owned());
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let last = parts.pop().unwrap_or_default();
+    let list = if parts.is_empty() {
+        last
+    } else {
+        format!("{} and {last}", parts.join(", "))
+    };
+    Some(format!("Changed {}'s {list}.", row.name))
 }
 
 /// Deactivates (`active: false`) or reactivates a referrer. Doing what is already done is not an
 /// error. The link cache is cleared so this process's next click sees it at once (other
 /// processes within the cache's few seconds).
-pub async fn set_active(state: &AppState, id: i64, active: bool) -> Result<Referrer, AppError> {
+pub async fn set_active(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    active: bool,
+) -> Result<Referrer, AppError> {
     let row = find(state, id).await?;
     if row.active == active {
         return wire(state, &row).await;
     }
+    let (action, verb) = if active {
+        ("referrer.reactivated", "Reactivated")
+    } else {
+        ("referrer.deactivated", "Deactivated")
+    };
+    let summary = format!("{verb} {}.", described(&row));
     let mut changed: referrer::ActiveModel = row.into();
     changed.active = Set(active);
     changed.deactivated_at = Set((!active).then(Utc::now));
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("referrer_changes::set_active begin", e))?;
     let saved = changed
-        .update(&state.db)
+        .update(&txn)
         .await
         .map_err(|e| AppError::internal("referrer_changes::set_active", e))?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action,
+            campaign_id: Some(saved.campaign_id),
+            object: Object::Referrer(saved.id),
+            summary,
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("referrer_changes::set_active commit", e))?;
     state.links.invalidate_all();
     wire(state, &saved).await
 }
@@ -157,6 +248,7 @@ pub fn parse_grace_days(text: &str) -> Result<u32, AppError> {
 /// stays the same.
 pub async fn replace_code(
     state: &AppState,
+    actor: &Actor,
     id: i64,
     grace_days: u32,
 ) -> Result<Referrer, AppError> {
@@ -205,6 +297,22 @@ pub async fn replace_code(
         changed.code_key = Set(Some(code.key().to_owned()));
         match changed.update(&txn).await {
             Ok(saved) => {
+                audit::record(
+                    &txn,
+                    actor,
+                    Change {
+                        action: "referrer.code_replaced",
+                        campaign_id: Some(saved.campaign_id),
+                        object: Object::Referrer(saved.id),
+                        summary: format!(
+                            "Replaced {}'s code {old_code} with {}; the old code works until {}.",
+                            saved.name,
+                            code.display(),
+                            valid_until.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                    },
+                )
+                .await?;
                 txn.commit()
                     .await
                     .map_err(|e| AppError::internal("referrer_changes::replace_code commit", e))?;

@@ -92,7 +92,7 @@ pub enum Welcome {
 }
 
 /// The `referrer.created` webhook payload.
-fn created_event(
+pub(crate) fn created_event(
     settings: &RuntimeSettings,
     row: &referrer::Model,
     campaign_slug: &str,
@@ -109,7 +109,7 @@ fn created_event(
 }
 
 /// Writes the link-and-code email of `row` in `txn` when `welcome` asks for it.
-async fn welcome_email(
+pub(crate) async fn welcome_email(
     txn: &impl ConnectionTrait,
     settings: &RuntimeSettings,
     campaign: &campaign::Model,

@@ -13,11 +13,18 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::{
+    domain::words::counted,
     error::AppError,
     ssr::{
         db::begin_write,
         entities::{lead, qualification_rule, referrer, reward},
-        services::{campaigns, emails::notifications, outbox::Effects, paging},
+        services::{
+            audit::{self, Actor, Change, Object},
+            campaigns,
+            emails::notifications,
+            outbox::Effects,
+            paging,
+        },
         state::{AppState, RuntimeSettings},
     },
     types::{Page, Reward, RewardFilter},
@@ -212,7 +219,7 @@ pub async fn list(state: &AppState, filter: &RewardFilter) -> Result<Page<Reward
 /// Marks due rewards as issued. Rewards that are not due are refused (one) or skipped (bulk).
 /// Their referrers' "reward issued" emails are written in the same transaction. Returns the
 /// rewards issued.
-pub async fn issue(state: &AppState, ids: &[i64]) -> Result<Vec<Reward>, AppError> {
+pub async fn issue(state: &AppState, actor: &Actor, ids: &[i64]) -> Result<Vec<Reward>, AppError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -253,14 +260,72 @@ pub async fn issue(state: &AppState, ids: &[i64]) -> Result<Vec<Reward>, AppErro
         .collect();
     let issued = mark_issued(&txn, &due, now).await?;
     notifications::rewards_issued(&txn, &state.settings, &issued, now).await?;
+    audit_issued(&txn, actor, &issued).await?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("rewards::issue commit", e))?;
     to_wire_many(&state.db, &issued).await
 }
 
+/// The audit log's lines for rewards just issued: the reward itself when it is one, else one
+/// line per campaign with how many.
+async fn audit_issued(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    issued: &[reward::Model],
+) -> Result<(), AppError> {
+    if let [one] = issued {
+        let amount = one
+            .amount_minor
+            .map(|a| {
+                format!(
+                    " ({} {})",
+                    crate::domain::rules::format_decimal(a, one.currency.as_deref()),
+                    one.currency.as_deref().unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        return audit::record(
+            txn,
+            actor,
+            Change {
+                action: "reward.issued",
+                campaign_id: Some(one.campaign_id),
+                object: Object::Reward(one.id),
+                summary: format!("Issued reward #{}: {}{amount}.", one.id, one.description),
+            },
+        )
+        .await;
+    }
+    let mut per_campaign: std::collections::BTreeMap<i64, usize> = Default::default();
+    for row in issued {
+        *per_campaign.entry(row.campaign_id).or_default() += 1;
+    }
+    for (campaign_id, count) in per_campaign {
+        audit::record(
+            txn,
+            actor,
+            Change {
+                action: "reward.issued",
+                campaign_id: Some(campaign_id),
+                object: Object::Campaign(campaign_id),
+                summary: format!(
+                    "Issued {}.",
+                    counted(count as i64, "due reward", "due rewards")
+                ),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Issues every due reward (of one campaign, or all), up to [`BULK_LIMIT`].
-pub async fn issue_all_due(state: &AppState, campaign: Option<&str>) -> Result<usize, AppError> {
+pub async fn issue_all_due(
+    state: &AppState,
+    actor: &Actor,
+    campaign: Option<&str>,
+) -> Result<usize, AppError> {
     let mut query = reward::Entity::find()
         .select_only()
         .column(reward::Column::Id)
@@ -276,7 +341,7 @@ pub async fn issue_all_due(state: &AppState, campaign: Option<&str>) -> Result<u
         .all(&state.db)
         .await
         .map_err(|e| AppError::internal("rewards::issue_all_due", e))?;
-    Ok(issue(state, &ids).await?.len())
+    Ok(issue(state, actor, &ids).await?.len())
 }
 
 /// Sets `due` rewards among `ids` to issued, with their `reward.issued` events.

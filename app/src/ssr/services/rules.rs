@@ -12,7 +12,10 @@ use crate::{
     ssr::{
         db::begin_write,
         entities::{campaign, qualification_rule, reward_rule},
-        services::campaigns,
+        services::{
+            audit::{self, Actor, Change, Object},
+            campaigns,
+        },
         state::AppState,
     },
 };
@@ -257,6 +260,7 @@ pub async fn insert_defaults(db: &impl ConnectionTrait, campaign_id: i64) -> Res
 /// rewards pointing at them without foreign-key checks: see `db::own_writer`).
 pub async fn replace(
     state: &AppState,
+    actor: &Actor,
     slug: &str,
     rules: CampaignRules,
 ) -> Result<CampaignRules, AppError> {
@@ -310,6 +314,17 @@ pub async fn replace(
             .map_err(|e| AppError::internal("rules::replace retire", e))?;
     }
     let result = load(&txn, campaign.id).await?.to_wire();
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "campaign.rules_changed",
+            campaign_id: Some(campaign.id),
+            object: Object::Campaign(campaign.id),
+            summary: format!("Changed the rules of {}.", campaign.name),
+        },
+    )
+    .await?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("rules::replace commit", e))?;

@@ -2,7 +2,10 @@
 
 use app::{
     error::AppError,
-    ssr::{services::api_keys, state::AppState},
+    ssr::{
+        services::{api_keys, audit::Actor},
+        state::AppState,
+    },
 };
 use axum::{
     extract::{FromRequestParts, OriginalUri},
@@ -11,9 +14,21 @@ use axum::{
 
 use super::error::ApiError;
 
-/// A request authenticated by a live API key (its id) whose access allows the call.
-#[derive(Clone, Copy, Debug)]
-pub struct ApiKey(pub i64);
+/// A request authenticated by a live API key whose access allows the call.
+#[derive(Clone, Debug)]
+pub struct ApiKey {
+    /// The key's id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+}
+
+impl ApiKey {
+    /// The key as the audit log names who made a change.
+    pub fn actor(&self) -> Actor {
+        Actor::api_key(&self.name)
+    }
+}
 
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;
@@ -29,7 +44,7 @@ impl FromRequestParts<AppState> for ApiKey {
             })
             .map(str::trim)
             .ok_or(ApiError(AppError::Unauthenticated))?;
-        let (id, access) = api_keys::authenticate(&state.db, key)
+        let identity = api_keys::authenticate(&state.db, key)
             .await?
             .ok_or(ApiError(AppError::Unauthenticated))?;
         // The path as the client sent it, even under a nested router.
@@ -37,9 +52,12 @@ impl FromRequestParts<AppState> for ApiKey {
             .extensions
             .get::<OriginalUri>()
             .map_or_else(|| parts.uri.path(), |original| original.0.path());
-        if !access.allows(parts.method.as_str(), path) {
+        if !identity.access.allows(parts.method.as_str(), path) {
             return Err(ApiError(AppError::Forbidden));
         }
-        Ok(ApiKey(id))
+        Ok(ApiKey {
+            id: identity.id,
+            name: identity.name,
+        })
     }
 }

@@ -33,10 +33,10 @@ pub struct CampaignList {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    _key: ApiKey,
+    key: ApiKey,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<Campaign>), ApiError> {
-    let campaign = campaigns::create(&state, &input).await?;
+    let campaign = campaigns::create(&state, &key.actor(), &input).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 

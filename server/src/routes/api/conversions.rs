@@ -86,11 +86,13 @@ pub async fn get_rules(
 )]
 pub async fn put_rules(
     State(state): State<AppState>,
-    _key: ApiKey,
+    key: ApiKey,
     ApiPath(slug): ApiPath<String>,
     ApiJson(input): ApiJson<CampaignRules>,
 ) -> Result<Json<CampaignRules>, ApiError> {
-    Ok(Json(rules::replace(&state, &slug, input).await?))
+    Ok(Json(
+        rules::replace(&state, &key.actor(), &slug, input).await?,
+    ))
 }
 
 /// Filters for listing rewards.
@@ -156,10 +158,10 @@ pub async fn list_rewards(
 )]
 pub async fn issue_reward(
     State(state): State<AppState>,
-    _key: ApiKey,
+    key: ApiKey,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Reward>, ApiError> {
-    let mut issued = rewards::issue(&state, &[id]).await?;
+    let mut issued = rewards::issue(&state, &key.actor(), &[id]).await?;
     issued
         .pop()
         .map(Json)
@@ -192,9 +194,8 @@ pub async fn qualify_lead(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<DecisionInput>,
 ) -> Result<Json<ConversionResult>, ApiError> {
-    let by = format!("API key #{}", key.0);
     Ok(Json(
-        conversions::decide(&state, id, Decision::Qualify, &input.reason, &by).await?,
+        conversions::decide(&state, id, Decision::Qualify, &input.reason, &key.actor()).await?,
     ))
 }
 
@@ -217,9 +218,8 @@ pub async fn reject_lead(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<DecisionInput>,
 ) -> Result<Json<ConversionResult>, ApiError> {
-    let by = format!("API key #{}", key.0);
     Ok(Json(
-        conversions::decide(&state, id, Decision::Reject, &input.reason, &by).await?,
+        conversions::decide(&state, id, Decision::Reject, &input.reason, &key.actor()).await?,
     ))
 }
 

@@ -155,12 +155,14 @@ pub struct ReferrerChange {
 )]
 pub async fn update(
     State(state): State<AppState>,
-    _key: ApiKey,
+    key: ApiKey,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ReferrerChange>,
 ) -> Result<Json<Referrer>, ApiError> {
+    let actor = key.actor();
     let mut changed = referrer_changes::update(
         &state,
+        &actor,
         id,
         ReferrerEdit {
             name: input.name.as_deref(),
@@ -170,7 +172,7 @@ pub async fn update(
     )
     .await?;
     if let Some(active) = input.active {
-        changed = referrer_changes::set_active(&state, id, active).await?;
+        changed = referrer_changes::set_active(&state, &actor, id, active).await?;
     }
     Ok(Json(changed))
 }

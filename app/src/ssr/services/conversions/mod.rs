@@ -35,7 +35,10 @@ use crate::{
     ssr::{
         db::begin_write,
         entities::{campaign, conversion_event, lead},
-        services::rules::{self as rule_store, LoadedRules},
+        services::{
+            audit::{self, Actor, Change, Object},
+            rules::{self as rule_store, LoadedRules},
+        },
         state::{AppState, RuntimeSettings},
     },
     types::{ConversionInput, ConversionResult},
@@ -350,7 +353,7 @@ pub async fn decide(
     lead_id: i64,
     decision: Decision,
     reason: &str,
-    admin_email: &str,
+    actor: &Actor,
 ) -> Result<ConversionResult, AppError> {
     let reason = reason.trim();
     if reason.chars().count() > 500 {
@@ -389,7 +392,7 @@ pub async fn decide(
             lead_id,
             decision,
             reason: reason.to_owned(),
-            admin_email: admin_email.to_owned(),
+            admin_email: actor.name.clone(),
         },
         mail: Some(state.settings.clone()),
         digest: None,
@@ -401,9 +404,34 @@ pub async fn decide(
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("conversions::decide", "no answer"))?;
-    let reply = outcome?;
+    let result = outcome?.into_full()?;
+    let (action, verb) = match decision {
+        Decision::Qualify => ("lead.qualified", "Qualified"),
+        Decision::Reject => ("lead.rejected", "Rejected"),
+    };
+    let who = result
+        .lead
+        .name
+        .clone()
+        .unwrap_or_else(|| result.lead.contact().to_owned());
+    let why = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    };
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action,
+            campaign_id: Some(campaign_id),
+            object: Object::Lead(lead_id),
+            summary: format!("{verb} {who}{why}"),
+        },
+    )
+    .await?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("conversions::decide commit", e))?;
-    reply.into_full()
+    Ok(result)
 }
