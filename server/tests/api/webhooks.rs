@@ -214,6 +214,27 @@ async fn stripe_needs_no_campaign_setting_when_the_code_names_the_referrer(app: 
         .await
         .unwrap();
     assert_eq!(events, 2, "the email-only event is not recorded");
+
+    // A replaced code still names its campaign while it credits its referrer.
+    let old_code = omar["code"].as_str().unwrap().to_owned();
+    app::ssr::services::referrer_changes::replace_code(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        omar["id"].as_i64().unwrap(),
+        30,
+    )
+    .await
+    .unwrap();
+    let (_, d) = send(&app, now, checkout(
+        "evt_replaced",
+        json!({"metadata": {"referral_code": old_code}, "customer_details": {"email": "d@example.com"}, "amount_total": 1000, "currency": "eur"}),
+    ))
+    .await;
+    assert_eq!(d["outcome"], "qualified", "{d}");
+    assert_eq!(
+        lead_campaign(&d["lead"]).await,
+        ("autumn".to_owned(), omar["id"].clone())
+    );
 }
 
 async fn stripe_attributes_by_code_promotion_code_and_email_and_refunds(app: TestApp) {

@@ -23,7 +23,9 @@ use crate::{
     ssr::{
         conversion_csv::parse_amount,
         db::{PreviewTxn, begin_write, is_unique_violation},
-        entities::{campaign, inbound_delivery, inbound_source, promotion_code, referrer},
+        entities::{
+            campaign, inbound_delivery, inbound_source, promotion_code, referrer, replaced_code,
+        },
         promotion_code_csv::{MappingHeaders, MappingOutcome, MappingRow, PromotionCodeCsvReader},
         services::{
             campaigns, codes,
@@ -685,12 +687,22 @@ async fn campaign_of_codes(
         }
         if let Ok(key) = crate::domain::codes::normalize(code) {
             let owner = referrer::Entity::find()
-                .filter(referrer::Column::CodeKey.eq(key))
+                .filter(referrer::Column::CodeKey.eq(key.as_str()))
                 .one(db)
                 .await
                 .map_err(|e| AppError::internal("inbound::campaign_of_codes code", e))?;
             if let Some(owner) = owner {
                 return campaign_slug(owner.campaign_id).await;
+            }
+            // A replaced (or merged-away) code names its campaign too; whether it still
+            // credits anyone is the engine's to say, with its own message.
+            let replaced = replaced_code::Entity::find()
+                .filter(replaced_code::Column::CodeKey.eq(key))
+                .one(db)
+                .await
+                .map_err(|e| AppError::internal("inbound::campaign_of_codes replaced", e))?;
+            if let Some(replaced) = replaced {
+                return campaign_slug(replaced.campaign_id).await;
             }
         }
     }
