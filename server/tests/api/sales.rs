@@ -112,12 +112,22 @@ async fn a_sales_rep_records_a_said_code_and_sees_only_their_own_entries(app: Te
         &[
             ("code", omar["code"].as_str().unwrap()),
             ("email", "Fatima@Example.com"),
+            ("note", "Called back about delivery."),
         ],
     )
     .await;
     assert_eq!(again["Recorded"]["created"], false);
     assert_eq!(again["Recorded"]["lead"]["id"], fatima);
     assert_eq!(again["Recorded"]["lead"]["referrer_id"], olivia["id"]);
+    // What the rep wrote the second time is kept on her timeline, saying who.
+    let story = timeline(&app, fatima).await;
+    assert!(
+        story.contains(&(
+            "note".into(),
+            "Called back about delivery. (noted by sales@example.com at the sales desk)".into()
+        )),
+        "{story:?}"
+    );
 
     // A phone instead of an email; the same number spaced otherwise is the same friend.
     let (_, by_phone) = record(

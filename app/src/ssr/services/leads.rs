@@ -148,6 +148,38 @@ async fn find_existing(
         .map_err(|e| AppError::internal("leads::find_existing", e))
 }
 
+/// Adds `note` (and who wrote it at the sales desk) to an existing lead's timeline.
+async fn add_note(
+    state: &AppState,
+    lead: &lead::Model,
+    note: Option<String>,
+    by: Option<&EnteredBy>,
+) -> Result<(), AppError> {
+    let Some(note) = note else {
+        return Ok(());
+    };
+    let detail = match by {
+        Some(by) => format!("{note} (noted by {} at the sales desk)", by.email),
+        None => note,
+    };
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("leads::add_note begin", e))?;
+    lead_event::ActiveModel {
+        lead_id: Set(lead.id),
+        kind: Set("note".to_owned()),
+        detail: Set(detail),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::internal("leads::add_note", e))?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("leads::add_note commit", e))
+}
+
 /// The longest note kept with a lead.
 const MAX_NOTE: usize = 1000;
 
@@ -327,6 +359,9 @@ pub async fn capture(
     let name = parse_name(request.name.as_deref())?;
     let note = parse_note(request.note.as_deref())?;
     if let Some(existing) = find_existing(&state.db, campaign.id, &normalized).await? {
+        // The same friend again changes nothing, but what a rep or the business's CRM wrote
+        // about them goes on their timeline rather than being lost.
+        add_note(state, &existing, note, request.entered_by.as_ref()).await?;
         return Ok(CaptureOutcome {
             lead: wire_one(&state.db, &existing, &campaign.slug).await?,
             created: false,
