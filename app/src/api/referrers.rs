@@ -42,11 +42,15 @@ pub async fn add_referrer(
 ) -> Result<Referrer, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::referrers},
+        ssr::{
+            auth,
+            services::{audit::Actor, referrers},
+        },
     };
-    auth::require(Permission::ManageReferrers).await?;
+    let admin = auth::require(Permission::ManageReferrers).await?;
     let (added, _) = referrers::create(
         &auth::state()?,
+        Some(&Actor::admin(&admin)),
         &campaign,
         &name,
         &email,

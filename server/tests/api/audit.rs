@@ -104,6 +104,16 @@ async fn each_change_is_logged_with_who_made_it(app: TestApp) {
             ),
             ("referrer.updated", by_key, "Changed Jane's name to Janet."),
             (
+                "referrer.added",
+                by_key,
+                "Added Omar <omar@example.com> to Spring."
+            ),
+            (
+                "referrer.added",
+                by_key,
+                "Added Jane <jane@example.com> to Spring."
+            ),
+            (
                 "campaign.created",
                 by_key,
                 "Created the campaign Autumn (autumn)."

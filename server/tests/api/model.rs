@@ -346,6 +346,7 @@ async fn run_case(
     .map_err(|e| e.to_string())?;
     let (referrer, _) = referrers::create(
         &app.state,
+        None,
         &slug,
         "Ref",
         "ref@example.com",

@@ -156,8 +156,10 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
             LAST[i % LAST.len()].to_lowercase(),
             i
         );
+        // Demo data is nobody's change: no audit lines.
         let (referrer, _) = referrers::create(
             state,
+            None,
             &campaign.slug,
             &name,
             &email,

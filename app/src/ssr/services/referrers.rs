@@ -23,6 +23,7 @@ use crate::{
         db::{begin_write, is_unique_violation},
         entities::{campaign, campaign_logo, click, lead, referrer},
         services::{
+            audit::{self, Actor, Change, Object},
             campaigns,
             codes::{MAX_CODE_ATTEMPTS, new_code},
             emails::{self, Occasion, queue},
@@ -130,10 +131,12 @@ pub(crate) async fn welcome_email(
 }
 
 /// Adds a referrer to a campaign, or returns the existing one with the same (normalized) email.
-/// The boolean is true when a new referrer was created. The row, its `referrer.created` webhook
-/// and (with [`Welcome::SendEmail`]) its link-and-code email are written in one transaction.
+/// The boolean is true when a new referrer was created. The row, its `referrer.created` webhook,
+/// (with [`Welcome::SendEmail`]) its link-and-code email and (when an admin or an API key
+/// `added_by` them) the audit log's line are written in one transaction.
 pub async fn create(
     state: &AppState,
+    added_by: Option<&Actor>,
     campaign_slug: &str,
     name: &str,
     email: &str,
@@ -191,6 +194,22 @@ pub async fn create(
                 );
                 effects.write(&txn).await?;
                 welcome_email(&txn, &state.settings, campaign, &model, welcome).await?;
+                if let Some(actor) = added_by {
+                    audit::record(
+                        &txn,
+                        actor,
+                        Change {
+                            action: "referrer.added",
+                            campaign_id: Some(campaign.id),
+                            object: Object::Referrer(model.id),
+                            summary: format!(
+                                "Added {} <{}> to {}.",
+                                model.name, model.email, campaign.name
+                            ),
+                        },
+                    )
+                    .await?;
+                }
                 txn.commit()
                     .await
                     .map_err(|e| AppError::internal("referrers::create commit", e))?;

@@ -81,11 +81,12 @@ impl From<Page<ReferrerWithStats>> for ReferrerPage {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    _key: ApiKey,
+    key: ApiKey,
     ApiJson(input): ApiJson<NewReferrer>,
 ) -> Result<(StatusCode, Json<Referrer>), ApiError> {
     let (referrer, created) = referrers::create(
         &state,
+        Some(&key.actor()),
         &input.campaign,
         &input.name,
         &input.email,

@@ -346,8 +346,10 @@ pub async fn join(
         emails::send_sign_in(state, &campaign, &row).await?;
         return Ok(CHECK_YOUR_EMAIL);
     }
+    // A referrer joining on their own is not an admin's change: no audit line.
     let (created, _) = referrers::create(
         state,
+        None,
         &campaign.slug,
         name,
         email,
