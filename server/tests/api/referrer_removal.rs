@@ -152,6 +152,18 @@ async fn merging_moves_everything_and_the_old_link_and_code_keep_crediting(app: 
     assert_eq!(log["items"][0]["action"], "referrer.merged");
     assert_eq!(log["items"][0]["summary"], summary);
 
+    // The other record may be named by its number too.
+    let third = app.referrer("shop", "J. Doe", "j.doe@example.com").await;
+    let number = format!("#{}", third["id"]);
+    let (status, merged) = app
+        .rpc(
+            "referrer_merge",
+            &[("id", keep.as_str()), ("other", number.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(merged["merged"], third["id"]);
+
     app.log_in_as("viewer@example.com", Role::Viewer).await;
     let (status, _) = app
         .rpc(

@@ -12,8 +12,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
 use crate::{
@@ -185,11 +185,17 @@ pub async fn find_other(
     let in_campaign = referrer::Entity::find()
         .filter(referrer::Column::CampaignId.eq(keep.campaign_id))
         .filter(referrer::Column::Id.ne(keep.id));
+    let code_key = crate::domain::codes::normalize(text).ok();
     let by = if let Ok(email) = Email::parse(text) {
         in_campaign.filter(referrer::Column::EmailNormalized.eq(email.normalized()))
     } else if let Ok(id) = text.trim_start_matches('#').parse::<i64>() {
-        in_campaign.filter(referrer::Column::Id.eq(id))
-    } else if let Ok(key) = crate::domain::codes::normalize(text) {
+        // A number is the record's number, or a code made only of digits.
+        let mut either = Condition::any().add(referrer::Column::Id.eq(id));
+        if let Some(key) = code_key {
+            either = either.add(referrer::Column::CodeKey.eq(key));
+        }
+        in_campaign.filter(either)
+    } else if let Some(key) = code_key {
         in_campaign.filter(referrer::Column::CodeKey.eq(key))
     } else {
         return Err(not_found());
