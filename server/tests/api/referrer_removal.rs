@@ -158,7 +158,11 @@ async fn merging_moves_everything_and_the_old_link_and_code_keep_crediting(app: 
     let (status, merged) = app
         .rpc(
             "referrer_merge",
-            &[("id", keep.as_str()), ("other", number.as_str()), ("confirm", "yes")],
+            &[
+                ("id", keep.as_str()),
+                ("other", number.as_str()),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{merged}");
