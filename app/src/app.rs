@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{Redirect, Route, Router, Routes},
+    components::{Route, Router, Routes},
     path,
 };
 
@@ -18,6 +18,7 @@ use crate::pages::admin::{
     keys::ApiKeysPage,
     leads::{LeadPage, LeadsPage},
     login::LoginPage,
+    overview::OverviewPage,
     print::PrintStudioPage,
     referrer::ReferrerPage,
     referrers::ReferrersPage,
@@ -57,7 +58,7 @@ pub fn App() -> impl IntoView {
         <Title text="Handoff" />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/campaigns" /> } />
+                <Route path=path!("/admin") view=OverviewPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/setup") view=SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/campaigns") view=CampaignsPage ssr=SsrMode::Async />
@@ -97,7 +98,7 @@ fn NotFound() -> impl IntoView {
     view! {
         <main class="narrow">
             <h1>"Page not found"</h1>
-            <p><a href="/admin/campaigns">"Back to the dashboard"</a></p>
+            <p><a href="/admin">"Back to the dashboard"</a></p>
         </main>
     }
 }

@@ -20,7 +20,10 @@ test('without JavaScript an admin logs in, adds a referrer and logs out', async 
   await form.getByLabel('Email', { exact: true }).fill(owner.email);
   await form.getByLabel('Password', { exact: true }).fill(owner.password);
   await form.getByRole('button', { name: 'Log in' }).click();
-  await expect(page).toHaveURL(/\/admin\/campaigns(?:[?#]|$)/);
+  await expect(page).toHaveURL(/\/admin(?:[?#]|$)/);
+  await expect(page.getByRole('heading', { name: 'Overview', exact: true })).toBeVisible();
+  // The chart is drawn on the server: it is there without JavaScript.
+  await expect(page.locator('svg.tally-chart')).toBeVisible();
 
   const campaign = newCampaign('NoJS');
   await createCampaign(page, campaign);

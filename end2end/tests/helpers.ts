@@ -147,7 +147,7 @@ export async function createOwnerThroughSetupLink(page: Page): Promise<Owner> {
   await form.getByLabel('Email', { exact: true }).fill(owner.email);
   await form.getByLabel('Password', { exact: true }).fill(owner.password);
   await form.getByRole('button', { name: 'Create owner account' }).click();
-  await expect(page).toHaveURL(/\/admin\/campaigns(?:[?#]|$)/);
+  await expect(page).toHaveURL(/\/admin(?:[?#]|$)/);
   fs.mkdirSync(DATA_DIR, { recursive: true });
   fs.writeFileSync(OWNER_FILE, JSON.stringify(owner, null, 2));
   return owner;
@@ -169,13 +169,13 @@ export async function ensureOwner(browser: Browser): Promise<Owner> {
 }
 
 /**
- * Logs `page` in through /admin/login and waits for the account's first page: the campaigns, or
+ * Logs `page` in through /admin/login and waits for the account's first page: the overview, or
  * the sales desk for a sales rep (pass `landing`).
  */
 export async function login(
   page: Page,
   owner: { email: string; password: string },
-  landing: RegExp = /\/admin\/campaigns(?:[?#]|$)/,
+  landing: RegExp = /\/admin(?:[?#]|$)/,
 ): Promise<void> {
   await visit(page, '/admin/login');
   const form = formWith(page, 'Log in');

@@ -24,6 +24,10 @@ mod m20261207_000015_referrer_state;
 mod m20261207_000016_lead_search;
 mod m20261207_000017_audit_log;
 mod m20261207_000018_merged_links;
+mod m20261207_000019_counters;
+
+/// Sets every maintained counter from scratch (see the counters migration).
+pub use m20261207_000019_counters::rebuild as rebuild_counters;
 
 /// Runs every migration in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -50,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_lead_search::Migration),
             Box::new(m20261207_000017_audit_log::Migration),
             Box::new(m20261207_000018_merged_links::Migration),
+            Box::new(m20261207_000019_counters::Migration),
         ]
     }
 }

@@ -63,8 +63,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
-    /// Load a demo data set: a campaign, 50 referrers, 500 leads in every status.
-    Demo,
+    /// Load a demo data set: a campaign, 50 referrers, 500 leads in every status. With
+    /// `--leads N`, a campaign at scale instead: 100 referrers and N friends who clicked and
+    /// bought, imported through the CSV import and spread over 180 days.
+    Demo {
+        /// Build the campaign at scale with this many leads (for example 1000000).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        leads: Option<u64>,
+    },
+    /// Set the maintained counters (the overview's numbers, each referrer's clicks, leads and
+    /// qualified) from scratch. The database keeps them as it goes; this is for a database
+    /// restored from parts or edited by hand.
+    Recount,
     /// Import data from files.
     Import {
         /// What to import.
@@ -247,11 +257,23 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Demo => {
-            let state = offline_state(&settings).await?;
-            let summary = demo::create(&state)
+        Command::Recount => {
+            let db = connect_and_migrate(&settings).await?;
+            app::ssr::db::rebuild_counters(&db)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| anyhow::anyhow!("recounting failed: {e}"))?;
+            eprintln!("Counters set from scratch.");
+            Ok(())
+        }
+        Command::Demo { leads } => {
+            let state = offline_state(&settings).await?;
+            let summary = match leads {
+                Some(leads) => {
+                    demo::create_at_scale(&state, leads, |step| eprintln!("demo: {step}…")).await
+                }
+                None => demo::create(&state).await,
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "Demo data loaded: campaign '{}' with {} and {}.",
                 summary.campaign,

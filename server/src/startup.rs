@@ -291,7 +291,7 @@ fn build_router(
         .route("/webhooks/in/{token}", post(routes::webhooks::source))
         .route(
             "/",
-            get(|| async { axum::response::Redirect::to("/admin/campaigns") }),
+            get(|| async { axum::response::Redirect::to("/admin") }),
         )
         .merge(routes::logos::public_router())
         .merge(portal_login)

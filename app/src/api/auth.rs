@@ -45,7 +45,7 @@ pub async fn complete_setup(
     let state = auth::state()?;
     let admin = admins::complete_setup(&state.db, &token, &email, &password).await?;
     auth::start_session(&auth::session().await?, &admin).await?;
-    leptos_axum::redirect("/admin/campaigns");
+    leptos_axum::redirect("/admin");
     Ok(())
 }
 

@@ -30,25 +30,29 @@ pub async fn get_campaign(slug: String) -> Result<Campaign, AppError> {
     campaigns::get(&auth::state()?.db, &slug).await
 }
 
-/// A campaign's clicks per channel (the shared link, each kind of printed material).
-#[server(prefix = "/rpc", endpoint = "campaign_channels")]
-pub async fn campaign_channels(
-    slug: String,
-) -> Result<crate::domain::channel::ChannelCounts, AppError> {
+/// The overview of campaign `campaign` (a slug), or of every campaign without one: all-time
+/// numbers, a chart by `by` (`day` or `week`), rewards, top referrers, clicks per channel.
+#[server(prefix = "/rpc", endpoint = "campaign_overview")]
+pub async fn campaign_overview(
+    #[server(default)] campaign: Option<String>,
+    #[server(default)] by: Option<String>,
+) -> Result<crate::types::Overview, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{
-            auth,
-            services::{
-                campaigns,
-                clicks::{self, ChannelScope},
-            },
-        },
+        ssr::{auth, services::overview},
+        types::Period,
     };
     auth::require(Permission::ViewData).await?;
-    let db = &auth::state()?.db;
-    let row = campaigns::find_row(db, &slug).await?;
-    clicks::by_channel(db, ChannelScope::Campaign(row.id)).await
+    let period = Period::parse(by.as_deref()).ok_or_else(|| {
+        AppError::invalid("invalid_period", "by", "Show the chart by day or by week.")
+    })?;
+    overview::overview(
+        &auth::state()?.db,
+        campaign.as_deref(),
+        period,
+        overview::today(),
+    )
+    .await
 }
 
 /// Creates a campaign from the admin form (the list then shows it). An unticked checkbox is absent

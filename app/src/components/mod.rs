@@ -64,6 +64,7 @@ pub fn AdminNav(admin: CurrentAdmin) -> impl IntoView {
             // `A` marks the current page with aria-current.
             <nav aria-label="Main">
                 {admin.role.allows(Permission::ViewData).then(|| view! {
+                    <A href="/admin" exact=true>"Overview"</A>
                     <A href="/admin/campaigns">"Campaigns"</A>
                     <A href="/admin/referrers">"Referrers"</A>
                     <A href="/admin/leads">"Leads"</A>

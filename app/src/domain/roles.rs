@@ -100,7 +100,7 @@ impl Role {
     /// may see nothing else), the campaigns for everyone else.
     pub fn home(self) -> &'static str {
         if self.allows(Permission::ViewData) {
-            "/admin/campaigns"
+            "/admin"
         } else {
             "/admin/sales"
         }
@@ -222,8 +222,8 @@ mod tests {
     #[test]
     fn a_sales_rep_lands_on_the_sales_desk() {
         assert_eq!(Role::Sales.home(), "/admin/sales");
-        assert_eq!(Role::Viewer.home(), "/admin/campaigns");
-        assert_eq!(Role::Owner.home(), "/admin/campaigns");
+        assert_eq!(Role::Viewer.home(), "/admin");
+        assert_eq!(Role::Owner.home(), "/admin");
     }
 
     #[test]

@@ -419,6 +419,15 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// Sets every maintained counter (the overview's, the Referrers tab's) from scratch, in one
+/// transaction so no reader sees them empty: `handoff recount`, and the tests' check that the
+/// triggers kept them right.
+pub async fn rebuild_counters(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    migrations::rebuild_counters(&*txn).await?;
+    txn.commit().await
+}
+
 /// SQLite allows one writer at a time. Writers of this process queue here, in order, instead of
 /// in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between retries: under concurrent
 /// writes the sleeping, not the writing, would set the pace.

@@ -2,6 +2,7 @@
 //! names sea-orm, askama or tower-sessions.
 
 pub mod auth;
+pub mod chart;
 pub mod client_ip;
 pub mod conversion_csv;
 pub mod db;

@@ -38,8 +38,8 @@ async fn the_one_time_setup_link_creates_the_owner_once(app: TestApp) {
         )
         .await;
     assert_eq!(done.status(), StatusCode::FOUND);
-    assert_eq!(done.headers()["location"], "/admin/campaigns");
-    let dashboard = app.get("/admin/campaigns").await.text().await.unwrap();
+    assert_eq!(done.headers()["location"], "/admin");
+    let dashboard = app.get("/admin").await.text().await.unwrap();
     assert!(dashboard.contains("owner@example.com (owner)"));
 
     let reuse = app
@@ -82,7 +82,7 @@ async fn login_cycles_the_session_and_keeps_it_in_the_database(app: TestApp) {
     );
 
     let ok = log_in(&app, "admin@example.com").await;
-    assert_eq!(ok.headers()["location"], "/admin/campaigns");
+    assert_eq!(ok.headers()["location"], "/admin");
     let cookie = ok.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
     assert!(!cookie.contains("Secure"), "plain http public URL");

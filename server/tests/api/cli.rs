@@ -176,6 +176,70 @@ fn demo_loads_a_living_data_set_once() {
     );
 }
 
+/// `demo --leads N` imports N friends who clicked and bought, spread over 180 days, and the
+/// counters it leaves are the ones `recount` arrives at.
+#[test]
+fn demo_at_scale_imports_every_friend_and_recount_agrees() {
+    let dir = temp_dir("demo-scale");
+    let output = handoff(&dir)
+        .args(["demo", "--leads", "900"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("100 referrers and 900 leads"), "{stderr}");
+    let url = format!("sqlite://{}", dir.join("handoff.db").display());
+    let rows = |sql: &'static str| {
+        let url = url.clone();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                use sea_orm::ConnectionTrait;
+                let db = sea_orm::Database::connect(&url).await.unwrap();
+                db.query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Sqlite,
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    (0..4)
+                        .map_while(|i| row.try_get_by_index::<i64>(i).ok())
+                        .collect::<Vec<i64>>()
+                })
+                .collect::<Vec<_>>()
+            })
+    };
+    assert_eq!(
+        rows("select count(*), sum(status = 'qualified') from leads"),
+        vec![vec![900, 900]]
+    );
+    assert_eq!(
+        rows("select sum(clicks), sum(leads), sum(qualified) from campaign_days"),
+        vec![vec![900, 900, 900]]
+    );
+    assert_eq!(
+        rows("select count(*) from campaign_days where leads > 0"),
+        vec![vec![180]],
+        "spread over 180 days"
+    );
+    let before =
+        rows("select referrer_id, clicks, leads, qualified from referrer_totals order by 1");
+    assert_eq!(before.len(), 100);
+    let recount = handoff(&dir).arg("recount").output().unwrap();
+    assert!(
+        recount.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recount.stderr)
+    );
+    assert_eq!(
+        rows("select referrer_id, clicks, leads, qualified from referrer_totals order by 1"),
+        before
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn every_subcommand_has_help() {
     let dir = temp_dir("help");
@@ -185,6 +249,7 @@ fn every_subcommand_has_help() {
         vec!["admin", "create", "--help"],
         vec!["api-key", "create", "--help"],
         vec!["demo", "--help"],
+        vec!["recount", "--help"],
         vec!["migrate", "--help"],
     ] {
         let output = handoff(&dir).args(&args).output().unwrap();

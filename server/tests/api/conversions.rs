@@ -102,6 +102,7 @@ async fn a_new_campaign_rewards_a_purchase_once(app: TestApp) {
     assert_eq!(lines.len(), 3, "header and the two due rewards: {payout}");
     assert!(lines[0].starts_with("reward_id,campaign,recipient,recipient_email"));
     assert!(lines[1].contains("\"jane@example.com\"") && lines[1].contains("\"Thank-you reward\""));
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn events_that_cannot_be_credited_change_nothing(app: TestApp) {
@@ -373,6 +374,7 @@ async fn holds_make_rewards_pending_until_due_then_issued(app: TestApp) {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let bad_status = app.get_api("/api/v1/rewards?status=paid").await;
     assert_eq!(bad_status.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn a_refund_cancels_what_is_not_issued_and_flags_what_is(app: TestApp) {
@@ -426,6 +428,7 @@ async fn a_refund_cancels_what_is_not_issued_and_flags_what_is(app: TestApp) {
     assert_eq!(again["outcome"], "qualified", "{again}");
     assert_eq!(again["rewards"], json!([]));
     assert_eq!(count_rewards(&app).await, 2);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn approval_holds_qualification_for_an_admin(app: TestApp) {
@@ -492,6 +495,7 @@ async fn approval_holds_qualification_for_an_admin(app: TestApp) {
     )
     .await;
     assert_eq!(later["outcome"], "lead_rejected");
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn a_self_referral_waits_for_review(app: TestApp) {
@@ -542,6 +546,7 @@ async fn milestones_and_caps(app: TestApp) {
     assert!(bonuses.contains(&1) && bonuses.contains(&2));
     let fixed = items.iter().filter(|r| r["kind"] == "fixed").count();
     assert_eq!(fixed, 3, "capped at 3 per referrer");
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn effects_go_to_the_outbox_in_the_same_transaction(app: TestApp) {

@@ -275,6 +275,7 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
     assert_eq!(history.len(), 2);
     assert!(history.iter().all(|h| h.status == "done"));
     assert!(history[0].error_report.lines().count() > 20);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn awkward_files_are_read_and_bad_ones_refused(app: TestApp) {
@@ -399,6 +400,7 @@ async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
     // The killed run never ended: its counts went out with the second run's, in one email.
     assert_every_qualification_told_once(&app, 3, 1).await;
     let _ = std::fs::remove_dir_all(&dir);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 /// Every referral the imports qualified is in exactly one summary email: `per_referrer` emails

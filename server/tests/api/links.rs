@@ -97,6 +97,7 @@ async fn many_clicks_all_reach_the_database(app: TestApp) {
         assert_eq!(task.await.unwrap(), StatusCode::FOUND);
     }
     assert_eq!(clicks_in_db(&app, 200).await, 200);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 on_both_databases!(

@@ -18,6 +18,7 @@ mod logos;
 mod model;
 mod notifications;
 mod outbound;
+mod overview;
 mod portal;
 mod print;
 mod print_studio;

@@ -180,6 +180,7 @@ async fn merging_moves_everything_and_the_old_link_and_code_keep_crediting(app: 
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn only_an_owner_deletes_and_only_with_their_email_typed(app: TestApp) {
@@ -270,6 +271,7 @@ async fn only_an_owner_deletes_and_only_with_their_email_typed(app: TestApp) {
         .await
         .unwrap();
     assert!(page.contains("Deleted Jane."));
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 on_both_databases!(

@@ -259,6 +259,7 @@ async fn an_order_at_the_desk_qualifies_the_referral_once(app: TestApp) {
         "{by_phone}"
     );
     assert_eq!(reward::Entity::find().count(&app.db).await.unwrap(), 2);
+    crate::helpers::assert_counters_agree(&app).await;
 }
 
 async fn bad_input_at_the_desk_gets_a_clear_message_and_changes_nothing(app: TestApp) {

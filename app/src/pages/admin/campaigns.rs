@@ -6,10 +6,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::campaigns::{
         CreateCampaign, GenerateCodes, SaveCampaignRules, SetCampaignPaused, UpdateCampaign,
-        campaign_channels, get_campaign, get_campaign_rules, list_campaigns,
+        campaign_overview, get_campaign, get_campaign_rules, list_campaigns,
     },
     components::{AdminPage, action_error, clear_after_success, load_error, short_time},
-    pages::admin::rules::{RulesEditor, successful_saves},
+    pages::admin::{
+        overview::OverviewSections,
+        rules::{RulesEditor, successful_saves},
+    },
     types::Campaign,
 };
 
@@ -149,7 +152,9 @@ fn CampaignFields(campaign: Option<Campaign>) -> impl IntoView {
 #[component]
 pub fn CampaignPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    let by = move || query.with(|q| q.get("by").filter(|s| !s.is_empty()));
     let update = ServerAction::<UpdateCampaign>::new();
     let pause = ServerAction::<SetCampaignPaused>::new();
     let generate = ServerAction::<GenerateCodes>::new();
@@ -168,7 +173,10 @@ pub fn CampaignPage() -> impl IntoView {
         move || (slug(), save_portal.version().get()),
         |(slug, _)| crate::api::portal::load_portal_settings(slug),
     );
-    let channels = Resource::new(slug, campaign_channels);
+    let overview = Resource::new(
+        move || (slug(), by()),
+        |(slug, by)| campaign_overview(Some(slug), by),
+    );
     view! {
         <AdminPage title="Campaign">
             <Suspense fallback=|| view! { <p>"Loading campaign…"</p> }>
@@ -181,8 +189,8 @@ pub fn CampaignPage() -> impl IntoView {
                         Ok(settings) => settings,
                         Err(error) => return load_error(error),
                     };
-                    let channels = match channels.await {
-                        Ok(channels) => channels,
+                    let overview = match overview.await {
+                        Ok(overview) => overview,
                         Err(error) => return load_error(error),
                     };
                     match campaign.await {
@@ -208,11 +216,8 @@ pub fn CampaignPage() -> impl IntoView {
                                     " · " <a href=leads_href>"Leads"</a>
                                     " · " <a href=emails_href>"Email templates"</a>
                                 </p>
-                                <section class="card" aria-labelledby="clicks-heading">
-                                    <h2 id="clicks-heading">"Clicks"</h2>
-                                    <crate::components::ChannelClicks counts=channels />
-                                    <p>"Printed cards, flyers, posters and table tents count apart from shared links. " <a href=print_href>"Print them in the print studio"</a></p>
-                                </section>
+                                <OverviewSections overview base=format!("/admin/campaigns/{}", c.slug) />
+                                <p>"Printed cards, flyers, posters and table tents count apart from shared links. " <a href=print_href>"Print them in the print studio"</a></p>
                                 <section class="card">
                                     <h2>"Settings"</h2>
                                     <ActionForm action=update>

@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod keys;
 pub mod leads;
 pub mod login;
+pub mod overview;
 pub mod portal_settings;
 pub mod print;
 pub mod referrer;

@@ -103,39 +103,26 @@ pub async fn insert_batch(db: &DatabaseConnection, clicks: &[NewClick]) -> Resul
         .map_err(|e| AppError::internal("clicks::insert_batch commit", e))
 }
 
-/// Clicks per channel of referrer `referrer_id` (`Some`) or of campaign `campaign_id`, each
-/// counted from its `(…, channel)` index alone.
+/// Clicks per channel of referrer `referrer_id`, counted from its `(referrer_id, channel)` index.
+/// (A campaign's are maintained: `services::overview`.)
 pub async fn by_channel(
     db: &DatabaseConnection,
-    scope: ChannelScope,
+    referrer_id: i64,
 ) -> Result<ChannelCounts, AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
     use crate::ssr::entities::click;
-    let query = click::Entity::find()
+    let rows: Vec<(String, i64)> = click::Entity::find()
         .select_only()
         .column(click::Column::Channel)
         .column_as(click::Column::Id.count(), "clicks")
-        .group_by(click::Column::Channel);
-    let query = match scope {
-        ChannelScope::Referrer(id) => query.filter(click::Column::ReferrerId.eq(id)),
-        ChannelScope::Campaign(id) => query.filter(click::Column::CampaignId.eq(id)),
-    };
-    let rows: Vec<(String, i64)> = query
+        .group_by(click::Column::Channel)
+        .filter(click::Column::ReferrerId.eq(referrer_id))
         .into_tuple()
         .all(db)
         .await
         .map_err(|e| AppError::internal("clicks::by_channel", e))?;
     Ok(ChannelCounts::from_rows(rows))
-}
-
-/// Whose clicks [`by_channel`] counts.
-#[derive(Clone, Copy, Debug)]
-pub enum ChannelScope {
-    /// One referrer's (by id).
-    Referrer(i64),
-    /// A whole campaign's (by id).
-    Campaign(i64),
 }
 
 #[cfg(test)]

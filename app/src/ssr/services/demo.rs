@@ -262,3 +262,190 @@ pub async fn create(state: &AppState) -> Result<DemoSummary, AppError> {
         leads: 500,
     })
 }
+
+/// Referrers in the data set [`create_at_scale`] builds.
+const SCALE_REFERRERS: usize = 100;
+/// Days its leads and clicks are spread over, ending today.
+const SCALE_DAYS: i64 = 180;
+
+/// Builds a data set at scale for trying the admin (and benchmarking it): campaign
+/// `demo-scale` with 100 referrers and `leads` friends who each clicked a link and bought
+/// (every row through the CSV import, as `handoff import conversions` runs it, so each is a
+/// lead, a conversion event, a qualification and a reward), spread over the last 180 days.
+/// `progress` hears what it is doing.
+pub async fn create_at_scale(
+    state: &AppState,
+    leads: u64,
+    progress: impl Fn(&str),
+) -> Result<DemoSummary, AppError> {
+    let actor = crate::ssr::services::audit::Actor::command_line();
+    let campaign = campaigns::create(
+        state,
+        &actor,
+        &CampaignInput {
+            name: "At scale (demo)".into(),
+            slug: Some("demo-scale".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let book: CampaignRules = serde_json::from_value(serde_json::json!({
+        "qualification": {"events": ["purchase"]},
+        "rewards": [
+            {"recipient": "referrer", "kind": "fixed", "amount_minor": 1000, "currency": "USD",
+             "description": "Store credit"}
+        ]
+    }))
+    .map_err(|e| AppError::internal("demo::create_at_scale rules", e))?;
+    rules::replace(state, &actor, &campaign.slug, book).await?;
+    let mut made = Vec::with_capacity(SCALE_REFERRERS);
+    for i in 0..SCALE_REFERRERS {
+        let name = format!("{} {} {i}", FIRST[i % FIRST.len()], LAST[i % LAST.len()]);
+        let (referrer, _) = referrers::create(
+            state,
+            None,
+            &campaign.slug,
+            &name,
+            &format!("referrer{i}@example.com"),
+            referrers::Welcome::Quiet,
+        )
+        .await?;
+        made.push(referrer);
+    }
+    progress(&format!("writing {leads} orders to a CSV file"));
+    let path = std::env::temp_dir().join(format!(
+        "handoff-demo-{}-{}.csv",
+        std::process::id(),
+        random_index(usize::MAX)
+    ));
+    let file = RemovedOnDrop(path.clone());
+    {
+        use std::io::Write as _;
+        let write_err = |e| AppError::internal("demo::create_at_scale write", e);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err)?);
+        writeln!(out, "order_id,email,referral_code,amount,currency").map_err(write_err)?;
+        for i in 0..leads {
+            let referrer = &made[(i % SCALE_REFERRERS as u64) as usize];
+            writeln!(
+                out,
+                "scale-{i},friend{i}@scale.example,{},{}.{:02},USD",
+                referrer.code.as_deref().unwrap_or_default(),
+                10 + i % 90,
+                i % 100
+            )
+            .map_err(write_err)?;
+        }
+        out.flush().map_err(write_err)?;
+    }
+    progress("importing the orders");
+    let report = crate::ssr::services::imports::run(
+        state,
+        &file.0,
+        &crate::ssr::services::imports::ImportOptions {
+            campaign: campaign.slug.clone(),
+            filename: "demo-scale.csv".into(),
+            dry_run: false,
+            default_event: None,
+        },
+    )
+    .await?;
+    progress("spreading leads and clicks over 180 days");
+    let ids: Vec<i64> = made.iter().map(|r| r.id).collect();
+    spread_over_days(state, campaign.id, &ids).await?;
+    Ok(DemoSummary {
+        campaign: campaign.slug,
+        referrers: made.len(),
+        leads: usize::try_from(report.imported).unwrap_or(usize::MAX),
+    })
+}
+
+/// Moves the imported leads (all made "now") onto the last [`SCALE_DAYS`] days, oldest ids
+/// first, qualified a day after they came; and writes one click per lead on its day, through
+/// the same batched writer as real clicks.
+async fn spread_over_days(
+    state: &AppState,
+    campaign_id: i64,
+    referrer_ids: &[i64],
+) -> Result<(), AppError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let err = |e| AppError::internal("demo::spread_over_days", e);
+    let ids: Option<(Option<i64>, Option<i64>)> = lead::Entity::find()
+        .select_only()
+        .column_as(lead::Column::Id.min(), "first")
+        .column_as(lead::Column::Id.max(), "last")
+        .filter(lead::Column::CampaignId.eq(campaign_id))
+        .into_tuple()
+        .one(&state.db)
+        .await
+        .map_err(err)?;
+    let Some((Some(first), Some(last))) = ids else {
+        return Ok(());
+    };
+    let backend = state.db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "UPDATE leads SET created_at = $1, qualified_at = CASE WHEN qualified_at IS NULL THEN NULL ELSE $2 END WHERE id >= $3 AND id < $4"
+        }
+        _ => {
+            "UPDATE leads SET created_at = ?, qualified_at = CASE WHEN qualified_at IS NULL THEN NULL ELSE ? END WHERE id >= ? AND id < ?"
+        }
+    };
+    let per_day = ((last - first + 1) / SCALE_DAYS).max(1);
+    let today = Utc::now();
+    let mut clicks = Vec::with_capacity(10_000);
+    for day in 0..SCALE_DAYS {
+        let from = first + day * per_day;
+        let to = if day == SCALE_DAYS - 1 {
+            last + 1
+        } else {
+            from + per_day
+        };
+        let at = today - Duration::days(SCALE_DAYS - 1 - day) - Duration::hours(1);
+        let txn = begin_write(&state.db).await.map_err(err)?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                at.into(),
+                (at + Duration::days(1)).min(today).into(),
+                from.into(),
+                to.into(),
+            ],
+        ))
+        .await
+        .map_err(err)?;
+        txn.commit().await.map_err(err)?;
+        for n in from..to {
+            clicks.push(crate::ssr::services::clicks::NewClick {
+                campaign_id,
+                referrer_id: referrer_ids[usize::try_from(n).unwrap_or(0) % referrer_ids.len()],
+                ip_hash: format!("{n:016x}"),
+                user_agent: "Mozilla/5.0 (demo)".into(),
+                visitor_id: format!("scale{n}"),
+                at: at - Duration::minutes(10),
+                channel: if n % 10 == 0 {
+                    crate::domain::channel::Channel::Card
+                } else {
+                    crate::domain::channel::Channel::Link
+                },
+            });
+            if clicks.len() == 10_000 {
+                crate::ssr::services::clicks::insert_batch(&state.db, &clicks).await?;
+                clicks.clear();
+            }
+        }
+    }
+    if !clicks.is_empty() {
+        crate::ssr::services::clicks::insert_batch(&state.db, &clicks).await?;
+    }
+    Ok(())
+}
+
+/// A file removed when this goes out of scope, however the function that made it returns.
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

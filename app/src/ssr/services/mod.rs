@@ -20,6 +20,7 @@ pub mod leads;
 pub mod links;
 pub mod logos;
 pub mod outbox;
+pub mod overview;
 pub mod paging;
 pub mod portal;
 pub mod print;

@@ -21,7 +21,7 @@ use crate::{
     error::AppError,
     ssr::{
         db::{begin_write, is_unique_violation},
-        entities::{campaign, campaign_logo, click, lead, referrer},
+        entities::{campaign, campaign_logo, referrer, referrer_total},
         services::{
             audit::{self, Actor, Change, Object},
             campaigns,
@@ -270,44 +270,18 @@ pub async fn generate_missing_codes(
     Ok(done)
 }
 
-/// Counts per referrer id of rows in a table, for one page of referrers.
+/// The maintained numbers (`referrer_totals`) of one page of referrers, by referrer id: one
+/// primary-key lookup each, however many clicks and leads they have.
 async fn counts(
     db: &DatabaseConnection,
     ids: &[i64],
-) -> Result<(HashMap<i64, i64>, HashMap<i64, i64>, HashMap<i64, i64>), AppError> {
-    let err = |e| AppError::internal("referrers::counts", e);
-    let clicks: Vec<(i64, i64)> = click::Entity::find()
-        .select_only()
-        .column(click::Column::ReferrerId)
-        .column_as(click::Column::Id.count(), "n")
-        .filter(click::Column::ReferrerId.is_in(ids.to_vec()))
-        .group_by(click::Column::ReferrerId)
-        .into_tuple()
+) -> Result<HashMap<i64, referrer_total::Model>, AppError> {
+    let rows = referrer_total::Entity::find()
+        .filter(referrer_total::Column::ReferrerId.is_in(ids.to_vec()))
         .all(db)
         .await
-        .map_err(err)?;
-    let leads: Vec<(Option<i64>, String, i64)> = lead::Entity::find()
-        .select_only()
-        .column(lead::Column::ReferrerId)
-        .column(lead::Column::Status)
-        .column_as(lead::Column::Id.count(), "n")
-        .filter(lead::Column::ReferrerId.is_in(ids.to_vec()))
-        .group_by(lead::Column::ReferrerId)
-        .group_by(lead::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(err)?;
-    let mut lead_counts = HashMap::new();
-    let mut qualified = HashMap::new();
-    for (id, status, n) in leads {
-        let Some(id) = id else { continue };
-        *lead_counts.entry(id).or_insert(0) += n;
-        if status == "qualified" {
-            *qualified.entry(id).or_insert(0) += n;
-        }
-    }
-    Ok((clicks.into_iter().collect(), lead_counts, qualified))
+        .map_err(|e| AppError::internal("referrers::counts", e))?;
+    Ok(rows.into_iter().map(|row| (row.referrer_id, row)).collect())
 }
 
 async fn with_stats(
@@ -316,18 +290,21 @@ async fn with_stats(
 ) -> Result<Vec<ReferrerWithStats>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let slugs = campaigns::slugs_of(&state.db, rows.iter().map(|r| r.campaign_id)).await?;
-    let (clicks, leads, qualified) = counts(&state.db, &ids).await?;
+    let totals = counts(&state.db, &ids).await?;
     Ok(rows
         .iter()
-        .map(|row| ReferrerWithStats {
-            referrer: to_wire(
-                &state.settings,
-                row,
-                slugs.get(&row.campaign_id).map_or("", String::as_str),
-            ),
-            clicks: clicks.get(&row.id).copied().unwrap_or(0),
-            leads: leads.get(&row.id).copied().unwrap_or(0),
-            qualified: qualified.get(&row.id).copied().unwrap_or(0),
+        .map(|row| {
+            let total = totals.get(&row.id);
+            ReferrerWithStats {
+                referrer: to_wire(
+                    &state.settings,
+                    row,
+                    slugs.get(&row.campaign_id).map_or("", String::as_str),
+                ),
+                clicks: total.map_or(0, |t| t.clicks),
+                leads: total.map_or(0, |t| t.leads),
+                qualified: total.map_or(0, |t| t.qualified),
+            }
         })
         .collect())
 }
@@ -456,8 +433,7 @@ pub async fn detail(state: &AppState, id: i64) -> Result<ReferrerDetail, AppErro
         .await
         .map_err(|e| AppError::internal("referrers::detail logo", e))?
         .is_some();
-    let channels =
-        super::clicks::by_channel(&state.db, super::clicks::ChannelScope::Referrer(row.id)).await?;
+    let channels = super::clicks::by_channel(&state.db, row.id).await?;
     let referrer = with_stats(state, vec![row])
         .await?
         .pop()

@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod overview;
+pub use overview::{Overview, Period, RewardSum, Tally, TallyPoint, TopReferrer};
+
 /// A campaign as shown to admins and API clients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
