@@ -70,10 +70,13 @@ pub async fn load_email_sender() -> Result<EmailSenderSettings, AppError> {
 pub async fn save_email_sender(from: String, reply_to: String) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::emails::sender},
+        ssr::{
+            auth,
+            services::{audit::Actor, emails::sender},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
-    sender::save(&auth::state()?.db, &from, &reply_to).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
+    sender::save(&auth::state()?.db, &Actor::admin(&admin), &from, &reply_to).await?;
     crate::api::redirect_back_with(&[("saved", "sender")]);
     Ok(())
 }
@@ -101,12 +104,16 @@ pub async fn save_email_template(
 ) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::emails::templates},
+        ssr::{
+            auth,
+            services::{audit::Actor, emails::templates},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
+    let admin = auth::require(Permission::ManageCampaigns).await?;
     let kind = templates::parse_kind(&kind)?;
     templates::save(
         &auth::state()?,
+        &Actor::admin(&admin),
         &slug,
         kind,
         &subject,
@@ -123,11 +130,14 @@ pub async fn save_email_template(
 pub async fn reset_email_template(slug: String, kind: String) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::emails::templates},
+        ssr::{
+            auth,
+            services::{audit::Actor, emails::templates},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
+    let admin = auth::require(Permission::ManageCampaigns).await?;
     let kind = templates::parse_kind(&kind)?;
-    templates::reset(&auth::state()?, &slug, kind).await?;
+    templates::reset(&auth::state()?, &Actor::admin(&admin), &slug, kind).await?;
     crate::api::redirect_back_with(&[("reset", kind.as_str())]);
     Ok(())
 }

@@ -380,12 +380,22 @@ pub async fn create_inbound_source(
 ) -> Result<NewSource, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::inbound},
+        ssr::{
+            auth,
+            services::{audit::Actor, inbound},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let state = auth::state()?;
-    let created =
-        inbound::create_source(&state, &campaign, &name, &preset, signed.is_some()).await?;
+    let created = inbound::create_source(
+        &state,
+        &Actor::admin(&admin),
+        &campaign,
+        &name,
+        &preset,
+        signed.is_some(),
+    )
+    .await?;
     let new = NewSource {
         id: created.source.id,
         name: created.source.name,
@@ -417,10 +427,13 @@ pub async fn take_new_inbound_source() -> Result<Option<NewSource>, AppError> {
 pub async fn delete_inbound_source(id: i64) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::inbound},
+        ssr::{
+            auth,
+            services::{audit::Actor, inbound},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
-    inbound::delete_source(&auth::state()?, id).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
+    inbound::delete_source(&auth::state()?, &Actor::admin(&admin), id).await?;
     crate::api::redirect_back_with(&[("deleted", "source")]);
     Ok(())
 }
@@ -458,10 +471,13 @@ pub async fn save_source_mapping(
 ) -> Result<InboundSource, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::inbound},
+        ssr::{
+            auth,
+            services::{audit::Actor, inbound},
+        },
         types::FieldMapping,
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let t = |s: String| s.trim().to_owned();
     let mapping = FieldMapping {
         event_id: t(event_id),
@@ -474,7 +490,14 @@ pub async fn save_source_mapping(
         event: t(event),
         occurred_at: t(occurred_at),
     };
-    let source = inbound::set_mapping(&auth::state()?, id, &mapping, &default_event).await?;
+    let source = inbound::set_mapping(
+        &auth::state()?,
+        &Actor::admin(&admin),
+        id,
+        &mapping,
+        &default_event,
+    )
+    .await?;
     crate::api::redirect_back_with(&[("saved", "mapping")]);
     Ok(source)
 }
@@ -508,11 +531,21 @@ pub async fn stripe_deliveries() -> Result<Vec<InboundDelivery>, AppError> {
 pub async fn save_stripe_secret(secret: String) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::settings},
+        ssr::{
+            auth,
+            services::{audit::Actor, settings},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let secret = check_stripe_secret(&secret)?;
-    settings::set(&auth::state()?.db, settings::STRIPE_WEBHOOK_SECRET, &secret).await?;
+    settings::set_logged(
+        &auth::state()?.db,
+        &Actor::admin(&admin),
+        &[(settings::STRIPE_WEBHOOK_SECRET, &secret)],
+        "stripe.secret_changed",
+        "Set a new Stripe webhook signing secret.".to_owned(),
+    )
+    .await?;
     crate::api::redirect_back_with(&[("saved", "stripe_secret")]);
     Ok(())
 }
@@ -524,17 +557,30 @@ pub async fn save_stripe_campaign(campaign: String) -> Result<(), AppError> {
         domain::roles::Permission,
         ssr::{
             auth,
-            services::{campaigns, settings},
+            services::{audit::Actor, campaigns, settings},
         },
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let state = auth::state()?;
     let campaign = campaign.trim();
     if !campaign.is_empty() {
         // Refuses a campaign that does not exist.
         campaigns::find_row(&state.db, campaign).await?;
     }
-    settings::set(&state.db, settings::STRIPE_CAMPAIGN, campaign).await?;
+    settings::set_logged(
+        &state.db,
+        &Actor::admin(&admin),
+        &[(settings::STRIPE_CAMPAIGN, campaign)],
+        "stripe.campaign_changed",
+        if campaign.is_empty() {
+            "Stripe events attributed by email alone now count for no campaign.".to_owned()
+        } else {
+            format!(
+                "Stripe events attributed by email alone now count for the campaign {campaign}."
+            )
+        },
+    )
+    .await?;
     crate::api::redirect_back_with(&[("saved", "stripe_campaign")]);
     Ok(())
 }
@@ -550,12 +596,16 @@ pub async fn map_stripe_promotion_code(
 ) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::inbound},
+        ssr::{
+            auth,
+            services::{audit::Actor, inbound},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let referrer_id = chosen_referrer(&referrer_id, referrer.as_deref().unwrap_or_default())?;
     inbound::map_promotion_code(
         &auth::state()?,
+        &Actor::admin(&admin),
         referrer_id,
         Some(promotion_code_id.as_str()),
         Some(code.as_str()),
@@ -570,10 +620,13 @@ pub async fn map_stripe_promotion_code(
 pub async fn delete_promotion_code(id: i64) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::inbound},
+        ssr::{
+            auth,
+            services::{audit::Actor, inbound},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
-    inbound::delete_promotion_code(&auth::state()?, id).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
+    inbound::delete_promotion_code(&auth::state()?, &Actor::admin(&admin), id).await?;
     crate::api::redirect_back_with(&[("deleted", "promotion_code")]);
     Ok(())
 }
@@ -606,9 +659,12 @@ pub async fn create_webhook_endpoint(
 ) -> Result<NewEndpoint, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::deliveries},
+        ssr::{
+            auth,
+            services::{audit::Actor, deliveries},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let ticked = [
         referrer_created,
         lead_created,
@@ -624,8 +680,14 @@ pub async fn create_webhook_endpoint(
         .filter(|(_, on)| on.is_some())
         .map(|((event, _), _)| (*event).to_owned())
         .collect();
-    let (endpoint, secret) =
-        deliveries::create_endpoint(&auth::state()?, &url, &description, &events).await?;
+    let (endpoint, secret) = deliveries::create_endpoint(
+        &auth::state()?,
+        &Actor::admin(&admin),
+        &url,
+        &description,
+        &events,
+    )
+    .await?;
     let new = NewEndpoint {
         id: endpoint.id,
         url: endpoint.url,
@@ -659,11 +721,14 @@ pub async fn set_webhook_endpoint_enabled(
 ) -> Result<EndpointRow, AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::deliveries},
+        ssr::{
+            auth,
+            services::{audit::Actor, deliveries},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
     let on = enabled == "true";
-    let endpoint = deliveries::set_enabled(&auth::state()?, id, on).await?;
+    let endpoint = deliveries::set_enabled(&auth::state()?, &Actor::admin(&admin), id, on).await?;
     crate::api::redirect_back_with(&[("endpoint", if on { "enabled" } else { "disabled" })]);
     Ok(endpoint)
 }
@@ -673,10 +738,13 @@ pub async fn set_webhook_endpoint_enabled(
 pub async fn delete_webhook_endpoint(id: i64) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::deliveries},
+        ssr::{
+            auth,
+            services::{audit::Actor, deliveries},
+        },
     };
-    auth::require(Permission::ManageIntegrations).await?;
-    deliveries::delete_endpoint(&auth::state()?, id).await?;
+    let admin = auth::require(Permission::ManageIntegrations).await?;
+    deliveries::delete_endpoint(&auth::state()?, &Actor::admin(&admin), id).await?;
     crate::api::redirect_back_with(&[("deleted", "endpoint")]);
     Ok(())
 }

@@ -30,10 +30,13 @@ pub async fn save_portal_settings(
 ) -> Result<(), AppError> {
     use crate::{
         domain::roles::Permission,
-        ssr::{auth, services::portal::settings as portal_settings},
+        ssr::{
+            auth,
+            services::{audit::Actor, portal::settings as portal_settings},
+        },
     };
-    auth::require(Permission::ManageCampaigns).await?;
-    portal_settings::update(&auth::state()?, &slug, &settings).await?;
+    let admin = auth::require(Permission::ManageCampaigns).await?;
+    portal_settings::update(&auth::state()?, &Actor::admin(&admin), &slug, &settings).await?;
     crate::api::redirect_back_with(&[("saved", "portal")]);
     Ok(())
 }

@@ -1054,11 +1054,20 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// The admin page of what the entry names, while there is one to link to.
     pub fn object_href(&self) -> Option<String> {
+        let deleted = self.action.ends_with(".deleted");
+        match self.object_kind.as_str() {
+            "setting" if self.action.starts_with("email") => {
+                return Some("/admin/emails".to_owned());
+            }
+            "setting" | "promotion_code" => return Some("/admin/integrations".to_owned()),
+            _ => {}
+        }
         let id = self.object_id?;
         match self.object_kind.as_str() {
-            "referrer" if !self.action.ends_with(".deleted") => {
-                Some(format!("/admin/referrers/{id}"))
-            }
+            "inbound_source" if !deleted => Some(format!("/admin/integrations/sources/{id}")),
+            "webhook_endpoint" if !deleted => Some(format!("/admin/integrations/endpoints/{id}")),
+            "inbound_source" | "webhook_endpoint" => Some("/admin/integrations".to_owned()),
+            "referrer" if !deleted => Some(format!("/admin/referrers/{id}")),
             "lead" => Some(format!("/admin/leads/{id}")),
             "campaign" => self
                 .campaign

@@ -199,7 +199,159 @@ async fn only_owners_and_admins_read_the_log(app: TestApp) {
     );
 }
 
+/// Integrations, Stripe, the email sender, email templates and the portal: each change is in
+/// the log with who made it, linked to its page; a refused one writes nothing; no secret is ever
+/// written into it.
+async fn integration_and_settings_changes_are_logged(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.log_in_as("boss@example.com", Role::Admin).await;
+    let ok = |(status, body): (StatusCode, Value)| {
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{status} {body}"
+        );
+        body
+    };
+    let source = ok(app
+        .rpc(
+            "inbound_source_create",
+            &[
+                ("campaign", "spring"),
+                ("name", "Zap"),
+                ("preset", "zapier"),
+                ("signed", "on"),
+            ],
+        )
+        .await);
+    let source_id = source["id"].to_string();
+    ok(app
+        .rpc("inbound_source_delete", &[("id", source_id.as_str())])
+        .await);
+    let before = entries_in_db(&app).await;
+    let (status, _) = app
+        .rpc("stripe_secret", &[("secret", "not-a-secret")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        entries_in_db(&app).await,
+        before,
+        "a refused change writes nothing"
+    );
+    ok(app
+        .rpc("stripe_secret", &[("secret", "whsec_abcdefghijklmnop")])
+        .await);
+    ok(app.rpc("stripe_campaign", &[("campaign", "spring")]).await);
+    let endpoint = ok(app
+        .rpc(
+            "webhook_endpoint_create",
+            &[
+                ("url", "https://hooks.example.com/handoff"),
+                ("description", "CRM"),
+                ("lead_created", "on"),
+            ],
+        )
+        .await);
+    let endpoint_id = endpoint["id"].to_string();
+    ok(app
+        .rpc(
+            "webhook_endpoint_enable",
+            &[("id", endpoint_id.as_str()), ("enabled", "false")],
+        )
+        .await);
+    ok(app
+        .rpc("webhook_endpoint_delete", &[("id", endpoint_id.as_str())])
+        .await);
+    ok(app
+        .rpc(
+            "email_sender_save",
+            &[("from", "Shop <shop@example.com>"), ("reply_to", "")],
+        )
+        .await);
+    ok(app
+        .rpc(
+            "email_template_save",
+            &[
+                ("slug", "spring"),
+                ("kind", "new_referral"),
+                ("subject", "{friend_name} joined"),
+                ("body", "Good news, {first_name}."),
+            ],
+        )
+        .await);
+    ok(app
+        .rpc(
+            "email_template_reset",
+            &[("slug", "spring"), ("kind", "new_referral")],
+        )
+        .await);
+    ok(app
+        .rpc(
+            "portal_settings_save",
+            &[("slug", "spring"), ("settings[headline]", "Share the love")],
+        )
+        .await);
+
+    let entries = log(&app, &[]).await;
+    let actions: Vec<&str> = entries
+        .iter()
+        .take(11)
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "campaign.portal_changed",
+            "email_template.reset",
+            "email_template.changed",
+            "email_sender.changed",
+            "webhook_endpoint.deleted",
+            "webhook_endpoint.disabled",
+            "webhook_endpoint.created",
+            "stripe.campaign_changed",
+            "stripe.secret_changed",
+            "inbound_source.deleted",
+            "inbound_source.created",
+        ]
+    );
+    assert!(
+        entries
+            .iter()
+            .take(11)
+            .all(|e| e["actor"] == "boss@example.com")
+    );
+    let all = serde_json::to_string(&entries).unwrap();
+    assert!(!all.contains("whsec_"), "no secret in the log");
+    assert_eq!(
+        entries[3]["summary"],
+        "Emails now come from Shop <shop@example.com> with replies to the configured one."
+    );
+    assert_eq!(
+        entries[10]["summary"],
+        "Added the inbound source “Zap” (zapier, signed)."
+    );
+    assert_eq!(entries[10]["campaign"], "spring");
+    // Each entry links to its page: the source's own for what was done to it, the
+    // integrations page once it is gone.
+    let page = app.get("/admin/audit").await.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "<a href=\"/admin/integrations/sources/{source_id}\">Added the inbound source"
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"/admin/integrations\">Deleted the inbound source"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"/admin/emails\">Emails now come from"),
+        "{page}"
+    );
+}
+
 on_both_databases!(
+    integration_and_settings_changes_are_logged,
     each_change_is_logged_with_who_made_it,
     a_lead_decision_is_logged_with_its_reason,
     only_owners_and_admins_read_the_log,

@@ -337,6 +337,7 @@ async fn a_new_referrer_fires_the_referrer_created_webhook_once() {
         .await;
     deliveries::create_endpoint(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         "http://127.0.0.1:9/hook",
         "CRM",
         &["referrer.created".to_owned()],

@@ -172,9 +172,15 @@ async fn a_file_with_faulty_rows_imports_exactly_the_good_ones(app: TestApp) {
     let file = generate(400, &codes);
     // An endpoint for every event, so that the import writes outbox deliveries too (which refer
     // to it) through its connection without foreign-key checks. Nothing listens on port 9.
-    deliveries::create_endpoint(&app.state, "http://127.0.0.1:9/hook", "", &["*".to_owned()])
-        .await
-        .unwrap();
+    deliveries::create_endpoint(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "http://127.0.0.1:9/hook",
+        "",
+        &["*".to_owned()],
+    )
+    .await
+    .unwrap();
 
     let (status, preview) = upload(&app, "campaign=spring&dry_run=true", file.bytes.clone()).await;
     assert_eq!(status, StatusCode::OK, "{preview}");

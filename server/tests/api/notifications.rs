@@ -803,9 +803,17 @@ async fn a_preview_of_an_import_writes_no_email() {
 
 /// Saves campaign "spring"'s template for `kind`.
 async fn save_template(app: &TestApp, kind: EmailKind, subject: &str, body: &str, auto: bool) {
-    templates::save(&app.state, "spring", kind, subject, body, auto)
-        .await
-        .unwrap();
+    templates::save(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "spring",
+        kind,
+        subject,
+        body,
+        auto,
+    )
+    .await
+    .unwrap();
 }
 
 async fn a_campaigns_own_templates_word_the_notifications_and_can_hold_them_back(backend: Backend) {
@@ -861,9 +869,14 @@ async fn a_campaigns_own_templates_word_the_notifications_and_can_hold_them_back
     assert_eq!(kinds(&app).await, ["new_referral"]);
 
     // Back to the built-in text: it goes out again.
-    templates::reset(&app.state, "spring", EmailKind::ReferralQualified)
-        .await
-        .unwrap();
+    templates::reset(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "spring",
+        EmailKind::ReferralQualified,
+    )
+    .await
+    .unwrap();
     convert(
         &app,
         json!({"campaign": "spring", "event_id": "order-2", "event": "purchase",

@@ -110,6 +110,7 @@ async fn events_arrive_signed_and_failures_are_retried(app: TestApp) {
     let hook = receiver().await;
     let (endpoint, secret) = deliveries::create_endpoint(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         &hook.url,
         "CRM",
         &["lead.qualified".to_owned(), "reward.created".to_owned()],
@@ -216,14 +217,26 @@ async fn events_arrive_signed_and_failures_are_retried(app: TestApp) {
         "a success clears the failure notice"
     );
     assert!(
-        deliveries::create_endpoint(&app.state, "ftp://x", "", &["lead.created".to_owned()])
-            .await
-            .is_err()
+        deliveries::create_endpoint(
+            &app.state,
+            &app::ssr::services::audit::Actor::command_line(),
+            "ftp://x",
+            "",
+            &["lead.created".to_owned()]
+        )
+        .await
+        .is_err()
     );
     assert!(
-        deliveries::create_endpoint(&app.state, &hook.url, "", &["lead.eaten".to_owned()])
-            .await
-            .is_err()
+        deliveries::create_endpoint(
+            &app.state,
+            &app::ssr::services::audit::Actor::command_line(),
+            &hook.url,
+            "",
+            &["lead.eaten".to_owned()]
+        )
+        .await
+        .is_err()
     );
 }
 
@@ -237,9 +250,15 @@ fn futures_block<T>(
 async fn two_processes_deliver_every_event_exactly_once(app: TestApp) {
     let jane = setup(&app).await;
     let hook = receiver().await;
-    deliveries::create_endpoint(&app.state, &hook.url, "all", &["*".to_owned()])
-        .await
-        .unwrap();
+    deliveries::create_endpoint(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        &hook.url,
+        "all",
+        &["*".to_owned()],
+    )
+    .await
+    .unwrap();
     let (_sibling, _stop) = spawn_sibling(&app).await;
     for i in 0..40 {
         buy(&app, &jane["code"], &format!("o{i}")).await;

@@ -533,6 +533,7 @@ async fn with_the_link_and_code_email_off_a_new_referrer_gets_a_sign_in_link(app
         .await;
     app::ssr::services::emails::templates::save(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         "spring",
         app::domain::emails::EmailKind::LinkAndCode,
         "Your link for {campaign}",

@@ -108,9 +108,15 @@ async fn delete_from_the_page(app: &TestApp, mapping: &str) -> Response {
 
 async fn a_mapping_is_deleted_by_an_admin_and_not_by_a_viewer(app: TestApp) {
     let people = setup(&app).await;
-    inbound::map_promotion_code(&app.state, id(&people["Jane"]), Some("promo_JANE"), None)
-        .await
-        .unwrap();
+    inbound::map_promotion_code(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        id(&people["Jane"]),
+        Some("promo_JANE"),
+        None,
+    )
+    .await
+    .unwrap();
     let (rows, _) = inbound::promotion_codes(&app.state, None, 100)
         .await
         .unwrap();
@@ -141,14 +147,25 @@ async fn a_mapping_is_deleted_by_an_admin_and_not_by_a_viewer(app: TestApp) {
     let again = delete_from_the_page(&app, &mapping).await;
     assert!(location(&again).contains("__err="));
     assert_eq!(
-        inbound::delete_promotion_code(&app.state, rows[0].id).await,
+        inbound::delete_promotion_code(
+            &app.state,
+            &app::ssr::services::audit::Actor::command_line(),
+            rows[0].id
+        )
+        .await,
         Err(AppError::not_found("Promotion code mapping"))
     );
 
     // Once deleted, the code can be mapped to somebody else.
-    inbound::map_promotion_code(&app.state, id(&people["Omar"]), Some("promo_JANE"), None)
-        .await
-        .unwrap();
+    inbound::map_promotion_code(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        id(&people["Omar"]),
+        Some("promo_JANE"),
+        None,
+    )
+    .await
+    .unwrap();
 }
 
 async fn mappings_are_listed_with_their_referrer_and_found_by_search(app: TestApp) {
@@ -159,9 +176,15 @@ async fn mappings_are_listed_with_their_referrer_and_found_by_search(app: TestAp
         ("Omar", Some("promo_OMAR1"), None),
         ("Zed", Some("promo_ZED1"), Some("ZED10")),
     ] {
-        inbound::map_promotion_code(&app.state, id(&people[who]), promo, typed)
-            .await
-            .unwrap();
+        inbound::map_promotion_code(
+            &app.state,
+            &app::ssr::services::audit::Actor::command_line(),
+            id(&people[who]),
+            promo,
+            typed,
+        )
+        .await
+        .unwrap();
     }
     let (rows, total) = inbound::promotion_codes(&app.state, None, 100)
         .await
@@ -231,9 +254,15 @@ async fn mappings_are_listed_with_their_referrer_and_found_by_search(app: TestAp
 async fn a_mapping_file_maps_its_good_rows_and_reports_the_bad_ones(app: TestApp) {
     let people = setup(&app).await;
     // Zed (another campaign) holds a code already.
-    inbound::map_promotion_code(&app.state, id(&people["Zed"]), Some("promo_TAKEN"), None)
-        .await
-        .unwrap();
+    inbound::map_promotion_code(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        id(&people["Zed"]),
+        Some("promo_TAKEN"),
+        None,
+    )
+    .await
+    .unwrap();
     let (jane, omar, li) = (
         code(&people["Jane"]),
         code(&people["Omar"]),
@@ -534,12 +563,26 @@ async fn the_admin_imports_a_mapping_file_without_javascript(app: TestApp) {
 async fn sources_and_endpoints_are_looked_up_one_by_one(app: TestApp) {
     app.campaign(json!({"name": "Spring", "slug": "spring"}))
         .await;
-    let first = inbound::create_source(&app.state, "spring", "Zap one", "zapier", false)
-        .await
-        .unwrap();
-    let second = inbound::create_source(&app.state, "spring", "Hub two", "hubspot", true)
-        .await
-        .unwrap();
+    let first = inbound::create_source(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "spring",
+        "Zap one",
+        "zapier",
+        false,
+    )
+    .await
+    .unwrap();
+    let second = inbound::create_source(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "spring",
+        "Hub two",
+        "hubspot",
+        true,
+    )
+    .await
+    .unwrap();
     let found = inbound::source(&app.state, first.source.id).await.unwrap();
     assert_eq!(
         (found.id, found.name.as_str(), found.preset.as_str()),
@@ -556,6 +599,7 @@ async fn sources_and_endpoints_are_looked_up_one_by_one(app: TestApp) {
 
     let (endpoint, _) = deliveries::create_endpoint(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         "https://example.com/hooks/one",
         "CRM",
         &["lead.created".to_owned()],
@@ -564,6 +608,7 @@ async fn sources_and_endpoints_are_looked_up_one_by_one(app: TestApp) {
     .unwrap();
     deliveries::create_endpoint(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         "https://example.com/hooks/two",
         "",
         &["*".to_owned()],

@@ -147,6 +147,7 @@ async fn stripe_needs_no_campaign_setting_when_the_code_names_the_referrer(app: 
         .unwrap();
     inbound::map_promotion_code(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         omar["id"].as_i64().unwrap(),
         Some("promo_OMAR"),
         None,
@@ -248,6 +249,7 @@ async fn stripe_attributes_by_code_promotion_code_and_email_and_refunds(app: Tes
         .unwrap();
     inbound::map_promotion_code(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         omar["id"].as_i64().unwrap(),
         Some("promo_OMAR"),
         Some("omar10"),
@@ -352,6 +354,7 @@ async fn standard_webhook_sources_verify_map_and_replay(app: TestApp) {
     let jane = setup(&app).await;
     let created = inbound::create_source(
         &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
         "spring",
         "Zapier: Shopify orders",
         "zapier",
@@ -457,9 +460,16 @@ async fn standard_webhook_sources_verify_map_and_replay(app: TestApp) {
 
 async fn hubspot_preset_maps_nested_properties_without_a_secret(app: TestApp) {
     let jane = setup(&app).await;
-    let created = inbound::create_source(&app.state, "spring", "HubSpot deals", "hubspot", false)
-        .await
-        .unwrap();
+    let created = inbound::create_source(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        "spring",
+        "HubSpot deals",
+        "hubspot",
+        false,
+    )
+    .await
+    .unwrap();
     assert!(created.secret.is_none());
     let body = json!({"objectId": 991, "properties": {
         "email": {"value": "lead@example.com"},

@@ -26,7 +26,7 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <AdminPage title="Audit log">
             <h1>"Audit log"</h1>
-            <p class="hint">"Every change an admin or an API key made to campaigns, rules, referrers, leads, rewards and API keys, newest first."</p>
+            <p class="hint">"Every change an admin or an API key made to campaigns (rules, portal, email templates), referrers, leads, rewards, API keys, integrations and the email sender, newest first."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let (campaign, _) = filter();

@@ -65,16 +65,28 @@ pub enum Object {
     Reward(i64),
     /// An API key.
     ApiKey(i64),
+    /// An inbound webhook source (Zapier, Make, n8n, HubSpot, Salesforce, custom).
+    InboundSource(i64),
+    /// An outbound webhook endpoint.
+    WebhookEndpoint(i64),
+    /// A Stripe promotion code mapped to a referrer.
+    PromotionCode(i64),
+    /// An installation-wide setting (Stripe's secret and campaign, the email sender).
+    Setting,
 }
 
 impl Object {
-    fn kind_and_id(self) -> (&'static str, i64) {
+    fn kind_and_id(self) -> (&'static str, Option<i64>) {
         match self {
-            Object::Campaign(id) => ("campaign", id),
-            Object::Referrer(id) => ("referrer", id),
-            Object::Lead(id) => ("lead", id),
-            Object::Reward(id) => ("reward", id),
-            Object::ApiKey(id) => ("api_key", id),
+            Object::Campaign(id) => ("campaign", Some(id)),
+            Object::Referrer(id) => ("referrer", Some(id)),
+            Object::Lead(id) => ("lead", Some(id)),
+            Object::Reward(id) => ("reward", Some(id)),
+            Object::ApiKey(id) => ("api_key", Some(id)),
+            Object::InboundSource(id) => ("inbound_source", Some(id)),
+            Object::WebhookEndpoint(id) => ("webhook_endpoint", Some(id)),
+            Object::PromotionCode(id) => ("promotion_code", Some(id)),
+            Object::Setting => ("setting", None),
         }
     }
 }
@@ -106,7 +118,7 @@ pub async fn record(
         action: Set(change.action.to_owned()),
         campaign_id: Set(change.campaign_id),
         object_kind: Set(kind.to_owned()),
-        object_id: Set(Some(id)),
+        object_id: Set(id),
         summary: Set(change.summary),
         ..Default::default()
     }

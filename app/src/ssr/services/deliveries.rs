@@ -21,7 +21,11 @@ use crate::{
     ssr::{
         db::begin_write,
         entities::{outbox_event, webhook_delivery, webhook_endpoint},
-        services::{outbox::EVENT_TYPES, signatures},
+        services::{
+            audit::{self, Actor, Change, Object},
+            outbox::EVENT_TYPES,
+            signatures,
+        },
         state::AppState,
     },
     types::{DeliveryLine, Endpoint},
@@ -106,6 +110,7 @@ fn check_events(events: &[String]) -> Result<String, AppError> {
 /// Creates an endpoint; returns it with its signing secret (shown once).
 pub async fn create_endpoint(
     state: &AppState,
+    actor: &Actor,
     url: &str,
     description: &str,
     events: &[String],
@@ -115,6 +120,8 @@ pub async fn create_endpoint(
     let description: String = description.trim().chars().take(200).collect();
     let secret = signatures::standard::generate_secret();
     let now = Utc::now();
+    let err = |e| AppError::internal("deliveries::create_endpoint", e);
+    let txn = begin_write(&state.db).await.map_err(err)?;
     let row = webhook_endpoint::ActiveModel {
         url: Set(url),
         description: Set(description),
@@ -127,9 +134,21 @@ pub async fn create_endpoint(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await
-    .map_err(|e| AppError::internal("deliveries::create_endpoint", e))?;
+    .map_err(err)?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "webhook_endpoint.created",
+            campaign_id: None,
+            object: Object::WebhookEndpoint(row.id),
+            summary: format!("Added the webhook endpoint {} ({}).", row.url, row.events),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(err)?;
     Ok((to_wire(&row), secret))
 }
 
@@ -156,7 +175,12 @@ pub async fn endpoint(state: &AppState, id: i64) -> Result<Endpoint, AppError> {
 }
 
 /// Enables or disables an endpoint. Enabling clears the failure notice.
-pub async fn set_enabled(state: &AppState, id: i64, enabled: bool) -> Result<Endpoint, AppError> {
+pub async fn set_enabled(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    enabled: bool,
+) -> Result<Endpoint, AppError> {
     let row = webhook_endpoint::Entity::find_by_id(id)
         .one(&state.db)
         .await
@@ -169,23 +193,57 @@ pub async fn set_enabled(state: &AppState, id: i64, enabled: bool) -> Result<End
         active.failing_since = Set(None);
     }
     active.updated_at = Set(Utc::now());
-    let row = active
-        .update(&state.db)
-        .await
-        .map_err(|e| AppError::internal("deliveries::set_enabled update", e))?;
+    let err = |e| AppError::internal("deliveries::set_enabled update", e);
+    let txn = begin_write(&state.db).await.map_err(err)?;
+    let row = active.update(&txn).await.map_err(err)?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: if enabled {
+                "webhook_endpoint.enabled"
+            } else {
+                "webhook_endpoint.disabled"
+            },
+            campaign_id: None,
+            object: Object::WebhookEndpoint(row.id),
+            summary: format!(
+                "{} the webhook endpoint {}.",
+                if enabled { "Enabled" } else { "Disabled" },
+                row.url
+            ),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(err)?;
     Ok(to_wire(&row))
 }
 
 /// Deletes an endpoint and its delivery log.
-pub async fn delete_endpoint(state: &AppState, id: i64) -> Result<(), AppError> {
-    let done = webhook_endpoint::Entity::delete_by_id(id)
-        .exec(&state.db)
+pub async fn delete_endpoint(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    let err = |e| AppError::internal("deliveries::delete_endpoint", e);
+    let txn = begin_write(&state.db).await.map_err(err)?;
+    let row = webhook_endpoint::Entity::find_by_id(id)
+        .one(&txn)
         .await
-        .map_err(|e| AppError::internal("deliveries::delete_endpoint", e))?;
-    if done.rows_affected == 0 {
-        return Err(AppError::not_found("Endpoint"));
-    }
-    Ok(())
+        .map_err(err)?
+        .ok_or_else(|| AppError::not_found("Endpoint"))?;
+    webhook_endpoint::Entity::delete_by_id(id)
+        .exec(&txn)
+        .await
+        .map_err(err)?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "webhook_endpoint.deleted",
+            campaign_id: None,
+            object: Object::WebhookEndpoint(row.id),
+            summary: format!("Deleted the webhook endpoint {} and its log.", row.url),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(err)
 }
 
 /// The last 100 deliveries to an endpoint, newest first.

@@ -28,6 +28,7 @@ use crate::{
         },
         promotion_code_csv::{MappingHeaders, MappingOutcome, MappingRow, PromotionCodeCsvReader},
         services::{
+            audit::{self, Actor, Change, Object},
             campaigns, codes,
             conversions::{self, source},
             referrers,
@@ -171,6 +172,7 @@ pub struct CreatedSource {
 /// Creates a source for `campaign` from a preset.
 pub async fn create_source(
     state: &AppState,
+    actor: &Actor,
     campaign: &str,
     name: &str,
     preset_name: &str,
@@ -194,6 +196,9 @@ pub async fn create_source(
     })?;
     let token = format!("in_{}", random_token(24));
     let secret = signed.then(signatures::standard::generate_secret);
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::create_source begin", e))?;
     let row = inbound_source::ActiveModel {
         campaign_id: Set(campaign.id),
         name: Set(name.to_owned()),
@@ -208,9 +213,27 @@ pub async fn create_source(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await
     .map_err(|e| AppError::internal("inbound::create_source insert", e))?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "inbound_source.created",
+            campaign_id: Some(campaign.id),
+            object: Object::InboundSource(row.id),
+            summary: format!(
+                "Added the inbound source “{}” ({preset_name}{}).",
+                row.name,
+                if signed { ", signed" } else { "" }
+            ),
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("inbound::create_source commit", e))?;
     Ok(CreatedSource {
         source: to_wire(&row, &campaign.slug),
         token,
@@ -221,6 +244,7 @@ pub async fn create_source(
 /// Replaces a source's field mapping and default event.
 pub async fn set_mapping(
     state: &AppState,
+    actor: &Actor,
     id: i64,
     mapping: &FieldMapping,
     default_event: &str,
@@ -240,23 +264,63 @@ pub async fn set_mapping(
     active.mapping = Set(serde_json::to_string(mapping)
         .map_err(|e| AppError::internal("inbound::set_mapping", e))?);
     active.default_event = Set(default_event);
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::set_mapping begin", e))?;
     let row = active
-        .update(&state.db)
+        .update(&txn)
         .await
         .map_err(|e| AppError::internal("inbound::set_mapping update", e))?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "inbound_source.mapping_changed",
+            campaign_id: Some(row.campaign_id),
+            object: Object::InboundSource(row.id),
+            summary: format!(
+                "Changed the field mapping of the inbound source “{}” (default event {}).",
+                row.name, row.default_event
+            ),
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("inbound::set_mapping commit", e))?;
     Ok(to_wire(&row, &campaign_slug))
 }
 
 /// Deletes a source (and its delivery log); its URL stops working at once.
-pub async fn delete_source(state: &AppState, id: i64) -> Result<(), AppError> {
+pub async fn delete_source(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    let row = find_source(state, id).await?;
+    let txn = begin_write(&state.db)
+        .await
+        .map_err(|e| AppError::internal("inbound::delete_source begin", e))?;
     let result = inbound_source::Entity::delete_by_id(id)
-        .exec(&state.db)
+        .exec(&txn)
         .await
         .map_err(|e| AppError::internal("inbound::delete_source", e))?;
     if result.rows_affected == 0 {
         return Err(AppError::not_found("Source"));
     }
-    Ok(())
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "inbound_source.deleted",
+            campaign_id: Some(row.campaign_id),
+            object: Object::InboundSource(row.id),
+            summary: format!(
+                "Deleted the inbound source “{}”; its URL stopped working.",
+                row.name
+            ),
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("inbound::delete_source commit", e))
 }
 
 /// One source, as the admin sees it.
@@ -1031,6 +1095,7 @@ async fn apply_mapping(
 /// changes nothing; a code mapped to somebody else is refused (delete that mapping first).
 pub async fn map_promotion_code(
     state: &AppState,
+    actor: &Actor,
     referrer_id: i64,
     promotion_code_id: Option<&str>,
     code: Option<&str>,
@@ -1058,6 +1123,27 @@ pub async fn map_promotion_code(
         code.as_deref(),
     )
     .await?;
+    if let (false, Some(row)) = (matches!(mapped, Mapped::Unchanged), existing.last()) {
+        audit::record(
+            &txn,
+            actor,
+            Change {
+                action: "promotion_code.mapped",
+                campaign_id: Some(referrer.campaign_id),
+                object: Object::PromotionCode(row.id),
+                summary: format!(
+                    "Mapped the Stripe promotion code {} to {}.",
+                    [id.as_deref(), code.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                    referrer.name
+                ),
+            },
+        )
+        .await?;
+    }
     txn.commit()
         .await
         .map_err(|e| AppError::internal("inbound::map_promotion_code commit", e))?;
@@ -1065,15 +1151,41 @@ pub async fn map_promotion_code(
 }
 
 /// Deletes a promotion-code mapping: checkouts using the code are no longer credited by it.
-pub async fn delete_promotion_code(state: &AppState, id: i64) -> Result<(), AppError> {
-    let result = promotion_code::Entity::delete_by_id(id)
-        .exec(&state.db)
+pub async fn delete_promotion_code(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<(), AppError> {
+    let err = |e| AppError::internal("inbound::delete_promotion_code", e);
+    let txn = begin_write(&state.db).await.map_err(err)?;
+    let row = promotion_code::Entity::find_by_id(id)
+        .one(&txn)
         .await
-        .map_err(|e| AppError::internal("inbound::delete_promotion_code", e))?;
-    if result.rows_affected == 0 {
-        return Err(AppError::not_found("Promotion code mapping"));
-    }
-    Ok(())
+        .map_err(err)?
+        .ok_or_else(|| AppError::not_found("Promotion code mapping"))?;
+    promotion_code::Entity::delete_by_id(id)
+        .exec(&txn)
+        .await
+        .map_err(err)?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "promotion_code.deleted",
+            campaign_id: Some(row.campaign_id),
+            object: Object::PromotionCode(row.id),
+            summary: format!(
+                "Deleted the mapping of the Stripe promotion code {}.",
+                [row.promotion_code_id.as_deref(), row.code.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(err)
 }
 
 /// Promotion-code mappings with their referrer's name, email and code, newest first: at most

@@ -1,9 +1,18 @@
 //! Installation-wide settings changed in the admin, stored as key/value rows.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, sea_query::OnConflict,
+};
 
-use crate::{error::AppError, ssr::entities::setting};
+use crate::{
+    error::AppError,
+    ssr::{
+        db::begin_write,
+        entities::setting,
+        services::audit::{self, Actor, Change, Object},
+    },
+};
 
 /// Stripe's webhook signing secret (`whsec_...`).
 pub const STRIPE_WEBHOOK_SECRET: &str = "stripe.webhook_secret";
@@ -36,4 +45,35 @@ pub async fn set(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<()
     .await
     .map_err(|e| AppError::internal("settings::set", e))?;
     Ok(())
+}
+
+/// Sets each `(key, value)` of `values` and logs the change by `actor` as `action` with
+/// `summary`, in one transaction (never a secret's value in the summary).
+pub async fn set_logged(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    values: &[(&str, &str)],
+    action: &'static str,
+    summary: String,
+) -> Result<(), AppError> {
+    let txn = begin_write(db)
+        .await
+        .map_err(|e| AppError::internal("settings::set_logged begin", e))?;
+    for (key, value) in values {
+        set(&txn, key, value).await?;
+    }
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action,
+            campaign_id: None,
+            object: Object::Setting,
+            summary,
+        },
+    )
+    .await?;
+    txn.commit()
+        .await
+        .map_err(|e| AppError::internal("settings::set_logged commit", e))
 }

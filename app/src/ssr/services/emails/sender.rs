@@ -13,7 +13,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use crate::{
     error::AppError,
     ssr::{
-        db::begin_write,
         entities::campaign,
         services::{emails::smtp::parse_mailbox, settings},
         state::RuntimeSettings,
@@ -111,17 +110,31 @@ pub async fn current(
 
 /// Saves the admin's sender and reply-to (empty: back to the configuration). Nothing changes
 /// when either is not an address.
-pub async fn save(db: &DatabaseConnection, from: &str, reply_to: &str) -> Result<(), AppError> {
+pub async fn save(
+    db: &DatabaseConnection,
+    actor: &crate::ssr::services::audit::Actor,
+    from: &str,
+    reply_to: &str,
+) -> Result<(), AppError> {
     let from = parse_address("from", from)?;
     let reply_to = parse_address("reply_to", reply_to)?;
-    let txn = begin_write(db)
-        .await
-        .map_err(|e| AppError::internal("emails::sender::save begin", e))?;
-    settings::set(&txn, FROM_SETTING, from.as_deref().unwrap_or("")).await?;
-    settings::set(&txn, REPLY_TO_SETTING, reply_to.as_deref().unwrap_or("")).await?;
-    txn.commit()
-        .await
-        .map_err(|e| AppError::internal("emails::sender::save commit", e))
+    let shown =
+        |value: &Option<String>| value.clone().unwrap_or_else(|| "the configured one".into());
+    settings::set_logged(
+        db,
+        actor,
+        &[
+            (FROM_SETTING, from.as_deref().unwrap_or("")),
+            (REPLY_TO_SETTING, reply_to.as_deref().unwrap_or("")),
+        ],
+        "email_sender.changed",
+        format!(
+            "Emails now come from {} with replies to {}.",
+            shown(&from),
+            shown(&reply_to)
+        ),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use crate::{
     domain::emails::{EmailKind, Placeholder, Values, unknown_placeholders},
     error::AppError,
     ssr::{
+        db::begin_write,
         entities::{campaign, email_template},
         services::{
+            audit::{self, Actor, Change, Object},
             campaigns,
             emails::{
                 compose::{self, Card, Content, Rendered},
@@ -222,6 +224,7 @@ fn check(subject: &str, body: &str) -> Result<(String, String), AppError> {
 /// Saves campaign `slug`'s template for `kind`.
 pub async fn save(
     state: &AppState,
+    actor: &Actor,
     slug: &str,
     kind: EmailKind,
     subject: &str,
@@ -230,6 +233,8 @@ pub async fn save(
 ) -> Result<(), AppError> {
     let campaign = campaigns::find_row(&state.db, slug).await?;
     let (subject, body) = check(subject, body)?;
+    let err = |e| AppError::internal("templates::save", e);
+    let txn = begin_write(&state.db).await.map_err(err)?;
     email_template::Entity::insert(email_template::ActiveModel {
         campaign_id: Set(campaign.id),
         kind: Set(kind.as_str().to_owned()),
@@ -252,22 +257,66 @@ pub async fn save(
         ])
         .to_owned(),
     )
-    .exec_without_returning(&state.db)
+    .exec_without_returning(&txn)
     .await
-    .map_err(|e| AppError::internal("templates::save", e))?;
-    Ok(())
+    .map_err(err)?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "email_template.changed",
+            campaign_id: Some(campaign.id),
+            object: Object::Campaign(campaign.id),
+            summary: format!(
+                "Changed the “{}” email of {}{}.",
+                kind.label(),
+                campaign.name,
+                if auto_send || !kind.can_turn_off() {
+                    ""
+                } else {
+                    " (not sent on its own)"
+                }
+            ),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(err)
 }
 
 /// Goes back to the built-in text (and sending on its own) for `kind`.
-pub async fn reset(state: &AppState, slug: &str, kind: EmailKind) -> Result<(), AppError> {
+pub async fn reset(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    kind: EmailKind,
+) -> Result<(), AppError> {
     let campaign = campaigns::find_row(&state.db, slug).await?;
-    email_template::Entity::delete_many()
+    let err = |e| AppError::internal("templates::reset", e);
+    let txn = begin_write(&state.db).await.map_err(err)?;
+    let done = email_template::Entity::delete_many()
         .filter(email_template::Column::CampaignId.eq(campaign.id))
         .filter(email_template::Column::Kind.eq(kind.as_str()))
-        .exec(&state.db)
+        .exec(&txn)
         .await
-        .map_err(|e| AppError::internal("templates::reset", e))?;
-    Ok(())
+        .map_err(err)?;
+    if done.rows_affected > 0 {
+        audit::record(
+            &txn,
+            actor,
+            Change {
+                action: "email_template.reset",
+                campaign_id: Some(campaign.id),
+                object: Object::Campaign(campaign.id),
+                summary: format!(
+                    "Put the “{}” email of {} back to the built-in text.",
+                    kind.label(),
+                    campaign.name
+                ),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await.map_err(err)
 }
 
 /// Sample values for previews and test sends: a made-up referrer in this campaign.

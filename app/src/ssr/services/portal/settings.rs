@@ -119,6 +119,7 @@ pub async fn get(state: &AppState, slug: &str) -> Result<PortalSettingsInput, Ap
 /// Saves the portal settings of campaign `slug`; nothing changes when one field is bad.
 pub async fn update(
     state: &AppState,
+    actor: &crate::ssr::services::audit::Actor,
     slug: &str,
     input: &PortalSettingsInput,
 ) -> Result<PortalBranding, AppError> {
@@ -155,10 +156,26 @@ pub async fn update(
     active.email_sender_name = Set(sender_name);
     active.email_reply_to = Set(reply_to);
     active.updated_at = Set(Utc::now());
-    let model = active
-        .update(&state.db)
-        .await
-        .map_err(|e| AppError::internal("portal::settings::update", e))?;
+    use crate::ssr::services::audit::{self, Change, Object};
+    let err = |e| AppError::internal("portal::settings::update", e);
+    let txn = crate::ssr::db::begin_write(&state.db).await.map_err(err)?;
+    let model = active.update(&txn).await.map_err(err)?;
+    audit::record(
+        &txn,
+        actor,
+        Change {
+            action: "campaign.portal_changed",
+            campaign_id: Some(model.id),
+            object: Object::Campaign(model.id),
+            summary: format!(
+                "Changed the portal of {} (sign-up {}).",
+                model.name,
+                if model.signup_open { "open" } else { "closed" }
+            ),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(err)?;
     Ok(super::branding(&model, &state.settings.public_url))
 }
 
