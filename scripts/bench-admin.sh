@@ -69,6 +69,7 @@ cursor_20_in() {
   echo "$after"
 }
 LEADS_20=$(cursor_20_in "leads?campaign=demo-scale")
+AMOUNT_20=$(cursor_20_in "leads?campaign=demo-scale&sort=amount")
 REWARDS_20=$(cursor_20_in "rewards?campaign=demo-scale")
 LEAD_ID=$(api "leads?campaign=demo-scale" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 REFERRER_ID=$(api "referrers?campaign=demo-scale" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
@@ -88,6 +89,9 @@ URLS=(
   "/admin/leads?campaign=demo-scale&status=qualified"
   "/admin/leads?campaign=demo-scale&referrer_id=$REFERRER_ID"
   "/admin/leads?q=$EMAIL"
+  "/admin/leads?q=friend12345"
+  "/admin/leads?campaign=demo-scale&sort=amount"
+  "/admin/leads?campaign=demo-scale&sort=amount&after=$AMOUNT_20"
   "/admin/leads/$LEAD_ID"
   "/admin/rewards?campaign=demo-scale"
   "/admin/rewards?campaign=demo-scale&after=$REWARDS_20"

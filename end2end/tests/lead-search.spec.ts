@@ -79,7 +79,7 @@ test('an admin finds a lead by email, order id and name, and exports the view', 
   ]);
   expect(download.suggestedFilename()).toMatch(/^leads-all-\d{4}-\d{2}-\d{2}\.csv$/);
   const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('lead_id,campaign,name,email,phone,referrer_id,referrer,source,status,flags,created_at');
+  expect(csv[0]).toBe('lead_id,campaign,name,email,phone,referrer_id,referrer,source,status,flags,amount,currency,created_at');
   expect(csv).toHaveLength(2);
   expect(csv[1]).toContain(`"${zoe.email}"`);
   expect(csv[1]).toContain('"qualified"');

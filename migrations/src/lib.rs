@@ -26,6 +26,7 @@ mod m20261207_000017_audit_log;
 mod m20261207_000018_merged_links;
 mod m20261207_000019_counters;
 mod m20261207_000020_admin_at_scale;
+mod m20261207_000021_lead_amount;
 
 /// Sets every maintained counter from scratch (see the counters migration).
 pub use m20261207_000019_counters::rebuild as rebuild_counters;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_merged_links::Migration),
             Box::new(m20261207_000019_counters::Migration),
             Box::new(m20261207_000020_admin_at_scale::Migration),
+            Box::new(m20261207_000021_lead_amount::Migration),
         ]
     }
 }

@@ -136,6 +136,12 @@ pub struct Lead {
     /// Fraud signals: `self_referral`, `same_ip`, `disposable_email`, `ip_burst`; and
     /// `referrer_inactive` for a friend a deactivated referrer's link brought.
     pub flags: Vec<String>,
+    /// The amount of the conversion it qualified with, in minor units (0 without one).
+    #[serde(default)]
+    pub amount_minor: i64,
+    /// That conversion's currency.
+    #[serde(default)]
+    pub amount_currency: Option<String>,
     /// When the lead was created.
     pub created_at: DateTime<Utc>,
 }
@@ -230,7 +236,7 @@ pub struct LeadFilter {
     /// Created on or before this day (UTC), `YYYY-MM-DD`.
     #[serde(default)]
     pub to: Option<String>,
-    /// `newest` (the default) or `oldest` first.
+    /// `newest` (the default) or `oldest` first, or `amount`: largest qualifying amount first.
     #[serde(default)]
     pub sort: Option<String>,
     /// Keyset cursor: only rows past this id in the chosen order.

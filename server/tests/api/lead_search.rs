@@ -156,7 +156,7 @@ async fn bad_filters_are_refused_with_the_field(app: TestApp) {
         ("from=2026-13-01", "invalid_date", "from"),
         ("to=yesterday", "invalid_date", "to"),
         ("from=2026-12-08&to=2026-12-01", "invalid_date_range", "to"),
-        ("sort=amount", "invalid_sort", "sort"),
+        ("sort=largest", "invalid_sort", "sort"),
         ("status=won", "invalid_status", "status"),
     ] {
         let response = app.get_api(&format!("/api/v1/leads?{query}")).await;
@@ -298,7 +298,84 @@ async fn the_header_search_finds_campaigns_referrers_and_leads(app: TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// `sort=amount`: the largest qualifying amount first (newest first among equals), paged by a
+/// lead id cursor that resumes exactly after the lead it names.
+async fn leads_sort_by_the_amount_they_qualified_with(app: TestApp) {
+    let (_, _, leads) = setup(&app).await;
+    for (email, event_id, amount) in [
+        ("ann.lee+spring@gmail.com", "ORD-2", 4900),
+        ("bob@example.org", "ORD-3", 1000),
+    ] {
+        let response = app
+            .post_api(
+                "/api/v1/conversions",
+                &json!({"campaign": "spring", "event_id": event_id, "event": "purchase",
+                        "email": email, "amount": amount, "currency": "USD"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let (elodie, ann, phone, bob) = (id(&leads[0]), id(&leads[1]), id(&leads[2]), id(&leads[3]));
+    assert_eq!(
+        found(&app, "campaign=spring&sort=amount").await,
+        [ann, elodie, bob, phone],
+        "4900 (newer first), 4900, 1000, none"
+    );
+    assert_eq!(
+        found(&app, &format!("campaign=spring&sort=amount&after={ann}")).await,
+        [elodie, bob, phone],
+        "after a lead of an amount others share, the older ones of that amount come next"
+    );
+    assert_eq!(
+        found(&app, &format!("sort=amount&after={elodie}")).await,
+        [bob, phone]
+    );
+    assert_eq!(
+        found(&app, "campaign=spring&sort=amount&status=qualified").await,
+        [ann, elodie, bob]
+    );
+    let page = app.get_json("/api/v1/leads?sort=amount").await;
+    assert_eq!(page["items"][0]["amount_minor"], 4900);
+    assert_eq!(page["items"][0]["amount_currency"], "USD");
+    assert_eq!(page["items"][1]["amount_currency"], "EUR");
+    assert_eq!(page["items"][3]["amount_minor"], 0);
+    assert_eq!(page["items"][3]["amount_currency"], Value::Null);
+
+    let response = app.get_api("/api/v1/leads?sort=biggest").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("newest, oldest or amount")
+    );
+
+    // The tab shows the amount, and the export carries it.
+    app.log_in_as("viewer@example.com", Role::Viewer).await;
+    let html = app
+        .get("/admin/leads?campaign=spring&sort=amount")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<option value="amount" selected"#),
+        "the order is shown"
+    );
+    assert!(html.contains(r#"<td data-label="Amount" class="num">EUR 49.00</td>"#));
+    let csv = app
+        .get("/admin/leads/export.csv?campaign=spring&sort=amount")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let second = csv.lines().nth(2).unwrap();
+    assert!(second.contains(r#""49.00","EUR""#), "{csv}");
+}
+
 on_both_databases!(
+    leads_sort_by_the_amount_they_qualified_with,
     the_header_search_finds_campaigns_referrers_and_leads,
     one_box_finds_a_lead_by_what_the_admin_has_at_hand,
     days_and_order_narrow_and_sort_the_list,

@@ -111,8 +111,9 @@ pub fn LeadsPage() -> impl IntoView {
                             <input id="filter-to" type="date" name="to" value=current.to.clone().unwrap_or_default() />
                             <label for="filter-sort">"Order"</label>
                             <select id="filter-sort" name="sort">
-                                <option value="newest" selected=sort != "oldest">"Newest first"</option>
+                                <option value="newest" selected=sort != "oldest" && sort != "amount">"Newest first"</option>
                                 <option value="oldest" selected=sort == "oldest">"Oldest first"</option>
+                                <option value="amount" selected=sort == "amount">"Largest amount first"</option>
                             </select>
                             {current.referrer_id.map(|r| view! { <input type="hidden" name="referrer_id" value=r.to_string() /> })}
                             <button type="submit">"Filter"</button>
@@ -134,6 +135,7 @@ pub fn LeadsPage() -> impl IntoView {
                                                 <th scope="col">"Source"</th>
                                                 <th scope="col">"Status"</th>
                                                 <th scope="col">"Flags"</th>
+                                                <th scope="col">"Amount"</th>
                                                 <th scope="col">"Created"</th>
                                             </tr>
                                         </thead>
@@ -146,6 +148,7 @@ pub fn LeadsPage() -> impl IntoView {
                                                     <td data-label="Source">{l.source.clone()}</td>
                                                     <td data-label="Status"><span class=format!("badge {}", l.status)>{l.status.clone()}</span></td>
                                                     <td data-label="Flags">{l.flags.iter().map(|f| view! { <span class="badge flag">{f.replace('_', "-")}</span> }).collect_view()}</td>
+                                                    <td data-label="Amount" class="num">{lead_amount(&l)}</td>
                                                     <td data-label="Created">{short_time(&l.created_at)}</td>
                                                 </tr>
                                             }).collect_view()}
@@ -278,5 +281,14 @@ pub fn LeadPage() -> impl IntoView {
                 })}
             </Suspense>
         </AdminPage>
+    }
+}
+
+/// A lead's qualifying amount for a table cell ("USD 49.00"), or a dash without one.
+fn lead_amount(lead: &crate::types::Lead) -> String {
+    if lead.amount_minor == 0 && lead.amount_currency.is_none() {
+        "—".to_owned()
+    } else {
+        crate::domain::rules::format_amount(lead.amount_minor, lead.amount_currency.as_deref())
     }
 }

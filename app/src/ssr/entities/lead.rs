@@ -27,6 +27,11 @@ pub struct Model {
     pub entered_by: Option<i64>,
     /// The name folded for prefix search (`domain::search::name_key`).
     pub name_key: Option<String>,
+    /// The amount of the conversion it qualified with, in minor units (0 without one): what
+    /// the Leads tab sorts by.
+    pub amount_minor: i64,
+    /// That conversion's currency.
+    pub amount_currency: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

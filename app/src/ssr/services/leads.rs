@@ -104,6 +104,8 @@ pub fn to_wire(row: &lead::Model, campaign_slug: &str, referrer_name: Option<Str
         source: row.source.clone(),
         status: row.status.clone(),
         flags: flags_of(row),
+        amount_minor: row.amount_minor,
+        amount_currency: row.amount_currency.clone(),
         created_at: row.created_at,
     }
 }

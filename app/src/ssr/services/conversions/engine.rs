@@ -1409,6 +1409,8 @@ impl<'w> Pass<'w> {
             phone: None,
             entered_by: None,
             name_key: None,
+            amount_minor: 0,
+            amount_currency: None,
             created_at: self.now,
             updated_at: self.now,
         };
@@ -1496,6 +1498,13 @@ impl<'w> Pass<'w> {
     ) -> Vec<reward::Model> {
         let before = self.lead(lead_id).clone();
         self.set_status(lead_id, LeadStatus::Qualified, event_row, None);
+        if let Some(state) = self.leads.get_mut(&lead_id) {
+            // An approval (no amount of its own) keeps the amount the lead had.
+            if let Some(amount) = amount_minor {
+                state.row.amount_minor = amount;
+                state.row.amount_currency = currency.map(str::to_owned);
+            }
+        }
         self.effects.push_with("lead.qualified", || {
             super::lead_event_data(&before, &item.campaign.slug, "qualified")
         });
@@ -2026,6 +2035,8 @@ impl<'w> Pass<'w> {
                     "qualified_at",
                     "status_reason",
                     "qualifying_event_id",
+                    "amount_minor",
+                    "amount_currency",
                     "updated_at",
                 ],
             },
