@@ -778,7 +778,8 @@ impl World {
                 let rows: Vec<(Option<i64>, i64)> = lead::Entity::find()
                     .select_only()
                     .column(lead::Column::ReferrerId)
-                    .column_as(lead::Column::Id.count(), "n")
+                    // `COUNT(*)`: `(referrer_id, status)` answers it alone on PostgreSQL too.
+                    .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
                     .filter(lead::Column::ReferrerId.is_in(part.iter().copied()))
                     .filter(lead::Column::Status.eq(LeadStatus::Qualified.as_str()))
                     .group_by(lead::Column::ReferrerId)
