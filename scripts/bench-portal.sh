@@ -80,7 +80,7 @@ grep -q "$CODE" "$DATA/page.html" || { echo "bench: the page does not show the c
 python3 - "$DATA/page.html" <<'PY'
 import sys, re
 html = open(sys.argv[1]).read()
-print(f"[bench] page: {len(html)} bytes; lead rows on it: {html.count('***@example.org</td>')}; reward rows: {html.count('<td>Thank-you reward</td>')}")
+print(f"[bench] page: {len(html)} bytes; lead rows on it: {html.count('***@example.org</td>')}; reward rows: {html.count('>Thank-you reward</td>')}")
 PY
 target/release/examples/static_page "127.0.0.1:$STATIC_PORT" "$DATA/page.html" &
 PIDS+=($!)

@@ -2,9 +2,11 @@
 
 The rows Handoff writes for each row of the benchmark's file (a lead, a conversion event, a
 reward and one timeline entry, with the engine's texts and timestamp format), inserted by
-`sqlite3` itself with set-based INSERT ... SELECT from the bare table `b.bare`, 10,000 rows per
-transaction, written as Handoff's import writes them: `INSERT OR FAIL` and no foreign-key checks
-(see `db::own_writer`). No application writes those rows faster through SQLite.
+`sqlite3` itself with set-based INSERT ... SELECT from the bare table `b.bare`, written as
+Handoff's import writes them: `INSERT OR FAIL`, no foreign-key checks (see `db::own_writer`), the
+lead's amount set, and as many rows per transaction as the import commits on SQLite when no other
+writer waits (50,000: `imports::CommitPolicy`; TXN_ROWS=N in the environment sets another number).
+No application writes those rows faster through SQLite.
 
     python3 scripts/import-floor-sql.py ROWS > floor.sql
 
@@ -18,9 +20,13 @@ lead and recipient), none of the indexes the admin needs. No importer reaches a 
     python3 scripts/import-floor-sql.py ROWS --least > least.sql
 """
 
+import os
 import sys
 
 rows = int(sys.argv[1])
+# Rows per transaction of the floor (not of `--least`, which has no index that takes rows at
+# random places, so bigger transactions change little there).
+TXN_ROWS = int(os.environ.get("TXN_ROWS", "50000"))
 
 
 def least():
@@ -82,17 +88,18 @@ timeline = [
         " Reward for the referrer: Thank-you reward, due now.'",
     ),
 ]
-for start in range(1, rows + 1, 10000):
-    end = min(start + 9999, rows)
+for start in range(1, rows + 1, TXN_ROWS):
+    end = min(start + TXN_ROWS - 1, rows)
     row = "b.bare.rowid"
     src = f"from b.bare, temp.k where {row} between {start} and {end}"
     referrer = f"first_referrer + {row} % 100"
     print("begin;")
     print(
         "insert or fail into leads(id, campaign_id, referrer_id, email, email_normalized, source, status,"
-        " flags, created_at, updated_at, qualified_at, qualifying_event_id)"
+        " flags, created_at, updated_at, qualified_at, qualifying_event_id, amount_minor,"
+        " amount_currency)"
         f" select base + {row}, campaign, {referrer}, email, email, 'code', 'qualified', '',"
-        f" {now}, {now}, {now}, {row} {src};"
+        f" {now}, {now}, {now}, {row}, cast(amount * 100 as integer), currency {src};"
     )
     print(
         "insert or fail into conversion_events(id, campaign_id, source, event_id, name, lead_id,"

@@ -1,6 +1,7 @@
 // The Integrations tab: an inbound webhook source (its URL shown once, a delivery in its log,
-// replay), an outbound endpoint (its secret shown once, disable, delete), and Stripe (the signing
-// secret, the campaign, promotion codes mapped by hand and from a CSV file, deleted). Runs in both
+// replay), an outbound endpoint (its secret shown once, disable, delete), Stripe (the signing
+// secret, the campaign, promotion codes mapped by hand and from a CSV file, deleted) and HubSpot
+// (the access token saved, refused when malformed, disconnected). Runs in both
 // projects: chromium-js and chromium-nojs (the file import is a plain form post in both).
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
@@ -166,6 +167,29 @@ test('inbound sources, outbound endpoints and Stripe are set up on the integrati
 
     await page.getByRole('link', { name: 'Stripe delivery log' }).click();
     await expect(page.getByRole('heading', { name: 'Stripe delivery log' })).toBeVisible();
+  });
+
+  await test.step('HubSpot: the access token is saved, shown by its end only, and disconnected', async () => {
+    await visit(page, '/admin/integrations');
+    const hubspot = page.getByRole('region', { name: 'HubSpot' });
+    await expect(hubspot.getByText('Not connected: nothing is sent to HubSpot.')).toBeVisible();
+    const tail = unique().slice(-4);
+    const form = formWith(page, 'Save token');
+    const token = form.getByLabel('Private app access token', { exact: true });
+    await expect(token).toHaveAttribute('type', 'password');
+    await token.fill('not a token');
+    await form.getByRole('button', { name: 'Save token' }).click();
+    await expect(page.getByText(/Paste the private app's access token/).first()).toBeVisible();
+    await expect(hubspot.getByText('Not connected: nothing is sent to HubSpot.')).toBeVisible();
+
+    await formWith(page, 'Save token').getByLabel('Private app access token', { exact: true }).fill(`pat-na1-e2e-${unique()}${tail}`);
+    await formWith(page, 'Save token').getByRole('button', { name: 'Save token' }).click();
+    await expectStatus(page, 'Access token saved.');
+    await expect(hubspot.getByText(`Connected: access token ending in …${tail}.`)).toBeVisible();
+    await expect(hubspot.getByText('0 synced, 0 waiting, 0 failed.')).toBeVisible();
+
+    await hubspot.getByRole('button', { name: 'Disconnect HubSpot' }).click();
+    await expect(hubspot.getByText('Not connected: nothing is sent to HubSpot.')).toBeVisible();
   });
 
   await test.step('promotion codes are imported from a CSV file; bad rows are listed, a second import changes nothing', async () => {

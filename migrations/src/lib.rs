@@ -6,6 +6,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod indexes;
+
 mod m20261125_000001_initial;
 mod m20261125_000002_rewards;
 mod m20261126_000003_import_default_event;
@@ -27,6 +29,7 @@ mod m20261207_000018_merged_links;
 mod m20261207_000019_counters;
 mod m20261207_000020_admin_at_scale;
 mod m20261207_000021_lead_amount;
+mod m20261207_000022_crm_sync;
 
 /// Sets every maintained counter from scratch (see the counters migration).
 pub use m20261207_000019_counters::rebuild as rebuild_counters;
@@ -59,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000019_counters::Migration),
             Box::new(m20261207_000020_admin_at_scale::Migration),
             Box::new(m20261207_000021_lead_amount::Migration),
+            Box::new(m20261207_000022_crm_sync::Migration),
         ]
     }
 }

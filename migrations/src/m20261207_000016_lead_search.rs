@@ -12,6 +12,8 @@ use sea_orm_migration::{
     sea_orm::{DatabaseBackend, Statement},
 };
 
+use crate::indexes::{self, Index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -22,7 +24,7 @@ enum Leads {
 }
 
 /// The indexes, by name, table and columns; `collated` columns are prefix-searched.
-const INDEXES: [(&str, &str, &str); 3] = [
+const INDEXES: [Index; 3] = [
     ("ix_leads_name_key", "leads", "name_key {C}, id"),
     ("ix_leads_email_key", "leads", "email_normalized {C}, id"),
     (
@@ -88,23 +90,12 @@ impl MigrationTrait for Migration {
                 .await?;
             }
         }
-        let collate = match backend {
-            DatabaseBackend::Postgres => "COLLATE \"C\"",
-            _ => "",
-        };
-        for (name, table, columns) in INDEXES {
-            let columns = columns.replace("{C}", collate);
-            db.execute_unprepared(&format!("CREATE INDEX {name} ON {table} ({columns})"))
-                .await?;
-        }
+        indexes::create(manager, &INDEXES).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, _, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-        }
+        indexes::drop(manager, &INDEXES).await?;
         manager
             .alter_table(
                 Table::alter()

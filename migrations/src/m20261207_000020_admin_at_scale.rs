@@ -6,6 +6,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::indexes::{self, Index};
+
 /// The migration.
 pub struct Migration;
 
@@ -15,7 +17,7 @@ impl MigrationName for Migration {
     }
 }
 
-const INDEXES: [(&str, &str, &str); 3] = [
+const INDEXES: [Index; 3] = [
     ("ix_leads_campaign", "leads", "campaign_id, id"),
     (
         "ix_leads_campaign_status",
@@ -32,19 +34,10 @@ const INDEXES: [(&str, &str, &str); 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, table, columns) in INDEXES {
-            db.execute_unprepared(&format!("CREATE INDEX {name} ON {table} ({columns})"))
-                .await?;
-        }
-        Ok(())
+        indexes::create(manager, &INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, _, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-        }
-        Ok(())
+        indexes::drop(manager, &INDEXES).await
     }
 }

@@ -7,6 +7,8 @@ use sea_orm_migration::{
     sea_orm::{ConnectionTrait, DatabaseBackend},
 };
 
+use crate::indexes::{self, Index};
+
 /// The migration.
 pub struct Migration;
 
@@ -24,9 +26,13 @@ enum Leads {
 }
 
 /// Largest first within a campaign, and across campaigns.
-const INDEXES: [(&str, &str); 2] = [
-    ("ix_leads_campaign_amount", "campaign_id, amount_minor, id"),
-    ("ix_leads_amount", "amount_minor, id"),
+const INDEXES: [Index; 2] = [
+    (
+        "ix_leads_campaign_amount",
+        "leads",
+        "campaign_id, amount_minor, id",
+    ),
+    ("ix_leads_amount", "leads", "amount_minor, id"),
 ];
 
 #[async_trait::async_trait]
@@ -62,18 +68,11 @@ impl MigrationTrait for Migration {
             }
         };
         db.execute_unprepared(backfill).await?;
-        for (name, columns) in INDEXES {
-            db.execute_unprepared(&format!("CREATE INDEX {name} ON leads ({columns})"))
-                .await?;
-        }
-        Ok(())
+        indexes::create(manager, &INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for (name, _) in INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX {name}")).await?;
-        }
+        indexes::drop(manager, &INDEXES).await?;
         for column in [Leads::AmountCurrency, Leads::AmountMinor] {
             manager
                 .alter_table(

@@ -40,6 +40,7 @@ pub struct Application {
     click_writer: JoinHandle<()>,
     session_cleanup: JoinHandle<()>,
     outbox_worker: JoinHandle<()>,
+    crm_worker: JoinHandle<()>,
     email_worker: Option<JoinHandle<()>>,
 }
 
@@ -107,6 +108,12 @@ impl Application {
         );
 
         let outbox_worker = workers::outbox::spawn(
+            db.clone(),
+            state.settings.clone(),
+            Duration::from_millis(settings.outbox_poll_ms),
+        );
+        // Idle (one settings read a poll) until HubSpot is connected in Integrations.
+        let crm_worker = workers::crm::spawn(
             db.clone(),
             state.settings.clone(),
             Duration::from_millis(settings.outbox_poll_ms),
@@ -181,6 +188,7 @@ impl Application {
             click_writer,
             session_cleanup,
             outbox_worker,
+            crm_worker,
             email_worker,
         })
     }
@@ -208,6 +216,7 @@ impl Application {
             click_writer,
             session_cleanup,
             outbox_worker,
+            crm_worker,
             email_worker,
         } = self;
         tracing::info!(addr = %listener.local_addr()?, public_url = %state.settings.public_url, "Handoff is serving");
@@ -222,6 +231,8 @@ impl Application {
         session_cleanup.abort();
         // A delivery cut off here keeps its lease and is retried when the lease runs out.
         outbox_worker.abort();
+        // A batch cut off here keeps its lease and is sent again when the lease runs out.
+        crm_worker.abort();
         // An email cut off here keeps its lease and is sent again when the lease runs out.
         if let Some(worker) = email_worker {
             worker.abort();

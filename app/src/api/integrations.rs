@@ -538,14 +538,7 @@ pub async fn save_stripe_secret(secret: String) -> Result<(), AppError> {
     };
     let admin = auth::require(Permission::ManageIntegrations).await?;
     let secret = check_stripe_secret(&secret)?;
-    settings::set_logged(
-        &auth::state()?.db,
-        &Actor::admin(&admin),
-        &[(settings::STRIPE_WEBHOOK_SECRET, &secret)],
-        "stripe.secret_changed",
-        "Set a new Stripe webhook signing secret.".to_owned(),
-    )
-    .await?;
+    settings::set_stripe_secret(&auth::state()?.db, &Actor::admin(&admin), &secret).await?;
     crate::api::redirect_back_with(&[("saved", "stripe_secret")]);
     Ok(())
 }
@@ -567,20 +560,7 @@ pub async fn save_stripe_campaign(campaign: String) -> Result<(), AppError> {
         // Refuses a campaign that does not exist.
         campaigns::find_row(&state.db, campaign).await?;
     }
-    settings::set_logged(
-        &state.db,
-        &Actor::admin(&admin),
-        &[(settings::STRIPE_CAMPAIGN, campaign)],
-        "stripe.campaign_changed",
-        if campaign.is_empty() {
-            "Stripe events attributed by email alone now count for no campaign.".to_owned()
-        } else {
-            format!(
-                "Stripe events attributed by email alone now count for the campaign {campaign}."
-            )
-        },
-    )
-    .await?;
+    settings::set_stripe_campaign(&state.db, &Actor::admin(&admin), campaign).await?;
     crate::api::redirect_back_with(&[("saved", "stripe_campaign")]);
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
+pub mod crm;
 pub mod emails;
 pub mod imports;
 pub mod integrations;

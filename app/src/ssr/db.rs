@@ -433,6 +433,33 @@ pub async fn rebuild_counters(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// writes the sleeping, not the writing, would set the pace.
 static SQLITE_WRITER: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(1)));
 
+/// Writers of this process waiting for their turn (`begin_write` on SQLite).
+static SQLITE_WRITERS_WAITING: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether another writer of this process waits for SQLite's writer turn: a long writer (a CSV
+/// import) commits sooner then, and otherwise writes bigger transactions.
+pub fn sqlite_writers_waiting() -> bool {
+    SQLITE_WRITERS_WAITING.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
+/// Counts a writer in [`SQLITE_WRITERS_WAITING`] while it exists (also when its wait is
+/// cancelled).
+struct WaitingWriter;
+
+impl WaitingWriter {
+    fn enter() -> Self {
+        SQLITE_WRITERS_WAITING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        WaitingWriter
+    }
+}
+
+impl Drop for WaitingWriter {
+    fn drop(&mut self) {
+        SQLITE_WRITERS_WAITING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A transaction that writes. Derefs to the `DatabaseTransaction`; on SQLite it also holds this
 /// process's writer turn until it is committed, rolled back or dropped.
 pub struct WriteTxn {
@@ -493,11 +520,13 @@ impl ConnectionTrait for WriteTxn {
 /// with SQLITE_BUSY at once instead of waiting.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     if db.get_database_backend() == DbBackend::Sqlite {
+        let waiting = WaitingWriter::enter();
         let turn = SQLITE_WRITER
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| DbErr::Custom(format!("writer queue closed: {e}")))?;
+        drop(waiting);
         let txn = db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

@@ -1,5 +1,6 @@
 //! Background workers.
 
 pub mod clicks;
+pub mod crm;
 pub mod email;
 pub mod outbox;

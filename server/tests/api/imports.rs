@@ -457,20 +457,22 @@ async fn assert_every_qualification_told_once(
 
 /// A database error half way fails the import: its open transaction is rolled back, and the
 /// stored counters count exactly the rows committed before. Here a trigger refuses the progress
-/// update that would take the count past 5,000: it runs at the end of a transaction, after its
-/// rows were counted, so counting them would show.
+/// update that would take the count past 50,000: it runs at the end of a transaction, after its
+/// rows were counted, so counting them would show. No transaction holds more than 50,000 rows
+/// (`imports::CommitPolicy`), so of 60,000 rows at least one transaction commits before the
+/// refusal, however fast the machine.
 async fn a_failed_import_counts_only_committed_rows(app: TestApp) {
     let codes = setup(&app).await;
-    let file = generate(25_000, &codes);
+    let file = generate(60_000, &codes);
     let trigger = match app.db.get_database_backend() {
         DbBackend::Sqlite => {
             "CREATE TRIGGER refuse_progress BEFORE UPDATE ON imports \
-             WHEN NEW.imported > 5000 AND NEW.status = 'running' \
+             WHEN NEW.imported > 50000 AND NEW.status = 'running' \
              BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
         }
         _ => {
             "CREATE FUNCTION refuse_progress() RETURNS trigger AS $$ BEGIN \
-             IF NEW.imported > 5000 AND NEW.status = 'running' THEN \
+             IF NEW.imported > 50000 AND NEW.status = 'running' THEN \
              RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
              CREATE TRIGGER refuse_progress BEFORE UPDATE ON imports \
              FOR EACH ROW EXECUTE FUNCTION refuse_progress()"
@@ -488,7 +490,10 @@ async fn a_failed_import_counts_only_committed_rows(app: TestApp) {
     let failed = import::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!(failed.status, "failed");
     let committed = csv_events(&app).await;
-    assert!(committed <= 5_000, "{committed} rows committed");
+    assert!(
+        committed > 0 && committed <= 50_000,
+        "{committed} rows committed"
+    );
     let report: Value = serde_json::from_str(&failed.report).unwrap();
     assert_eq!(
         (
@@ -1066,4 +1071,40 @@ async fn a_batch_is_loaded_ahead_only_when_it_cannot_read_the_pending_one() {
         5
     );
     assert_references_hold(&app).await;
+}
+
+/// A writer waiting for SQLite's writer turn is seen (a running import commits sooner then, and
+/// writes bigger transactions otherwise), and no longer once it has its turn or stops waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_waiting_for_its_turn_is_seen_until_it_has_it() {
+    use app::ssr::db::{begin_write, sqlite_writers_waiting};
+    let app = crate::helpers::spawn_sqlite_with(&[]).await;
+    async fn until_seen() {
+        for _ in 0..1000 {
+            if sqlite_writers_waiting() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the waiting writer was never seen");
+    }
+
+    let first = begin_write(&app.db).await.unwrap();
+    assert!(!sqlite_writers_waiting(), "nobody waits yet");
+    let db = app.db.clone();
+    let second = tokio::spawn(async move { begin_write(&db).await.map(drop) });
+    until_seen().await;
+    first.rollback().await.unwrap();
+    second.await.unwrap().unwrap();
+    assert!(!sqlite_writers_waiting(), "the second writer had its turn");
+
+    // A wait given up (the request was cancelled) stops counting too.
+    let first = begin_write(&app.db).await.unwrap();
+    let db = app.db.clone();
+    let gave_up = tokio::spawn(async move { begin_write(&db).await.map(drop) });
+    until_seen().await;
+    gave_up.abort();
+    assert!(gave_up.await.unwrap_err().is_cancelled());
+    assert!(!sqlite_writers_waiting(), "a cancelled wait is not counted");
+    first.rollback().await.unwrap();
 }

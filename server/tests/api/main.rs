@@ -6,6 +6,7 @@ mod bulk_insert;
 mod campaigns;
 mod cli;
 mod conversions;
+mod crm;
 mod emails;
 mod friend;
 mod helpers;

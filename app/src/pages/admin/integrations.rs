@@ -1,10 +1,12 @@
 //! The Integrations tab: inbound webhook sources (Zapier, Make, n8n, HubSpot, Salesforce, custom
-//! JSON) with their field mappings and delivery logs, Stripe, and outbound webhook endpoints.
+//! JSON) with their field mappings and delivery logs, Stripe, outbound webhook endpoints, and the
+//! HubSpot sync (`hubspot.rs`).
 //! The REST API's keys have their own page, linked from here.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use super::hubspot::HubSpotSection;
 use crate::{
     api::{
         campaigns::list_campaigns,
@@ -137,7 +139,7 @@ fn mapping_value(source: &InboundSource, field: &str) -> String {
 
 /// Whether a form's last post succeeded: with JavaScript, from its action's value; without it,
 /// from the `key=expected` its server function put in the query when it redirected back.
-fn succeeded<T, S>(
+pub(super) fn succeeded<T, S>(
     value: S,
     key: &'static str,
     expected: &'static str,
@@ -154,7 +156,10 @@ where
 }
 
 /// A success message shown while `shown` holds.
-fn ok_note(text: &'static str, shown: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
+pub(super) fn ok_note(
+    text: &'static str,
+    shown: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl IntoView {
     move || shown().then(|| view! { <p class="ok" role="status">{text}</p> })
 }
 
@@ -245,6 +250,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                 <a href="#inbound">"Inbound webhooks"</a>
                 <a href="#stripe">"Stripe"</a>
                 <a href="#outbound">"Outbound webhooks"</a>
+                <a href="#hubspot">"HubSpot"</a>
                 <a href="/admin/api-keys">"API keys"</a>
             </nav>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -262,6 +268,9 @@ pub fn IntegrationsPage() -> impl IntoView {
                     })
                 }}
             </Suspense>
+            // Outside the Suspense above: its own resource is made with the page, not inside that
+            // Suspense's async render (a resource made there does not hydrate).
+            <HubSpotSection />
         </AdminPage>
     }
 }

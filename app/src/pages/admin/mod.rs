@@ -4,6 +4,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod email_templates;
 pub mod emails;
+pub mod hubspot;
 pub mod imports;
 pub mod integrations;
 pub mod keys;

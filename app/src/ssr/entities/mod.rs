@@ -10,6 +10,7 @@ pub mod campaign_logo;
 pub mod campaign_reward;
 pub mod click;
 pub mod conversion_event;
+pub mod crm_sync;
 pub mod email;
 pub mod email_template;
 pub mod import;

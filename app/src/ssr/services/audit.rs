@@ -4,12 +4,14 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PrimaryKeyTrait, QueryFilter,
 };
 
 use crate::{
     error::AppError,
     ssr::{
+        db::begin_write,
         entities::audit_entry,
         services::{campaigns, paging},
         state::AppState,
@@ -126,6 +128,32 @@ pub async fn record(
     .await
     .map_err(|e| AppError::internal("audit::record", e))?;
     Ok(())
+}
+
+/// Deletes the row `id` of `E` and records `change` of it by `actor`, in one transaction (the
+/// row is read in it too, so the entry names what was really deleted); `what` names the kind of
+/// row in the "not found" answer when there is none.
+pub async fn delete_logged<E>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    what: &'static str,
+    change: impl FnOnce(&E::Model) -> Change,
+) -> Result<(), AppError>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    let err = |e: sea_orm::DbErr| AppError::internal(&format!("audit::delete_logged {what}"), e);
+    let txn = begin_write(db).await.map_err(err)?;
+    let row = E::find_by_id(id)
+        .one(&*txn)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| AppError::not_found(what))?;
+    E::delete_by_id(id).exec(&*txn).await.map_err(err)?;
+    record(&*txn, actor, change(&row)).await?;
+    txn.commit().await.map_err(err)
 }
 
 /// One page of the log, newest first, optionally one campaign's.

@@ -221,29 +221,15 @@ pub async fn set_enabled(
 
 /// Deletes an endpoint and its delivery log.
 pub async fn delete_endpoint(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    let err = |e| AppError::internal("deliveries::delete_endpoint", e);
-    let txn = begin_write(&state.db).await.map_err(err)?;
-    let row = webhook_endpoint::Entity::find_by_id(id)
-        .one(&txn)
-        .await
-        .map_err(err)?
-        .ok_or_else(|| AppError::not_found("Endpoint"))?;
-    webhook_endpoint::Entity::delete_by_id(id)
-        .exec(&txn)
-        .await
-        .map_err(err)?;
-    audit::record(
-        &txn,
-        actor,
+    audit::delete_logged::<webhook_endpoint::Entity>(&state.db, actor, id, "Endpoint", |row| {
         Change {
             action: "webhook_endpoint.deleted",
             campaign_id: None,
             object: Object::WebhookEndpoint(row.id),
             summary: format!("Deleted the webhook endpoint {} and its log.", row.url),
-        },
-    )
-    .await?;
-    txn.commit().await.map_err(err)
+        }
+    })
+    .await
 }
 
 /// The last 100 deliveries to an endpoint, newest first.

@@ -22,7 +22,8 @@ use std::{
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -32,7 +33,7 @@ use crate::{
     error::AppError,
     ssr::{
         conversion_csv::{ColumnMap, ConversionCsvReader, RowOutcome},
-        db::{OwnWriter, PreviewTxn, begin_write, own_writer},
+        db::{self, OwnWriter, PreviewTxn, begin_write, own_writer},
         entities::{campaign, import},
         services::{
             campaigns,
@@ -47,13 +48,49 @@ use crate::{
 
 /// Rows per chunk handed over by the reader thread, and per batch of the conversion engine.
 pub const CHUNK_ROWS: usize = 1_000;
-/// Rows per transaction of a real import, at most. Why several chunks: every commit writes the
-/// index pages it touched to the WAL again, and committing every 10,000 rows instead of every
-/// 1,000 is about 17% less work for SQLite (measured with the sqlite3 shell on the same rows).
-const COMMIT_ROWS: u64 = 10_000;
-/// A transaction is committed after this long even when it holds fewer rows, so the writer lock
-/// other requests wait for is never held much longer.
-const COMMIT_AFTER: Duration = Duration::from_millis(250);
+/// When a real import commits its transaction. Each commit writes every page the transaction
+/// changed to the WAL, and the indexes that take rows at random places (amounts, emails) touch
+/// nearly the same pages in every transaction, so fewer, bigger transactions do much less work:
+/// the rows of 1,000,000 imported with the set-based floor took 65 s at 2,500 rows per
+/// transaction, 40 s at 10,000 and 29 s at 50,000 (docs/BENCHMARKS.md). Against that, a
+/// transaction holds the writer turn every other write of the instance waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CommitPolicy {
+    /// Rows per transaction, at most.
+    rows: u64,
+    /// Age at which a transaction commits, whoever waits: it bounds how long writers that this
+    /// process cannot see wait (another process on SQLite, any transaction on PostgreSQL).
+    age: Duration,
+    /// Age at which a transaction commits when another writer of this process waits for its
+    /// turn (SQLite), so a request never waits much longer than this for an import.
+    yield_age: Duration,
+}
+
+impl CommitPolicy {
+    /// SQLite: big transactions unless someone waits. PostgreSQL: rows the import inserts lock
+    /// the counters of the referrers they credit until the commit (see ARCHITECTURE), so its
+    /// transactions stay short.
+    fn for_backend(backend: DbBackend) -> Self {
+        match backend {
+            DbBackend::Sqlite => CommitPolicy {
+                rows: 50_000,
+                age: Duration::from_secs(2),
+                yield_age: Duration::from_millis(250),
+            },
+            _ => CommitPolicy {
+                rows: 10_000,
+                age: Duration::from_millis(250),
+                yield_age: Duration::from_millis(250),
+            },
+        }
+    }
+
+    /// Whether a transaction with `rows` rows, begun `age` ago, commits now.
+    fn commits(self, rows: u64, age: Duration, writer_waiting: bool) -> bool {
+        rows >= self.rows || age >= self.age || (writer_waiting && age >= self.yield_age)
+    }
+}
+
 /// Failed rows listed in a report; the rest are counted.
 pub const MAX_REPORTED_ERRORS: usize = 10_000;
 
@@ -652,15 +689,16 @@ async fn commit_transaction(
         .await
         .map_err(|e| AppError::internal("imports::chunk begin", e))?;
     let started = Instant::now();
+    let policy = CommitPolicy::for_backend(txn.get_database_backend());
     let bytes_read = if pipeline::pipelines(txn.get_database_backend(), &context.rules) {
-        pipelined_chunks(&txn, context, chunk, chunks, report, started).await?
+        pipelined_chunks(&txn, context, policy, chunk, chunks, report, started).await?
     } else {
         let mut rows = 0;
         loop {
             rows += chunk.rows;
             let bytes_read = chunk.bytes_read;
             process_chunk(&txn, context, chunk, report).await?;
-            match next_in_transaction(rows, started, chunks).await {
+            match next_in_transaction(policy, rows, started, chunks).await {
                 Some(more) => chunk = more,
                 None => break bytes_read,
             }
@@ -704,6 +742,7 @@ async fn commit_transaction(
 async fn pipelined_chunks(
     txn: &DatabaseTransaction,
     context: &Context,
+    policy: CommitPolicy,
     mut chunk: Chunk,
     chunks: &mut mpsc::Receiver<Chunk>,
     report: &mut ImportReport,
@@ -745,7 +784,7 @@ async fn pipelined_chunks(
             }
         };
         pending = Some((decided, checked));
-        match next_in_transaction(rows, started, chunks).await {
+        match next_in_transaction(policy, rows, started, chunks).await {
             Some(more) => chunk = more,
             None => break bytes_read,
         }
@@ -754,14 +793,15 @@ async fn pipelined_chunks(
     Ok(bytes_read)
 }
 
-/// The transaction's next chunk, or `None` when it has `rows` rows or has run long enough since
-/// `started` to commit, or when the file has ended.
+/// The transaction's next chunk, or `None` when it commits now (`CommitPolicy`) or the file has
+/// ended.
 async fn next_in_transaction(
+    policy: CommitPolicy,
     rows: u64,
     started: Instant,
     chunks: &mut mpsc::Receiver<Chunk>,
 ) -> Option<Chunk> {
-    if rows >= COMMIT_ROWS || started.elapsed() >= COMMIT_AFTER {
+    if policy.commits(rows, started.elapsed(), db::sqlite_writers_waiting()) {
         return None;
     }
     chunks.recv().await
@@ -993,4 +1033,41 @@ pub async fn get(state: &AppState, id: i64) -> Result<import::Model, AppError> {
         .await
         .map_err(|e| AppError::internal("imports::get", e))?
         .ok_or_else(|| AppError::not_found("Import"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_imports_commit_big_transactions_unless_a_writer_waits() {
+        let policy = CommitPolicy::for_backend(DbBackend::Sqlite);
+        let ms = Duration::from_millis;
+        assert!(
+            !policy.commits(10_000, ms(300), false),
+            "nobody waits: go on"
+        );
+        assert!(
+            policy.commits(10_000, ms(300), true),
+            "a writer waits: commit"
+        );
+        assert!(
+            !policy.commits(10_000, ms(100), true),
+            "not before the yield age"
+        );
+        assert!(policy.commits(50_000, ms(10), false), "the row limit");
+        assert!(
+            policy.commits(1, Duration::from_secs(2), false),
+            "the age limit"
+        );
+    }
+
+    #[test]
+    fn postgres_imports_keep_short_transactions() {
+        let policy = CommitPolicy::for_backend(DbBackend::Postgres);
+        let ms = Duration::from_millis;
+        assert!(policy.commits(10_000, ms(1), false));
+        assert!(policy.commits(10, ms(250), false));
+        assert!(!policy.commits(9_999, ms(249), false));
+    }
 }

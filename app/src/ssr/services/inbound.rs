@@ -293,34 +293,16 @@ pub async fn set_mapping(
 
 /// Deletes a source (and its delivery log); its URL stops working at once.
 pub async fn delete_source(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    let row = find_source(state, id).await?;
-    let txn = begin_write(&state.db)
-        .await
-        .map_err(|e| AppError::internal("inbound::delete_source begin", e))?;
-    let result = inbound_source::Entity::delete_by_id(id)
-        .exec(&txn)
-        .await
-        .map_err(|e| AppError::internal("inbound::delete_source", e))?;
-    if result.rows_affected == 0 {
-        return Err(AppError::not_found("Source"));
-    }
-    audit::record(
-        &txn,
-        actor,
-        Change {
-            action: "inbound_source.deleted",
-            campaign_id: Some(row.campaign_id),
-            object: Object::InboundSource(row.id),
-            summary: format!(
-                "Deleted the inbound source “{}”; its URL stopped working.",
-                row.name
-            ),
-        },
-    )
-    .await?;
-    txn.commit()
-        .await
-        .map_err(|e| AppError::internal("inbound::delete_source commit", e))
+    audit::delete_logged::<inbound_source::Entity>(&state.db, actor, id, "Source", |row| Change {
+        action: "inbound_source.deleted",
+        campaign_id: Some(row.campaign_id),
+        object: Object::InboundSource(row.id),
+        summary: format!(
+            "Deleted the inbound source “{}”; its URL stopped working.",
+            row.name
+        ),
+    })
+    .await
 }
 
 /// One source, as the admin sees it.
@@ -1156,21 +1138,12 @@ pub async fn delete_promotion_code(
     actor: &Actor,
     id: i64,
 ) -> Result<(), AppError> {
-    let err = |e| AppError::internal("inbound::delete_promotion_code", e);
-    let txn = begin_write(&state.db).await.map_err(err)?;
-    let row = promotion_code::Entity::find_by_id(id)
-        .one(&txn)
-        .await
-        .map_err(err)?
-        .ok_or_else(|| AppError::not_found("Promotion code mapping"))?;
-    promotion_code::Entity::delete_by_id(id)
-        .exec(&txn)
-        .await
-        .map_err(err)?;
-    audit::record(
-        &txn,
+    audit::delete_logged::<promotion_code::Entity>(
+        &state.db,
         actor,
-        Change {
+        id,
+        "Promotion code mapping",
+        |row| Change {
             action: "promotion_code.deleted",
             campaign_id: Some(row.campaign_id),
             object: Object::PromotionCode(row.id),
@@ -1184,8 +1157,7 @@ pub async fn delete_promotion_code(
             ),
         },
     )
-    .await?;
-    txn.commit().await.map_err(err)
+    .await
 }
 
 /// Promotion-code mappings with their referrer's name, email and code, newest first: at most

@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod clicks;
 pub mod codes;
 pub mod conversions;
+pub mod crm;
 pub mod deliveries;
 pub mod demo;
 pub mod emails;

@@ -4,6 +4,9 @@
 //! Each event becomes one `outbox` row plus one `webhook_deliveries` row per enabled endpoint
 //! that subscribes to it; the delivery worker sends them later. If the transaction rolls back,
 //! so do its effects; if the process dies after the commit, the rows are still there.
+//!
+//! The same events tell the CRM sync which referrers and leads changed (`crm::touch`, in the
+//! same transaction), so every path that raises an event keeps the CRM up to date.
 
 use std::collections::HashSet;
 
@@ -18,7 +21,7 @@ use crate::{
     ssr::{
         db::{OnConflict, insert_all, reserve_ids},
         entities::{outbox_event, webhook_delivery, webhook_endpoint},
-        services::secrets::random_token,
+        services::{crm, secrets::random_token},
     },
 };
 
@@ -43,8 +46,9 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// Effects that keep only the event types some enabled endpoint subscribes to, so a batch
-    /// of thousands of events builds no payload nobody will receive.
+    /// Effects that keep only the event types some enabled endpoint subscribes to (all of them
+    /// while a CRM is connected: its sync reads them), so a batch of thousands of events builds
+    /// no payload nobody will receive.
     pub async fn for_subscribers(db: &impl ConnectionTrait) -> Result<Self, AppError> {
         let subscriptions: Vec<String> = webhook_endpoint::Entity::find()
             .select_only()
@@ -54,9 +58,10 @@ impl Effects {
             .all(db)
             .await
             .map_err(|e| AppError::internal("outbox::for_subscribers", e))?;
+        let crm_connected = !crm::enabled(db).await?.is_empty();
         let wanted = EVENT_TYPES
             .into_iter()
-            .filter(|t| subscriptions.iter().any(|events| subscribes(events, t)))
+            .filter(|t| crm_connected || subscriptions.iter().any(|events| subscribes(events, t)))
             .collect();
         Ok(Self {
             events: Vec::new(),
@@ -88,13 +93,15 @@ impl Effects {
     }
 
     /// Writes the queued events into the outbox, in the caller's transaction (a write
-    /// transaction: ids are reserved with `db::reserve_ids`). Events no enabled endpoint
+    /// transaction: ids are reserved with `db::reserve_ids`), and queues the referrers and leads
+    /// they change for the CRM sync when a CRM is connected. Events no enabled endpoint
     /// subscribes to are not stored: there is nobody to deliver them to. Two statements in all,
     /// however many events.
     pub async fn write(self, db: &impl ConnectionTrait) -> Result<(), AppError> {
         if self.events.is_empty() {
             return Ok(());
         }
+        crm::touch_events(db, self.events.iter().map(|(t, data)| (*t, data))).await?;
         let endpoints: Vec<(i64, String)> = webhook_endpoint::Entity::find()
             .filter(webhook_endpoint::Column::Enabled.eq(true))
             .all(db)

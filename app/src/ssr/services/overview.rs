@@ -41,9 +41,8 @@ pub async fn overview(
     period: Period,
     today: NaiveDate,
 ) -> Result<Overview, AppError> {
-    let campaign_list: Vec<(i64, String, String)> = campaign::Entity::find()
+    let campaign_list: Vec<(String, String)> = campaign::Entity::find()
         .select_only()
-        .column(campaign::Column::Id)
         .column(campaign::Column::Slug)
         .column(campaign::Column::Name)
         .order_by_asc(campaign::Column::Name)
@@ -60,10 +59,7 @@ pub async fn overview(
     let series = series(db, campaign_id, period, first_day, bars).await?;
     Ok(Overview {
         campaign: chosen.map(|c| (c.slug, c.name)),
-        campaigns: campaign_list
-            .into_iter()
-            .map(|(_, slug, name)| (slug, name))
-            .collect(),
+        campaigns: campaign_list,
         period,
         totals: totals(db, campaign_id).await?,
         chart_svg: chart::tally_chart(&series, period),

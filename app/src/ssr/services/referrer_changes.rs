@@ -19,6 +19,7 @@ use crate::{
         services::{
             audit::{self, Actor, Change, Object},
             codes::{MAX_CODE_ATTEMPTS, new_code},
+            crm,
             referrers::{self, find_by_email, parse_name},
         },
         state::AppState,
@@ -140,6 +141,8 @@ pub async fn update(
         },
     )
     .await?;
+    // A new email is a contact the CRM does not have yet.
+    crm::touch(&txn, &[(crm::ObjectKind::Referrer, saved.id)]).await?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("referrer_changes::update commit", e))?;
@@ -313,6 +316,7 @@ pub async fn replace_code(
                     },
                 )
                 .await?;
+                crm::touch(&txn, &[(crm::ObjectKind::Referrer, saved.id)]).await?;
                 txn.commit()
                     .await
                     .map_err(|e| AppError::internal("referrer_changes::replace_code commit", e))?;

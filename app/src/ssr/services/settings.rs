@@ -77,3 +77,42 @@ pub async fn set_logged(
         .await
         .map_err(|e| AppError::internal("settings::set_logged commit", e))
 }
+
+/// Stores Stripe's webhook signing secret (already checked) and logs that it changed, never its
+/// value.
+pub async fn set_stripe_secret(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    secret: &str,
+) -> Result<(), AppError> {
+    set_logged(
+        db,
+        actor,
+        &[(STRIPE_WEBHOOK_SECRET, secret)],
+        "stripe.secret_changed",
+        "Set a new Stripe webhook signing secret.".to_owned(),
+    )
+    .await
+}
+
+/// Sets the campaign (a slug already checked, or empty for none) that Stripe events attributed by
+/// email alone count for, and logs it.
+pub async fn set_stripe_campaign(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    campaign: &str,
+) -> Result<(), AppError> {
+    let summary = if campaign.is_empty() {
+        "Stripe events attributed by email alone now count for no campaign.".to_owned()
+    } else {
+        format!("Stripe events attributed by email alone now count for the campaign {campaign}.")
+    };
+    set_logged(
+        db,
+        actor,
+        &[(STRIPE_CAMPAIGN, campaign)],
+        "stripe.campaign_changed",
+        summary,
+    )
+    .await
+}
