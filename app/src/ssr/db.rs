@@ -843,3 +843,32 @@ fn multi_row_inserts(
     }
     statements
 }
+
+/// The rows of a leased work queue (webhook deliveries, emails, CRM sync) that a worker may
+/// claim at `now`: `pending`, due, and not leased to another worker (or its lease ran out).
+pub fn due_and_free<C: sea_orm::ColumnTrait>(
+    status: C,
+    next_attempt_at: C,
+    locked_until: C,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::ExprTrait;
+    status
+        .eq("pending")
+        .and(next_attempt_at.lte(now))
+        .and(locked_until.is_null().or(locked_until.lt(now)))
+}
+
+/// `query` with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several server processes claiming
+/// from one queue skip each other's rows instead of waiting for them; as it is on SQLite, whose
+/// single writer already serializes claims.
+pub fn skip_locked<Q: sea_orm::QuerySelect>(query: Q, backend: DbBackend) -> Q {
+    if backend == DbBackend::Postgres {
+        query.lock_with_behavior(
+            sea_orm::sea_query::LockType::Update,
+            sea_orm::sea_query::LockBehavior::SkipLocked,
+        )
+    } else {
+        query
+    }
+}

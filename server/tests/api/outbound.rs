@@ -1,5 +1,6 @@
-//! Outbound webhooks from the outbox to a real HTTP receiver: signatures, retries, replay, and
-//! two server processes sharing one database delivering every event exactly once.
+//! Outbound webhooks from the outbox to a real HTTP receiver: signatures, retries, replay, two
+//! server processes sharing one database delivering every event exactly once, and a dead or
+//! disabled endpoint's backlog never holding up a live one.
 
 use std::{
     collections::HashMap,
@@ -11,7 +12,7 @@ use std::{
 };
 
 use app::ssr::{
-    entities::webhook_delivery,
+    entities::{outbox_event, webhook_delivery},
     services::{deliveries, signatures::standard},
 };
 use axum::{
@@ -22,7 +23,9 @@ use axum::{
     routing::post,
 };
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -285,7 +288,129 @@ async fn two_processes_deliver_every_event_exactly_once(app: TestApp) {
     assert!(per_id.values().all(|n| *n == 1));
 }
 
+/// A receiver that answers 500 after `delay`, counting its requests: an endpoint that is down
+/// and slow about it.
+async fn slow_failing_receiver(delay: Duration) -> (String, Arc<Mutex<usize>>) {
+    let hits: Arc<Mutex<usize>> = Arc::default();
+    let router = Router::new()
+        .route(
+            "/hook",
+            post(move |State(hits): State<Arc<Mutex<usize>>>| async move {
+                *hits.lock().unwrap() += 1;
+                tokio::time::sleep(delay).await;
+                StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (url, hits)
+}
+
+/// Writes `n` due deliveries to `endpoint` of events nobody else receives, as a backlog that
+/// built up while it was down.
+async fn backlog(app: &TestApp, endpoint: i64, n: usize) {
+    let now = Utc::now();
+    for i in 0..n {
+        let event = outbox_event::ActiveModel {
+            event_id: Set(format!("msg_backlog_{endpoint}_{i}")),
+            event_type: Set("lead.created".to_owned()),
+            payload: Set(json!({"type": "lead.created", "data": {"id": i}}).to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+        webhook_delivery::ActiveModel {
+            outbox_id: Set(event.id),
+            endpoint_id: Set(endpoint),
+            status: Set("pending".to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now - chrono::Duration::minutes(5)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+}
+
+async fn a_dead_endpoints_backlog_never_delays_a_live_one(app: TestApp) {
+    let jane = setup(&app).await;
+    let actor = app::ssr::services::audit::Actor::command_line();
+    let (slow_url, slow_hits) = slow_failing_receiver(Duration::from_millis(500)).await;
+    let (dead, _) = deliveries::create_endpoint(
+        &app.state,
+        &actor,
+        &slow_url,
+        "down",
+        &["reward.issued".to_owned()],
+    )
+    .await
+    .unwrap();
+    let (disabled, _) = deliveries::create_endpoint(
+        &app.state,
+        &actor,
+        &slow_url,
+        "off",
+        &["reward.issued".to_owned()],
+    )
+    .await
+    .unwrap();
+    deliveries::set_enabled(&app.state, &actor, disabled.id, false)
+        .await
+        .unwrap();
+    // 200 due deliveries to the dead endpoint: at 500 ms each, 8 at a time, 12.5 s of work
+    // ahead of anything newer if the worker took the oldest first. 50 to the disabled one.
+    backlog(&app, dead.id, 200).await;
+    backlog(&app, disabled.id, 50).await;
+    let hook = receiver().await;
+    deliveries::create_endpoint(
+        &app.state,
+        &actor,
+        &hook.url,
+        "live",
+        &["lead.qualified".to_owned()],
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    buy(&app, &jane["code"], "o-live").await;
+    wait_until("the live endpoint's event", || {
+        !hook.received.lock().unwrap().is_empty()
+    })
+    .await;
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(4),
+        "the live endpoint waited {waited:?} behind the dead one's backlog"
+    );
+    assert!(
+        *slow_hits.lock().unwrap() > 0,
+        "the dead endpoint is still tried, at its share"
+    );
+    // Nothing of the disabled endpoint's backlog was claimed or tried.
+    let touched = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::EndpointId.eq(disabled.id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(touched.len(), 50);
+    assert!(
+        touched
+            .iter()
+            .all(|d| d.attempts == 0 && d.locked_until.is_none() && d.status == "pending"),
+        "a disabled endpoint's deliveries wait untouched"
+    );
+}
+
 on_both_databases!(
     events_arrive_signed_and_failures_are_retried,
     two_processes_deliver_every_event_exactly_once,
+    a_dead_endpoints_backlog_never_delays_a_live_one,
 );

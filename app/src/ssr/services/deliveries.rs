@@ -9,17 +9,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
-    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use crate::{
     error::AppError,
     ssr::{
-        db::begin_write,
+        db::{begin_write, due_and_free, skip_locked},
         entities::{outbox_event, webhook_delivery, webhook_endpoint},
         services::{
             audit::{self, Actor, Change, Object},
@@ -310,6 +307,12 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries for this process (a lease of [`LEASE_SECS`]).
+///
+/// Only enabled endpoints' deliveries are claimed (a disabled endpoint's backlog waits, untouched,
+/// until it is enabled again), and each endpoint gets a fair share of the round: up to
+/// `limit / endpoints` of its own due deliveries, oldest first, then the room the others left to
+/// those that have more. So a dead endpoint's backlog, however long, never delays a live one's
+/// next event by more than a round.
 pub async fn claim(db: &DatabaseConnection, limit: u64) -> Result<Vec<Claimed>, AppError> {
     let now = Utc::now();
     let lease = now + Duration::seconds(LEASE_SECS);
@@ -329,40 +332,34 @@ pub async fn claim(db: &DatabaseConnection, limit: u64) -> Result<Vec<Claimed>, 
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("deliveries::claim begin", e))?;
-    let backend = txn.get_database_backend();
-    let ids: Vec<i64> = if backend == DbBackend::Postgres {
-        // Rows another process is claiming right now are skipped, not waited for.
-        txn.query_all_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT id FROM webhook_deliveries \
-             WHERE status = 'pending' AND next_attempt_at <= $1 \
-               AND (locked_until IS NULL OR locked_until < $1) \
-             ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-            [now.into(), (limit as i64).into()],
-        ))
+    let endpoints: Vec<i64> = webhook_endpoint::Entity::find()
+        .select_only()
+        .column(webhook_endpoint::Column::Id)
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .order_by_asc(webhook_endpoint::Column::Id)
+        .into_tuple()
+        .all(&txn)
         .await
-        .map_err(|e| AppError::internal("deliveries::claim select", e))?
-        .iter()
-        .filter_map(|row| row.try_get::<i64>("", "id").ok())
-        .collect()
-    } else {
-        webhook_delivery::Entity::find()
-            .select_only()
-            .column(webhook_delivery::Column::Id)
-            .filter(webhook_delivery::Column::Status.eq("pending"))
-            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-            .filter(
-                webhook_delivery::Column::LockedUntil
-                    .is_null()
-                    .or(webhook_delivery::Column::LockedUntil.lt(now)),
-            )
-            .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-            .limit(limit)
-            .into_tuple()
-            .all(&txn)
-            .await
-            .map_err(|e| AppError::internal("deliveries::claim select", e))?
-    };
+        .map_err(|e| AppError::internal("deliveries::claim endpoints", e))?;
+    let share = limit.div_ceil(endpoints.len().max(1) as u64);
+    let mut ids: Vec<i64> = Vec::new();
+    let mut hungry = Vec::new();
+    for endpoint in &endpoints {
+        let due = due_deliveries(&txn, *endpoint, now, share, &[]).await?;
+        if due.len() as u64 == share {
+            hungry.push(*endpoint);
+        }
+        ids.extend(due);
+    }
+    for endpoint in hungry {
+        let room = limit.saturating_sub(ids.len() as u64);
+        if room == 0 {
+            break;
+        }
+        let more = due_deliveries(&txn, endpoint, now, room, &ids).await?;
+        ids.extend(more);
+    }
+    ids.truncate(limit as usize);
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -406,6 +403,39 @@ pub async fn claim(db: &DatabaseConnection, limit: u64) -> Result<Vec<Claimed>, 
         .await
         .map_err(|e| AppError::internal("deliveries::claim commit", e))?;
     Ok(claimed)
+}
+
+/// Up to `limit` ids of `endpoint`'s due deliveries, oldest first, leaving out `taken` (from the
+/// index on `(endpoint_id, status, next_attempt_at)`). On PostgreSQL rows another process is
+/// claiming right now are skipped, not waited for.
+async fn due_deliveries(
+    txn: &DatabaseTransaction,
+    endpoint: i64,
+    now: DateTime<Utc>,
+    limit: u64,
+    taken: &[i64],
+) -> Result<Vec<i64>, AppError> {
+    let mut query = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::Id)
+        .filter(webhook_delivery::Column::EndpointId.eq(endpoint))
+        .filter(due_and_free(
+            webhook_delivery::Column::Status,
+            webhook_delivery::Column::NextAttemptAt,
+            webhook_delivery::Column::LockedUntil,
+            now,
+        ))
+        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        .order_by_asc(webhook_delivery::Column::Id)
+        .limit(limit);
+    if !taken.is_empty() {
+        query = query.filter(webhook_delivery::Column::Id.is_not_in(taken.iter().copied()));
+    }
+    skip_locked(query, txn.get_database_backend())
+        .into_tuple()
+        .all(txn)
+        .await
+        .map_err(|e| AppError::internal("deliveries::claim select", e))
 }
 
 /// What one attempt gave.

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::{
     error::AppError,
     ssr::{
-        db::begin_write,
+        db::{begin_write, due_and_free, skip_locked},
         entities::{campaign, crm_sync, lead, referrer, referrer_total, reward},
         services::{
             audit::{self, Actor, Change, Object},
@@ -284,15 +284,12 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, AppError> {
     let now = Utc::now();
     let due = || {
-        crm_sync::Column::Crm
-            .eq(crm)
-            .and(crm_sync::Column::Status.eq("pending"))
-            .and(crm_sync::Column::NextAttemptAt.lte(now))
-            .and(
-                crm_sync::Column::LockedUntil
-                    .is_null()
-                    .or(crm_sync::Column::LockedUntil.lt(now)),
-            )
+        crm_sync::Column::Crm.eq(crm).and(due_and_free(
+            crm_sync::Column::Status,
+            crm_sync::Column::NextAttemptAt,
+            crm_sync::Column::LockedUntil,
+            now,
+        ))
     };
     // A plain read first: most polls find nothing and should not take SQLite's write lock.
     let any = crm_sync::Entity::find()
@@ -309,18 +306,12 @@ pub async fn claim(
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("crm::claim begin", e))?;
-    let mut query = crm_sync::Entity::find()
+    let query = crm_sync::Entity::find()
         .filter(due())
         .order_by_asc(crm_sync::Column::NextAttemptAt)
         .order_by_asc(crm_sync::Column::Id)
         .limit(limit);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_with_behavior(
-            sea_orm::sea_query::LockType::Update,
-            sea_orm::sea_query::LockBehavior::SkipLocked,
-        );
-    }
-    let rows = query
+    let rows = skip_locked(query, txn.get_database_backend())
         .all(&txn)
         .await
         .map_err(|e| AppError::internal("crm::claim select", e))?;

@@ -8,17 +8,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
-    sea_query::{Expr, ExprTrait},
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use crate::{
     domain::emails::{EmailKind, EmailStatus},
     error::AppError,
     ssr::{
-        db::{OnConflict, begin_write, insert_all},
+        db::{OnConflict, begin_write, due_and_free, insert_all, skip_locked},
         entities::email,
         services::{emails::compose::Rendered, secrets::random_token},
     },
@@ -89,14 +87,12 @@ pub type Claimed = email::Model;
 pub async fn claim(db: &DatabaseConnection, limit: u64) -> Result<Vec<Claimed>, AppError> {
     let now = Utc::now();
     let due = || {
-        email::Column::Status
-            .eq(EmailStatus::Pending.as_str())
-            .and(email::Column::NextAttemptAt.lte(now))
-            .and(
-                email::Column::LockedUntil
-                    .is_null()
-                    .or(email::Column::LockedUntil.lt(now)),
-            )
+        due_and_free(
+            email::Column::Status,
+            email::Column::NextAttemptAt,
+            email::Column::LockedUntil,
+            now,
+        )
     };
     // A plain read first: most polls find nothing, and they should not take SQLite's write lock.
     let any_due = email::Entity::find()
@@ -113,34 +109,17 @@ pub async fn claim(db: &DatabaseConnection, limit: u64) -> Result<Vec<Claimed>, 
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("emails::claim begin", e))?;
-    let backend = txn.get_database_backend();
-    let ids: Vec<i64> = if backend == DbBackend::Postgres {
-        // Rows another process is claiming right now are skipped, not waited for.
-        txn.query_all_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT id FROM emails \
-             WHERE status = 'pending' AND next_attempt_at <= $1 \
-               AND (locked_until IS NULL OR locked_until < $1) \
-             ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-            [now.into(), (limit as i64).into()],
-        ))
+    let query = email::Entity::find()
+        .select_only()
+        .column(email::Column::Id)
+        .filter(due())
+        .order_by_asc(email::Column::NextAttemptAt)
+        .limit(limit);
+    let ids: Vec<i64> = skip_locked(query, txn.get_database_backend())
+        .into_tuple()
+        .all(&txn)
         .await
-        .map_err(|e| AppError::internal("emails::claim select", e))?
-        .iter()
-        .filter_map(|row| row.try_get::<i64>("", "id").ok())
-        .collect()
-    } else {
-        email::Entity::find()
-            .select_only()
-            .column(email::Column::Id)
-            .filter(due())
-            .order_by_asc(email::Column::NextAttemptAt)
-            .limit(limit)
-            .into_tuple()
-            .all(&txn)
-            .await
-            .map_err(|e| AppError::internal("emails::claim select", e))?
-    };
+        .map_err(|e| AppError::internal("emails::claim select", e))?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
