@@ -257,11 +257,39 @@ fn data_dir_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
+    private_file_options()
+        .open(path)?
+        .write_all(contents.as_bytes())
+}
+
+/// Options that create a new file only its owner may read or write (0600 on Unix): the data
+/// directory's files hold personal data and secrets.
+fn private_file_options() -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+    options
+}
+
+/// Creates `path` empty and private (0600) unless it exists: SQLite then opens it as a new
+/// database, and creates its `-wal` and `-shm` files with the same permissions.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    match private_file_options().open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `path` and its missing parents only their owner may enter (0700 on Unix). A
+/// directory that exists keeps its permissions: it is the administrator's.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 /// The compiled site: `HANDOFF_SITE_ROOT`/`LEPTOS_SITE_ROOT`, else next to the binary
@@ -356,7 +384,7 @@ impl Settings {
             .map(PathBuf::from)
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("data"));
-        std::fs::create_dir_all(&data_dir).map_err(|e| {
+        create_private_dir(&data_dir).map_err(|e| {
             invalid(
                 "HANDOFF_DATA_DIR",
                 format!("cannot create {}: {e}", data_dir.display()),

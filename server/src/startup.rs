@@ -1,6 +1,6 @@
 //! Building and running the application: database, state, workers, router, listener.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::Context;
 use app::{
@@ -48,6 +48,11 @@ pub struct Application {
 pub async fn connect_and_migrate(
     settings: &Settings,
 ) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    if let Some(path) = sqlite_file(&settings.database_url) {
+        // Before SQLite creates it with the process's default mode (world-readable).
+        crate::config::create_private_file(path)
+            .with_context(|| format!("cannot create the database file {}", path.display()))?;
+    }
     let db = db::connect(&settings.database_url).await.with_context(|| {
         format!(
             "cannot open the database at {}",
@@ -58,6 +63,12 @@ pub async fn connect_and_migrate(
         .await
         .context("cannot apply database migrations")?;
     Ok(db)
+}
+
+/// The file of a `sqlite://PATH[?...]` URL (not an in-memory database).
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let path = url.strip_prefix("sqlite://")?.split('?').next()?;
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| Path::new(path))
 }
 
 /// A database URL with any password replaced, for messages.

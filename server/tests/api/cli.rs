@@ -260,3 +260,42 @@ fn every_subcommand_has_help() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_its_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = temp_dir("private");
+    // A data directory that does not exist yet, two levels down: Handoff creates both.
+    let dir = parent.join("new").join("data");
+    let output = handoff(&dir)
+        .args(["api-key", "create", "--name", "modes"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the data directory");
+    assert_eq!(mode(&parent.join("new")), 0o700, "a parent Handoff created");
+    assert_eq!(mode(&dir.join("handoff.db")), 0o600, "the database");
+    assert_eq!(mode(&dir.join("secret")), 0o600, "the server secret");
+    for side in ["handoff.db-wal", "handoff.db-shm"] {
+        let path = dir.join(side);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{side}");
+        }
+    }
+    // A directory the administrator made keeps its permissions.
+    let own = temp_dir("own");
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let output = handoff(&own).args(["api-key", "list"]).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(mode(&own), 0o750);
+    assert_eq!(mode(&own.join("handoff.db")), 0o600);
+    let _ = std::fs::remove_dir_all(&parent);
+    let _ = std::fs::remove_dir_all(&own);
+}
