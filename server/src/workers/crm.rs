@@ -77,36 +77,77 @@ pub async fn run_once(
     if claimed.is_empty() {
         return Ok(Round::default());
     }
-    let round_size = claimed.len();
-    let (contacts, gone) = crm::contacts(db, settings, &claimed).await?;
+    let round = Round {
+        claimed: claimed.len(),
+        wait_until: None,
+    };
+    let batch = crm::contacts(db, settings, &claimed).await?;
     let by_row = |row: i64| claimed.iter().find(|c| c.id == row).cloned();
-    let skipped: Vec<(Claimed, Outcome)> = gone
-        .iter()
-        .filter_map(|row| Some((by_row(*row)?, Outcome::Skipped)))
-        .collect();
-    crm::record(db, &skipped, None, "Not in Handoff any more: nothing sent.").await?;
-    if contacts.is_empty() {
-        return Ok(Round {
-            claimed: round_size,
-            wait_until: None,
-        });
+    for (rows, why) in [
+        (&batch.gone, "Not in Handoff any more: nothing sent."),
+        (
+            &batch.without_email,
+            "No email address: HubSpot contacts are matched by email, so nothing was sent.",
+        ),
+    ] {
+        let skipped: Vec<(Claimed, Outcome)> = rows
+            .iter()
+            .filter_map(|row| Some((by_row(*row)?, Outcome::Skipped)))
+            .collect();
+        crm::record(db, &skipped, None, why).await?;
     }
-    let reply = hubspot::upsert(client, &connection, &contacts).await;
-    let now = Utc::now();
-    let results: Vec<(Claimed, Outcome)> = hubspot::outcomes(&reply, &contacts, now)
+    if batch.contacts.is_empty() {
+        return Ok(round);
+    }
+    let reply = hubspot::upsert(client, &connection, &batch.contacts).await;
+    if reply.status == Some(400) && batch.contacts.len() > 1 {
+        // HubSpot refuses a whole batch for one contact it will not take: send each alone, so
+        // only that one fails and the others are not held back with it.
+        tracing::warn!(reply = %reply.body.chars().take(300).collect::<String>(), "CRM worker: HubSpot refused a batch; sending its contacts one by one");
+        for (i, contact) in batch.contacts.iter().enumerate() {
+            let reply = hubspot::upsert(client, &connection, std::slice::from_ref(contact)).await;
+            let wait_until = send_result(db, &reply, &batch.contacts[i..i + 1], &by_row).await?;
+            if let Some(until) = wait_until {
+                // Rate limited: the rest wait as well, without an attempt counted.
+                let rest: Vec<(Claimed, Outcome)> = batch.contacts[i + 1..]
+                    .iter()
+                    .flat_map(|c| c.rows.iter())
+                    .filter_map(|row| Some((by_row(*row)?, Outcome::RateLimited(until))))
+                    .collect();
+                crm::record(db, &rest, reply.status, &reply.body).await?;
+                return Ok(Round {
+                    wait_until: Some(until),
+                    ..round
+                });
+            }
+        }
+        return Ok(round);
+    }
+    let wait_until = send_result(db, &reply, &batch.contacts, &by_row).await?;
+    Ok(Round {
+        wait_until,
+        ..round
+    })
+}
+
+/// Records HubSpot's `reply` to an upsert of `contacts`; returns when to send again if it was a
+/// 429.
+async fn send_result(
+    db: &DatabaseConnection,
+    reply: &hubspot::Reply,
+    contacts: &[crm::Contact],
+    by_row: &impl Fn(i64) -> Option<Claimed>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let results: Vec<(Claimed, Outcome)> = hubspot::outcomes(reply, contacts, Utc::now())
         .into_iter()
         .filter_map(|(row, outcome)| Some((by_row(row)?, outcome)))
         .collect();
     if reply.status.is_none_or(|s| s >= 400) {
-        tracing::warn!(status = ?reply.status, reply = %reply.body.chars().take(300).collect::<String>(), "CRM worker: HubSpot refused a batch");
+        tracing::warn!(status = ?reply.status, reply = %reply.body.chars().take(300).collect::<String>(), "CRM worker: HubSpot refused an upsert");
     }
     crm::record(db, &results, reply.status, &reply.body).await?;
-    let wait_until = results.iter().find_map(|(_, o)| match o {
+    Ok(results.iter().find_map(|(_, o)| match o {
         Outcome::RateLimited(at) => Some(*at),
         _ => None,
-    });
-    Ok(Round {
-        claimed: round_size,
-        wait_until,
-    })
+    }))
 }

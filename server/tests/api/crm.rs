@@ -33,6 +33,8 @@ use serde_json::{Value, json};
 use crate::{helpers::TestApp, on_both_databases};
 
 const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
+/// A contact the fake HubSpot refuses.
+const POISON: &str = "poison@example.com";
 
 /// One request HubSpot got: when, path, `Authorization` header, JSON body.
 #[derive(Clone, Debug)]
@@ -94,6 +96,14 @@ async fn answer(
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"status": "error", "category": "INVALID_AUTHENTICATION", "message": "Authentication credentials not found."})),
+        )
+            .into_response();
+    }
+    // HubSpot refuses a whole batch for one contact it will not take.
+    if inputs.iter().any(|i| i["id"] == POISON) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"status": "error", "category": "VALIDATION_ERROR", "message": format!("Property values were not valid for {POISON}")})),
         )
             .into_response();
     }
@@ -232,6 +242,31 @@ async fn referrers_and_leads_reach_hubspot_as_contacts(app: TestApp) {
         latest_input(&fake, "Friend@example.org").unwrap(),
         json!({"idProperty": "email", "id": "Friend@example.org", "properties": {"handoff_referred_by": "jane@example.com"}})
     );
+    // A lead without an email (a code conversion that named none) is no contact: skipped, said why.
+    let response = app
+        .post_api(
+            "/api/v1/conversions",
+            &json!({"campaign": "spring", "event_id": "o-2", "event": "purchase", "referral_code": code}),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    wait_for_rows(&app, "the lead without email skipped", |rows| {
+        rows.iter().any(|r| {
+            r.status == "skipped"
+                && r.last_reply
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("No email address"))
+        })
+    })
+    .await;
+    assert!(
+        fake.upserts().iter().all(|g| g.body["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != "")),
+        "no contact without an email is sent"
+    );
     // A new code goes to HubSpot too.
     app.log_in_as("boss@example.com", Role::Admin).await;
     let (status, saved) = app
@@ -249,10 +284,15 @@ async fn referrers_and_leads_reach_hubspot_as_contacts(app: TestApp) {
     })
     .await;
     wait_for_rows(&app, "every row synced", |rows| {
-        rows.iter().all(|r| r.status == "synced")
+        rows.iter()
+            .all(|r| r.status == "synced" || r.status == "skipped")
     })
     .await;
-    let log = rows(&app).await;
+    let log: Vec<_> = rows(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.status != "skipped")
+        .collect();
     assert_eq!(log.len(), 2, "one row per object: {log:?}");
     assert!(
         log.iter()
@@ -464,8 +504,51 @@ async fn admins_create_properties_and_sync_everyone_in_batches(app: TestApp) {
     );
 }
 
+async fn one_contact_hubspot_refuses_does_not_hold_back_the_others(app: TestApp) {
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    for (name, email) in [
+        ("Jane", "jane@example.com"),
+        ("Poison", POISON),
+        ("Bo", "bo@example.com"),
+    ] {
+        app.referrer("spring", name, email).await;
+    }
+    let fake = connect(&app).await;
+    // One batch of the three.
+    crm::touch_all(&app.db, &Actor::command_line(), crm::HUBSPOT)
+        .await
+        .unwrap();
+    wait_for_rows(&app, "the three answered", |rows| {
+        rows.len() == 3
+            && rows
+                .iter()
+                .all(|r| r.last_attempt_at.is_some() && r.locked_until.is_none())
+    })
+    .await;
+    let sizes: Vec<usize> = fake
+        .upserts()
+        .iter()
+        .map(|g| g.body["inputs"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![3, 1, 1, 1],
+        "the batch, then each contact alone"
+    );
+    let rows = rows(&app).await;
+    let synced = rows.iter().filter(|r| r.status == "synced").count();
+    assert_eq!(synced, 2, "{rows:?}");
+    let refused: Vec<_> = rows.iter().filter(|r| r.status == "pending").collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].attempts, 1);
+    assert_eq!(refused[0].last_status, Some(400));
+    assert!(refused[0].last_reply.as_deref().unwrap().contains(POISON));
+}
+
 on_both_databases!(
     referrers_and_leads_reach_hubspot_as_contacts,
+    one_contact_hubspot_refuses_does_not_hold_back_the_others,
     rate_limits_are_honoured_and_failures_retried,
     admins_create_properties_and_sync_everyone_in_batches,
 );

@@ -41,7 +41,7 @@ use crate::{
 pub const HUBSPOT: &str = "hubspot";
 /// How long a claim lasts before another process may send the same rows.
 pub const LEASE_SECS: i64 = 120;
-/// Rows a [`touch`] statement writes at most (6 values each, under every parameter limit).
+/// Rows a [`touch`] statement writes at most (5 values each, under every parameter limit).
 const TOUCH_CHUNK: usize = 500;
 
 /// What a queue row names.
@@ -148,7 +148,7 @@ async fn queue(
     let now = Utc::now();
     for crm in crms.iter().copied() {
         for chunk in unique.chunks(TOUCH_CHUNK) {
-            let mut values: Vec<DbValue> = Vec::with_capacity(chunk.len() * 6);
+            let mut values: Vec<DbValue> = Vec::with_capacity(chunk.len() * 5);
             let mut rows = Vec::with_capacity(chunk.len());
             for (kind, id) in chunk {
                 let n = values.len();
@@ -356,15 +356,27 @@ pub struct Contact {
     pub rows: Vec<i64>,
 }
 
-/// The contacts for `claimed` rows, as the objects are now. Rows whose object is gone come back
-/// in the second list. One person can be several objects (a referrer in two campaigns, a
-/// referrer who was also referred): they become one contact, its properties merged in id order
-/// (the newest referrer's link wins), because a CRM batch may not name one contact twice.
+/// What a round of claimed rows comes to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The contacts to send.
+    pub contacts: Vec<Contact>,
+    /// Rows whose referrer or lead is gone from Handoff.
+    pub gone: Vec<i64>,
+    /// Rows of leads without an email (recorded by phone, or a code conversion that named
+    /// none): a CRM contact is matched by email, so there is nothing to send.
+    pub without_email: Vec<i64>,
+}
+
+/// The contacts for `claimed` rows, as the objects are now. One person can be several objects
+/// (a referrer in two campaigns, a referrer who was also referred): they become one contact, its
+/// properties merged in id order (the newest referrer's link wins), because a CRM batch may not
+/// name one contact twice.
 pub async fn contacts(
     db: &impl ConnectionTrait,
     settings: &RuntimeSettings,
     claimed: &[Claimed],
-) -> Result<(Vec<Contact>, Vec<i64>), AppError> {
+) -> Result<Batch, AppError> {
     let ids = |kind: ObjectKind| -> Vec<i64> {
         claimed
             .iter()
@@ -458,8 +470,13 @@ pub async fn contacts(
         contact.rows.extend(rows);
         contact.properties.extend(properties);
     };
+    let mut without_email = Vec::new();
     for l in &leads {
         found.insert((ObjectKind::Lead, l.id));
+        if l.email.trim().is_empty() {
+            without_email.extend(row_of(ObjectKind::Lead, l.id));
+            continue;
+        }
         let by = l
             .referrer_id
             .and_then(|id| referred_by.get(&id).cloned())
@@ -496,7 +513,11 @@ pub async fn contacts(
         .filter(|c| !found.contains(&(c.kind, c.object_id)))
         .map(|c| c.id)
         .collect();
-    Ok((by_email.into_values().collect(), gone))
+    Ok(Batch {
+        contacts: by_email.into_values().collect(),
+        gone,
+        without_email,
+    })
 }
 
 /// The `(id, value)` rows `query` selects for `ids` (deduplicated), as a map; no statement for
