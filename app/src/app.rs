@@ -26,6 +26,7 @@ use crate::pages::admin::{
     sales::SalesDeskPage,
     search::SearchPage,
     setup::SetupPage,
+    widget::WidgetSettingsPage,
 };
 use crate::pages::portal::PortalPage;
 
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/campaigns") view=CampaignsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/campaigns/:slug") view=CampaignPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/campaigns/:slug/emails") view=EmailTemplatesPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/campaigns/:slug/widget") view=WidgetSettingsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/referrers") view=ReferrersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/referrers/:id") view=ReferrerPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/emails") view=EmailsPage ssr=SsrMode::Async />

@@ -31,6 +31,7 @@ mod m20261207_000020_admin_at_scale;
 mod m20261207_000021_lead_amount;
 mod m20261207_000022_crm_sync;
 mod m20261207_000023_fair_deliveries;
+mod m20261207_000024_share_widget;
 
 /// Sets every maintained counter from scratch (see the counters migration).
 pub use m20261207_000019_counters::rebuild as rebuild_counters;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000021_lead_amount::Migration),
             Box::new(m20261207_000022_crm_sync::Migration),
             Box::new(m20261207_000023_fair_deliveries::Migration),
+            Box::new(m20261207_000024_share_widget::Migration),
         ]
     }
 }

@@ -296,6 +296,16 @@ fn build_router(
     let public = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/r/{slug}", get(routes::redirect::follow))
+        .route("/embed.js", get(routes::widget::embed_js))
+        .route(
+            "/embed/{slug}/widget.json",
+            get(routes::widget::widget_json),
+        )
+        .route(
+            "/embed/{slug}/preview.json",
+            get(routes::widget::preview_json),
+        )
+        .route("/embed/{slug}/preview", get(routes::widget::preview_page))
         .route("/qr/{file}", get(routes::qr::show))
         .route("/print/fonts/{file}", get(routes::print_fonts::show))
         .route(

@@ -16,6 +16,7 @@ pub mod referrers;
 pub mod rewards;
 pub mod sales;
 pub mod search;
+pub mod widget;
 
 /// After a form posted without JavaScript succeeded, sends the browser back to the page it came
 /// from with `notice` set in the query (`?issued=3`), so the page can say what happened: without

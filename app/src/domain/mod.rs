@@ -18,5 +18,7 @@ pub mod roles;
 pub mod rules;
 pub mod rules_form;
 pub mod search;
+pub mod share;
 pub mod slug;
+pub mod widget;
 pub mod words;

@@ -1188,3 +1188,20 @@ pub struct ReferrerImport {
     /// What happened, or why the file was refused as a whole.
     pub result: Result<ReferrerImportReport, crate::error::AppError>,
 }
+
+/// The admin's share widget page of one campaign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetAdmin {
+    /// The campaign's slug (the script tag's `data-campaign`).
+    pub slug: String,
+    /// The campaign's name.
+    pub name: String,
+    /// The saved settings, as the form shows them.
+    pub settings: crate::domain::widget::WidgetSettingsInput,
+    /// The script's versioned address: `https://handoff.example/embed.js?v=…`.
+    pub script_url: String,
+    /// Handoff's public origin, for the host site's Content-Security-Policy.
+    pub origin: String,
+    /// Whether the campaign lets the token request make new referrers.
+    pub signup_open: bool,
+}

@@ -22,3 +22,4 @@ pub mod rpc_status;
 pub mod unsubscribe;
 pub mod uploads;
 pub mod webhooks;
+pub mod widget;

@@ -33,3 +33,4 @@ mod referrers;
 mod sales;
 mod smtp;
 mod webhooks;
+mod widget;

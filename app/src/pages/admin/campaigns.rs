@@ -201,6 +201,7 @@ pub fn CampaignPage() -> impl IntoView {
                             let referrers_href = format!("/admin/referrers?campaign={slug}");
                             let leads_href = format!("/admin/leads?campaign={slug}");
                             let emails_href = format!("/admin/campaigns/{slug}/emails");
+                            let widget_href = format!("/admin/campaigns/{slug}/widget");
                             let print_href = format!("/admin/print?campaign={slug}");
                             let (slug_update, slug_pause, slug_generate) = (slug.clone(), slug.clone(), slug.clone());
                             let slug_rules = slug;
@@ -215,6 +216,7 @@ pub fn CampaignPage() -> impl IntoView {
                                     " · " <a href=referrers_href>"Referrers"</a>
                                     " · " <a href=leads_href>"Leads"</a>
                                     " · " <a href=emails_href>"Email templates"</a>
+                                    " · " <a href=widget_href>"Share widget"</a>
                                 </p>
                                 <OverviewSections overview base=format!("/admin/campaigns/{}", c.slug) />
                                 <p>"Printed cards, flyers, posters and table tents count apart from shared links. " <a href=print_href>"Print them in the print studio"</a></p>

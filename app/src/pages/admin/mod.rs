@@ -22,3 +22,4 @@ pub mod rules;
 pub mod sales;
 pub mod search;
 pub mod setup;
+pub mod widget;

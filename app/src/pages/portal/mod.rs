@@ -177,11 +177,6 @@ fn Entrance(branding: PortalBranding, notice: Option<String>) -> impl IntoView {
     }
 }
 
-/// Percent-encodes a value for a query string.
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// "Print" (with JavaScript; without it, the browser's own Print prints the same card).
 #[component]
 fn PrintButton() -> impl IntoView {
@@ -191,53 +186,6 @@ fn PrintButton() -> impl IntoView {
             <button type="button" on:click=|_| print_page()>"Print my card"</button>
         </Show>
     }
-}
-
-/// What a share says before the link (the share sheet adds the link itself).
-fn share_message(campaign: &str, code: Option<&str>) -> String {
-    match code {
-        Some(code) => format!("I recommend {campaign}. Use my link, or my code {code}."),
-        None => format!("I recommend {campaign}. Use my link."),
-    }
-}
-
-/// Share targets as plain links: no third-party scripts on the page.
-fn share_links(campaign: &str, link: &str, code: Option<&str>) -> Vec<(&'static str, String)> {
-    let message = match code {
-        Some(code) => format!("I recommend {campaign}. Use my link {link} or my code {code}."),
-        None => format!("I recommend {campaign}. Use my link {link}"),
-    };
-    vec![
-        (
-            "Email",
-            format!(
-                "mailto:?subject={}&body={}",
-                enc(&format!("You'll like {campaign}")),
-                enc(&message)
-            ),
-        ),
-        ("SMS", format!("sms:?&body={}", enc(&message))),
-        ("WhatsApp", format!("https://wa.me/?text={}", enc(&message))),
-        (
-            "LinkedIn",
-            format!(
-                "https://www.linkedin.com/sharing/share-offsite/?url={}",
-                enc(link)
-            ),
-        ),
-        (
-            "X",
-            format!(
-                "https://twitter.com/intent/tweet?text={}&url={}",
-                enc(&format!("I recommend {campaign}")),
-                enc(link)
-            ),
-        ),
-        (
-            "Facebook",
-            format!("https://www.facebook.com/sharer/sharer.php?u={}", enc(link)),
-        ),
-    ]
 }
 
 /// The addresses of the referrer's page with another page of leads or of rewards; each keeps
@@ -279,7 +227,8 @@ fn Home(
     // Served by `/qr/{slug}.svg` with an ETag and a long cache life, so the browser fetches it
     // once for the page and the card, and again only when the link changes.
     let qr_src = format!("/qr/{link_slug}.svg");
-    let shares = share_links(&branding.name, &home.link, home.code.as_deref());
+    let shares =
+        crate::domain::share::share_links(&branding.name, &home.link, home.code.as_deref());
     let saved = notice.as_deref() == Some("saved");
     let card_src = format!("/p/{}/card.svg", branding.slug);
     let pages = PagerLinks {
@@ -308,7 +257,7 @@ fn Home(
             <h3>"Share"</h3>
             <ShareButton
                 title=branding.name.clone()
-                text=share_message(&branding.name, home.code.as_deref())
+                text=crate::domain::share::share_message(&branding.name, home.code.as_deref())
                 url=home.link.clone()
             />
             <ul class="share">

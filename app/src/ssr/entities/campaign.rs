@@ -40,6 +40,9 @@ pub struct Model {
     pub email_sender_name: Option<String>,
     /// Where replies to this campaign's emails go (instead of the installation's reply-to).
     pub email_reply_to: Option<String>,
+    /// The share widget's settings (`domain::widget::WidgetSettings` as JSON); NULL: off.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub widget_settings: Option<String>,
 }
 
 /// Relations are spelled out in queries rather than derived.

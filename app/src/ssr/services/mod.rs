@@ -37,3 +37,4 @@ pub mod secrets;
 pub mod settings;
 pub mod signatures;
 pub mod throttle;
+pub mod widget;

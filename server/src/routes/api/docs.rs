@@ -48,7 +48,7 @@ impl Modify for BearerAuth {
     ),
     paths(
         campaigns::create, campaigns::list, campaigns::get_one, print::pdf, print::html, print::csv,
-        referrers::create, referrers::list, referrers::get_one, referrers::update, referrers::portal_link,
+        referrers::create, referrers::list, referrers::get_one, referrers::update, referrers::portal_link, referrers::widget_token,
         qr::svg, qr::png, print::card_svg, print::card_png,
         leads::create, leads::list,
         conversions::record, conversions::import_csv, conversions::get_rules, conversions::put_rules,

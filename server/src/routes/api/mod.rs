@@ -35,6 +35,10 @@ pub fn router() -> Router<AppState> {
             post(referrers::create).get(referrers::list),
         )
         .route(
+            "/api/v1/referrers/widget-token",
+            post(referrers::widget_token),
+        )
+        .route(
             "/api/v1/referrers/{id}",
             get(referrers::get_one).patch(referrers::update),
         )

@@ -244,3 +244,83 @@ pub async fn portal_link(
         app::ssr::services::portal::api_link(&state, id, input.ttl_minutes).await?;
     Ok((StatusCode::CREATED, Json(PortalLink { url, expires_at })))
 }
+
+/// Ask for a share widget token for one of your customers.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WidgetTokenRequest {
+    /// Campaign slug (the script tag's `data-campaign`).
+    pub campaign: String,
+    /// The customer's email, as your backend knows it.
+    pub email: String,
+    /// The customer's name; needed only when they are new to the programme.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How long the token works, in minutes: 1 to 1440 (24 hours); 60 when left out.
+    #[serde(default)]
+    pub ttl_minutes: Option<i64>,
+    /// Send a customer who becomes a referrer now the link-and-code email.
+    #[serde(default)]
+    pub send_welcome_email: bool,
+}
+
+/// A widget token for the page, and whose it is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WidgetToken {
+    /// Put it on the page: `<script src=".../embed.js" data-campaign="slug" data-token="...">`.
+    pub token: String,
+    /// When it stops working (the widget then shows nothing; ask for a new one per page view).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The customer as a referrer.
+    pub referrer: Referrer,
+    /// Whether this request made them a referrer (and fired `referrer.created`).
+    pub created: bool,
+}
+
+/// Make a share widget token for a customer of your own logged-in product. The customer is
+/// found by email in the campaign; one who is not a referrer yet becomes one when the campaign
+/// lets anyone join (`referrer.created` fires), otherwise the answer is `409 signup_closed`.
+/// Call it from your backend, never from the browser: the API key must stay secret.
+#[utoipa::path(
+    post, path = "/api/v1/referrers/widget-token", tag = "referrers",
+    request_body = WidgetTokenRequest,
+    responses(
+        (status = 201, description = "Token for a referrer made by this request", body = WidgetToken),
+        (status = 200, description = "Token for an existing referrer", body = WidgetToken),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "`signup_closed` (new customer, campaign closed) or `referrer_inactive`", body = ErrorBody),
+        (status = 422, description = "Invalid field (`invalid_email`, `name_required`, `invalid_ttl`)", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn widget_token(
+    State(state): State<AppState>,
+    key: ApiKey,
+    ApiJson(input): ApiJson<WidgetTokenRequest>,
+) -> Result<(StatusCode, Json<WidgetToken>), ApiError> {
+    let issued = app::ssr::services::widget::issue(
+        &state,
+        &key.actor(),
+        &app::ssr::services::widget::TokenRequest {
+            campaign: input.campaign,
+            email: input.email,
+            name: input.name,
+            ttl_minutes: input.ttl_minutes,
+            send_welcome_email: input.send_welcome_email,
+        },
+    )
+    .await?;
+    let status = if issued.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(WidgetToken {
+            token: issued.token,
+            expires_at: issued.expires_at,
+            referrer: issued.referrer,
+            created: issued.created,
+        }),
+    ))
+}

@@ -12,7 +12,7 @@ use sea_orm::{
     sea_query::{Condition, Expr},
 };
 
-use chrono::{DateTime, Duration};
+use chrono::DateTime;
 
 use crate::{
     domain::{
@@ -588,22 +588,7 @@ pub async fn api_link(
     referrer_id: i64,
     ttl_minutes: Option<i64>,
 ) -> Result<(String, DateTime<Utc>), AppError> {
-    let ttl = match ttl_minutes {
-        None => tokens::API_LINK_DEFAULT_TTL,
-        Some(m) if (1..=tokens::API_LINK_MAX_TTL.num_minutes()).contains(&m) => {
-            Duration::minutes(m)
-        }
-        Some(_) => {
-            return Err(AppError::invalid(
-                "invalid_ttl",
-                "ttl_minutes",
-                format!(
-                    "ttl_minutes is 1 to {} (24 hours).",
-                    tokens::API_LINK_MAX_TTL.num_minutes()
-                ),
-            ));
-        }
-    };
+    let ttl = tokens::requested_ttl(ttl_minutes, tokens::API_LINK_DEFAULT_TTL)?;
     let row = referrer::Entity::find_by_id(referrer_id)
         .one(&state.db)
         .await

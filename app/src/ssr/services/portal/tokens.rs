@@ -29,6 +29,24 @@ pub const WELCOME_SIGN_IN_TTL: Duration = Duration::days(7);
 pub const API_LINK_DEFAULT_TTL: Duration = Duration::minutes(15);
 /// See [`API_LINK_DEFAULT_TTL`].
 pub const API_LINK_MAX_TTL: Duration = Duration::hours(24);
+/// How long a token the business asks for through the API lives: `minutes` when given (1 to
+/// [`API_LINK_MAX_TTL`], else `422 invalid_ttl`), `default` when not. Portal links and widget
+/// tokens both take `ttl_minutes` this way.
+pub fn requested_ttl(minutes: Option<i64>, default: Duration) -> Result<Duration, AppError> {
+    match minutes {
+        None => Ok(default),
+        Some(m) if (1..=API_LINK_MAX_TTL.num_minutes()).contains(&m) => Ok(Duration::minutes(m)),
+        Some(_) => Err(AppError::invalid(
+            "invalid_ttl",
+            "ttl_minutes",
+            format!(
+                "ttl_minutes is 1 to {} (24 hours).",
+                API_LINK_MAX_TTL.num_minutes()
+            ),
+        )),
+    }
+}
+
 /// How long a portal session lasts.
 pub const SESSION_TTL: Duration = Duration::days(30);
 
