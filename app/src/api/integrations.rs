@@ -312,10 +312,17 @@ pub async fn get_integrations(
             services::{deliveries, inbound, referrers, settings},
         },
     };
-    auth::require(Permission::ViewData).await?;
+    let admin = auth::require(Permission::ViewData).await?;
     let state = auth::state()?;
     let sources = inbound::list_sources(&state).await?;
-    let endpoints = deliveries::endpoints(&state).await?.into_iter().collect();
+    // An endpoint's URL can be its credential (a Zapier or Slack hook): only those who may
+    // change integrations see it whole.
+    let whole = admin.role.allows(Permission::ManageIntegrations);
+    let endpoints = deliveries::endpoints(&state)
+        .await?
+        .into_iter()
+        .map(|e| if whole { e } else { e.for_viewer() })
+        .collect();
     let (promotion_codes, promotion_codes_total) = inbound::promotion_codes(
         &state,
         promotion_code_search.as_deref(),
@@ -736,12 +743,16 @@ pub async fn get_webhook_endpoint(id: i64) -> Result<EndpointDetail, AppError> {
         domain::roles::Permission,
         ssr::{auth, services::deliveries},
     };
-    auth::require(Permission::ViewData).await?;
+    let admin = auth::require(Permission::ViewData).await?;
     let state = auth::state()?;
     let endpoint = deliveries::endpoint(&state, id).await?;
     let deliveries = deliveries::log(&state, id).await?.into_iter().collect();
     Ok(EndpointDetail {
-        endpoint,
+        endpoint: if admin.role.allows(Permission::ManageIntegrations) {
+            endpoint
+        } else {
+            endpoint.for_viewer()
+        },
         deliveries,
     })
 }

@@ -638,6 +638,33 @@ pub struct Endpoint {
     pub failing_since: Option<DateTime<Utc>>,
 }
 
+impl Endpoint {
+    /// The endpoint as a viewer sees it: where it goes (scheme and host) but not the rest of
+    /// its URL, which for Zapier, Make or Slack hooks is itself the credential.
+    pub fn for_viewer(mut self) -> Self {
+        self.url = masked_url(&self.url);
+        self
+    }
+}
+
+/// `https://hooks.example.com/…` for `https://hooks.example.com/catch/123/secret`: the origin
+/// only (and `…` when there was more). Text that is not a URL becomes `…`.
+pub fn masked_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) if parsed.has_host() => {
+            let origin = parsed.origin().ascii_serialization();
+            let more =
+                parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty();
+            if more {
+                format!("{origin}/…")
+            } else {
+                origin
+            }
+        }
+        _ => "…".to_owned(),
+    }
+}
+
 /// One delivery in an endpoint's log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryLine {

@@ -59,7 +59,6 @@ struct ThanksPage {
     brand_color: String,
     logo_url: Option<String>,
     referrer_name: Option<String>,
-    created: bool,
     /// What the friend gets, and the event that earns it.
     friend_reward: Option<(String, String)>,
 }
@@ -205,15 +204,22 @@ pub async fn submit(
         ip_hash: Some(ip_hash(&state.settings.secret, client)),
         referrer_cookie: cookies::portal_visitor(&headers, &state.settings.secret),
     };
-    match leads::capture(&state, &request).await {
-        Ok(outcome) => pages::render(
+    // An email that is already a lead gets the page a new one would (the thanks naming whom
+    // this sign-up would credit, or the same refusal of a bad code): the form must not tell
+    // anyone whether an address signed up before.
+    let captured = match leads::capture(&state, &request).await {
+        Ok(outcome) if outcome.created => Ok(leads::credited_name(&outcome.lead)),
+        Ok(_) => leads::would_credit(&state, &request).await,
+        Err(error) => Err(error),
+    };
+    match captured {
+        Ok(referrer_name) => pages::render(
             StatusCode::OK,
             &ThanksPage {
                 campaign_name: campaign.name.clone(),
                 brand_color: campaign.brand_color.clone(),
                 logo_url: campaign.logo_url.clone(),
-                referrer_name: leads::credited_name(&outcome.lead),
-                created: outcome.created,
+                referrer_name,
                 friend_reward: offer.1.clone(),
             },
         ),

@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use app::ssr::{
     entities::{conversion_event, outbox_event, reward, webhook_delivery, webhook_endpoint},
-    services::{leads, rewards},
+    services::{audit::Actor, deliveries, leads, rewards},
 };
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 
 use crate::{helpers::TestApp, on_both_databases};
@@ -377,6 +379,65 @@ async fn holds_make_rewards_pending_until_due_then_issued(app: TestApp) {
     crate::helpers::assert_counters_agree(&app).await;
 }
 
+/// Two admins (or two clicks) issuing the same rewards at the same moment: each reward is
+/// issued once, with one `reward.issued` event. On PostgreSQL the two transactions really run
+/// at once.
+async fn two_issues_at_once_announce_a_reward_once(app: TestApp) {
+    let jane = setup(&app).await;
+    deliveries::create_endpoint(
+        &app.state,
+        &Actor::command_line(),
+        "http://127.0.0.1:9/hook",
+        "Payouts",
+        &["reward.issued".to_owned()],
+    )
+    .await
+    .unwrap();
+    put_rules(
+        &app,
+        json!({"qualification": {"events": ["purchase"]},
+               "rewards": [{"recipient": "referrer", "kind": "custom", "description": "Gift card"}]}),
+    )
+    .await;
+    const REWARDS: usize = 20;
+    let mut ids = Vec::new();
+    for i in 0..REWARDS {
+        let (_, result) = convert(
+            &app,
+            json!({"campaign": "spring", "event_id": format!("race-{i}"), "event": "purchase",
+                   "email": format!("race{i}@example.com"), "referral_code": jane["code"]}),
+        )
+        .await;
+        assert_eq!(result["rewards"][0]["status"], "due", "{result}");
+        ids.push(result["rewards"][0]["id"].as_i64().unwrap());
+    }
+    let actor = Actor::command_line();
+    let mut issued_by_someone = 0;
+    for id in &ids {
+        let one = [*id];
+        let (a, b) = tokio::join!(
+            rewards::issue(&app.state, &actor, &one),
+            rewards::issue(&app.state, &actor, &one),
+        );
+        // One of the two issues it; the other finds it issued (409), or on PostgreSQL, having
+        // waited for the first, issues nothing.
+        let issued = [a, b]
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|r| r.len())
+            .sum::<usize>();
+        assert_eq!(issued, 1, "reward {id} issued {issued} times");
+        issued_by_someone += issued;
+    }
+    assert_eq!(issued_by_someone, REWARDS);
+    let events = outbox_event::Entity::find()
+        .filter(outbox_event::Column::EventType.eq("reward.issued"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(events as usize, REWARDS, "one reward.issued per reward");
+}
+
 async fn a_refund_cancels_what_is_not_issued_and_flags_what_is(app: TestApp) {
     let jane = setup(&app).await;
     put_rules(
@@ -692,6 +753,7 @@ on_both_databases!(
     an_email_finds_the_lead_the_friend_form_created,
     rules_decide_amounts_minimums_and_both_sides,
     holds_make_rewards_pending_until_due_then_issued,
+    two_issues_at_once_announce_a_reward_once,
     a_refund_cancels_what_is_not_issued_and_flags_what_is,
     approval_holds_qualification_for_an_admin,
     a_self_referral_waits_for_review,

@@ -164,11 +164,12 @@ async fn the_business_s_own_form_can_post_to_the_friend_endpoint(app: TestApp) {
     assert_eq!(lead_of(&app, "buyer@example.com").await["source"], "form");
 }
 
-async fn an_email_already_in_the_campaign_keeps_its_referrer_and_gets_a_polite_message(
+async fn an_email_already_in_the_campaign_keeps_its_referrer_and_the_page_does_not_tell(
     app: TestApp,
 ) {
     let jane = setup(&app).await;
     let omar = app.referrer("spring", "Omar", "omar@example.com").await;
+    let omar_code = omar["code"].as_str().unwrap();
     app.hosted_sign_up(
         "/f/spring",
         &[
@@ -180,18 +181,50 @@ async fn an_email_already_in_the_campaign_keeps_its_referrer_and_gets_a_polite_m
     let again = app
         .hosted_sign_up(
             "/f/spring",
-            &[
-                ("email", "F@Example.com"),
-                ("referral_code", omar["code"].as_str().unwrap()),
-            ],
+            &[("email", "F@Example.com"), ("referral_code", omar_code)],
         )
         .await;
     assert_eq!(again.status(), StatusCode::OK);
-    assert!(again.text().await.unwrap().contains("already signed up"));
+    let again = again.text().await.unwrap();
+    // Somebody new with the same code sees exactly the same page: nothing tells the two apart.
+    let fresh = app
+        .hosted_sign_up(
+            "/f/spring",
+            &[("email", "new@example.com"), ("referral_code", omar_code)],
+        )
+        .await;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    assert_eq!(again, fresh.text().await.unwrap());
+    assert!(
+        again.contains("Omar&#39;s referral") || again.contains("Omar's referral"),
+        "{again}"
+    );
+    assert!(!again.contains("already"), "{again}");
+    // First referrer wins, as before.
     assert_eq!(
         lead_of(&app, "f@example.com").await["referrer_id"],
         jane["id"]
     );
+    // A wrong code is refused alike, whether or not the email signed up before.
+    let refused = |email: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .hosted_sign_up(
+                    "/f/spring",
+                    &[("email", email), ("referral_code", "ZZZZ-ZZZZ")],
+                )
+                .await;
+            (
+                response.status(),
+                response.text().await.unwrap().replace(email, "EMAIL"),
+            )
+        }
+    };
+    let (known, known_page) = refused("f@example.com").await;
+    let (unknown, unknown_page) = refused("other@example.com").await;
+    assert_eq!(known, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((known, known_page), (unknown, unknown_page));
 }
 
 async fn bad_friend_input_is_shown_next_to_the_field(app: TestApp) {
@@ -234,7 +267,7 @@ on_both_databases!(
     a_friend_arriving_by_link_finds_the_code_prefilled_and_is_credited,
     a_typed_code_with_a_typo_shows_the_suggestion_and_creates_nothing,
     the_business_s_own_form_can_post_to_the_friend_endpoint,
-    an_email_already_in_the_campaign_keeps_its_referrer_and_gets_a_polite_message,
+    an_email_already_in_the_campaign_keeps_its_referrer_and_the_page_does_not_tell,
     bad_friend_input_is_shown_next_to_the_field,
 );
 

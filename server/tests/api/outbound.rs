@@ -414,3 +414,52 @@ on_both_databases!(
     two_processes_deliver_every_event_exactly_once,
     a_dead_endpoints_backlog_never_delays_a_live_one,
 );
+
+/// An outbound endpoint's URL can be its own credential (a Zapier or Slack hook): a viewer sees
+/// where it goes, not the URL, in the list and on its page (with its delivery log); an owner sees
+/// it whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_see_where_an_endpoint_goes_but_not_its_url() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    const SECRET_PATH: &str = "hooks/catch/123/s3cr3t-path";
+    // Nothing listens on port 9: the delivery fails and is in the log.
+    let url = format!("http://127.0.0.1:9/{SECRET_PATH}");
+    let (endpoint, _) = deliveries::create_endpoint(
+        &app.state,
+        &app::ssr::services::audit::Actor::command_line(),
+        &url,
+        "Zapier",
+        &["referrer.created".to_owned()],
+    )
+    .await
+    .unwrap();
+    app.campaign(json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    app.referrer("spring", "Jane", "jane@example.com").await;
+    let id = endpoint.id.to_string();
+
+    app.log_in_as("viewer@example.com", app::domain::roles::Role::Viewer)
+        .await;
+    let (status, list) = app.rpc("integrations", &[]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (status, detail) = app.rpc("webhook_endpoint", &[("id", &id)]).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    for body in [&list, &detail] {
+        let text = body.to_string();
+        assert!(!text.contains("s3cr3t"), "a viewer sees the URL: {text}");
+        assert!(text.contains("http://127.0.0.1:9/…"), "{text}");
+    }
+    assert!(
+        !detail["deliveries"].as_array().unwrap().is_empty(),
+        "the log is still shown"
+    );
+
+    app.log_in_as("owner@example.com", app::domain::roles::Role::Owner)
+        .await;
+    let (_, list) = app.rpc("integrations", &[]).await;
+    let (_, detail) = app.rpc("webhook_endpoint", &[("id", &id)]).await;
+    assert_eq!(list["endpoints"][0]["url"], url.as_str());
+    assert_eq!(detail["endpoint"]["url"], url.as_str());
+}

@@ -496,18 +496,54 @@ pub async fn start(state: &AppState, id: i64, dry_run: bool) -> Result<(), AppEr
         default_event: row.default_event.clone(),
     };
     let state = state.clone();
-    tokio::spawn(async move {
-        let outcome = execute(&state, &path, &options, &campaign, Some(id)).await;
-        progress_map().remove(&id);
+    let run = {
+        let (state, path) = (state.clone(), path.clone());
+        async move { execute(&state, &path, &options, &campaign, Some(id)).await }
+    };
+    run_detached(id, run, move |outcome| async move {
         match outcome {
-            Ok(_) if !dry_run => {
+            Some(Ok(_)) if !dry_run => {
                 let _ = tokio::fs::remove_file(&path).await;
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(import = id, error = %e, "import failed"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => tracing::warn!(import = id, error = %e, "import failed"),
+            None => {
+                // A bug, not the file: the upload is marked failed so it can be started again
+                // (the run is idempotent), and the rest of the server goes on.
+                let marked = import::Entity::update_many()
+                    .col_expr(import::Column::Status, Expr::value("failed"))
+                    .filter(import::Column::Id.eq(id))
+                    .filter(import::Column::Status.is_in(["running", "previewing"]))
+                    .exec(&state.db)
+                    .await;
+                if let Err(e) = marked {
+                    tracing::error!(import = id, error = %e, "could not mark a panicked import failed");
+                }
+            }
         }
     });
     Ok(())
+}
+
+/// Runs upload `id`'s `run` in the background, then `finish` with its result (`None` when it
+/// panicked). The upload leaves this process's running set whatever happens, so a run that
+/// panics never keeps its file "being processed" until a restart.
+fn run_detached<T, F, G>(id: i64, run: F, finish: impl FnOnce(Option<T>) -> G + Send + 'static)
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+    G: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        // Its own task, so a panic in it is a `JoinError` here instead of ending this task
+        // before the clean-up below.
+        let outcome = tokio::spawn(run).await;
+        progress_map().remove(&id);
+        if let Err(e) = &outcome {
+            tracing::error!(import = id, error = %e, "an import panicked");
+        }
+        finish(outcome.ok()).await;
+    });
 }
 
 /// One upload as the admin sees it, with live progress.
@@ -1038,6 +1074,25 @@ pub async fn get(state: &AppState, id: i64) -> Result<import::Model, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_run_that_panics_leaves_the_upload_free_to_start_again() {
+        let id = -4242;
+        progress_map().insert(id, 0);
+        let (told, heard) = tokio::sync::oneshot::channel();
+        run_detached(
+            id,
+            async { panic!("a bug in the import") },
+            move |outcome: Option<()>| async move {
+                let _ = told.send(outcome.is_none());
+            },
+        );
+        assert!(heard.await.unwrap(), "the clean-up is told it panicked");
+        assert!(
+            !progress_map().contains_key(&id),
+            "the upload is no longer being processed"
+        );
+    }
 
     #[test]
     fn sqlite_imports_commit_big_transactions_unless_a_writer_waits() {

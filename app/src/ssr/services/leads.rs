@@ -340,6 +340,19 @@ async fn decide_credit(
     })
 }
 
+/// Whom a sign-up would credit, as the friend's thanks names them: the same checks as
+/// [`capture`] (a missing or wrong code is refused the same way), nothing written. The friend
+/// page answers an email that is already a lead with this, so what it shows never tells whether
+/// an address signed up before.
+pub async fn would_credit(
+    state: &AppState,
+    request: &CaptureRequest,
+) -> Result<Option<String>, AppError> {
+    let campaign = campaigns::find_row(&state.db, &request.campaign).await?;
+    let credit = decide_credit(&state.db, &campaign, request).await?;
+    Ok(credit.referrer.active.then_some(credit.referrer.name))
+}
+
 /// Captures a friend as a pending lead credited to the right referrer.
 ///
 /// First referrer wins: an email already in the campaign keeps its lead and attribution, and

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -353,17 +353,38 @@ async fn mark_issued(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // Which of them are still due, locked on PostgreSQL: a second "issue" of the same reward
+    // (two clicks, two admins) waits here for the first to commit, then finds it issued and
+    // announces nothing. Without the lock it would skip the update but re-read the first one's
+    // committed row below and send `reward.issued` (and the email) twice. SQLite's single writer
+    // already runs the two one after the other.
+    let mut due = reward::Entity::find()
+        .select_only()
+        .column(reward::Column::Id)
+        .filter(reward::Column::Id.is_in(ids.to_vec()))
+        .filter(reward::Column::Status.eq("due"))
+        .order_by_asc(reward::Column::Id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        due = due.lock_exclusive();
+    }
+    let due: Vec<i64> = due
+        .into_tuple()
+        .all(txn)
+        .await
+        .map_err(|e| AppError::internal("rewards::mark_issued lock", e))?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
     reward::Entity::update_many()
         .col_expr(reward::Column::Status, Expr::value("issued"))
         .col_expr(reward::Column::IssuedAt, Expr::value(now))
         .col_expr(reward::Column::UpdatedAt, Expr::value(now))
-        .filter(reward::Column::Id.is_in(ids.to_vec()))
-        .filter(reward::Column::Status.eq("due"))
+        .filter(reward::Column::Id.is_in(due.clone()))
         .exec(txn)
         .await
         .map_err(|e| AppError::internal("rewards::mark_issued", e))?;
     let rows = reward::Entity::find()
-        .filter(reward::Column::Id.is_in(ids.to_vec()))
+        .filter(reward::Column::Id.is_in(due))
         .filter(reward::Column::Status.eq("issued"))
         .all(txn)
         .await
