@@ -41,7 +41,7 @@ pub enum AppError {
         /// A sentence for a person.
         message: String,
     },
-    /// Too many attempts; try again later.
+    /// Too many attempts; try again later (HTTP 429 with `Retry-After: RETRY_AFTER_SECS`).
     #[error("Too many attempts. Wait a minute and try again.")]
     RateLimited,
     /// Something failed on the server. The detail is in the server log, never here.
@@ -54,6 +54,9 @@ pub enum AppError {
         message: String,
     },
 }
+
+/// The `Retry-After` (seconds) of a 429: the "minute" [`AppError::RateLimited`] asks for.
+pub const RETRY_AFTER_SECS: u64 = 60;
 
 impl AppError {
     /// A validation error on one field.

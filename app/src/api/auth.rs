@@ -14,9 +14,15 @@ pub async fn me() -> Result<CurrentAdmin, AppError> {
 /// the sales role, the campaigns otherwise).
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    use crate::ssr::{auth, services::admins};
+    use crate::ssr::{
+        auth,
+        client_ip::ClientIp,
+        services::{admins, secrets::ip_hash},
+    };
     let state = auth::state()?;
-    let admin = admins::log_in(&state, &email, &password).await?;
+    let parts = crate::ssr::portal_session::request_parts()?;
+    let client = ip_hash(&state.settings.secret, ClientIp::of(&parts, &state).0);
+    let admin = admins::log_in(&state, &email, &password, &client).await?;
     auth::start_session(&auth::session().await?, &admin).await?;
     leptos_axum::redirect(admin.role.home());
     Ok(())

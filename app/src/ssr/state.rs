@@ -13,7 +13,7 @@ use crate::ssr::services::{
     conversions::ConversionQueue,
     links::LinkCache,
     rules::RulesCache,
-    throttle::{LoginThrottle, RateLimiter},
+    throttle::{LoginThrottle, PasswordHashing, RateLimiter},
 };
 
 /// Settings the application logic needs at run time (the full configuration lives in `server`).
@@ -83,7 +83,21 @@ pub struct AppState {
     pub conversion_queue: Arc<ConversionQueue>,
     /// Portal sign-in and join requests per email address and per client address.
     pub portal_limits: Arc<PortalLimits>,
+    /// Admin login attempts per client address.
+    pub login_limits: Arc<LoginLimits>,
+    /// How many password hashes may run and wait at once.
+    pub password_hashing: Arc<PasswordHashing>,
 }
+
+/// Rate limit of the admin's login per client address (its email has [`LoginThrottle`]).
+#[derive(Debug)]
+pub struct LoginLimits {
+    /// Per client address.
+    pub by_client: RateLimiter,
+}
+
+/// Failed admin logins allowed per client address per 15 minutes.
+pub const LOGINS_PER_CLIENT: u32 = 30;
 
 /// Rate limits of the portal's forms that send email.
 #[derive(Debug)]
@@ -124,6 +138,13 @@ impl AppState {
                 by_email: RateLimiter::new(5, Duration::from_secs(15 * 60)),
                 by_client: RateLimiter::new(20, Duration::from_secs(15 * 60)),
             }),
+            // Successful logins give their attempt back, so this counts failures: an office
+            // behind one address mistyping now and then never meets it; a guesser from one
+            // address gets 30 tries per 15 minutes.
+            login_limits: Arc::new(LoginLimits {
+                by_client: RateLimiter::new(LOGINS_PER_CLIENT, Duration::from_secs(15 * 60)),
+            }),
+            password_hashing: Arc::new(PasswordHashing::default()),
         }
     }
 }

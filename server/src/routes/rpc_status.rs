@@ -56,7 +56,15 @@ pub async fn error_status(request: Request, next: Next) -> Response {
         // Transport errors on this side are requests the server function layer could not
         // read (missing or malformed arguments); the REST API never sends them.
         Ok(AppError::Transport { .. }) => parts.status = StatusCode::BAD_REQUEST,
-        Ok(error) => parts.status = ApiError(error).status(),
+        Ok(error) => {
+            parts.status = ApiError(error).status();
+            if parts.status == StatusCode::TOO_MANY_REQUESTS {
+                parts.headers.insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(app::error::RETRY_AFTER_SECS),
+                );
+            }
+        }
         // Only `AppError`s are sent this way; anything else stays a server error.
         Err(error) => tracing::warn!(%error, "a server function's error answer is not an AppError"),
     }

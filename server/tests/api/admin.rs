@@ -455,3 +455,109 @@ async fn without_javascript_a_new_api_key_is_shown_once_after_the_redirect(app: 
 }
 
 on_both_databases!(without_javascript_a_new_api_key_is_shown_once_after_the_redirect);
+
+/// Many clients at once, each with a wrong password: past the hashing slots and their short
+/// queue the answer is an immediate 429 with `Retry-After`, never a 5xx, and the server goes on.
+/// One client guessing on its own is stopped by its own limit first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_is_refused_with_429_and_retry_after() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("HANDOFF_TRUSTED_PROXIES", "127.0.0.1")],
+    )
+    .await
+    .unwrap();
+    admins::create(&app.db, "owner@example.com", PASSWORD, Role::Owner)
+        .await
+        .unwrap();
+    let url = format!("{}/rpc/login", app.address);
+    let origin = app.address.clone();
+    let attempts = (0..120).map(|i| {
+        let (client, url, origin) = (app.client.clone(), url.clone(), origin.clone());
+        async move {
+            let response = client
+                .post(&url)
+                .header("Origin", origin)
+                .header("Accept", "application/json")
+                // A different address each: only the hashing gate can refuse them.
+                .header(
+                    "X-Forwarded-For",
+                    format!("10.1.{}.{}", i / 200, i % 200 + 1),
+                )
+                .form(&[
+                    ("email", format!("nobody{i}@example.com")),
+                    ("password", "wrong password!".to_owned()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), retry)
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "some of 120 at once are refused: {answers:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|(_, retry)| retry.as_deref() == Some("60")),
+        "{refused:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS
+                || *status == StatusCode::UNPROCESSABLE_ENTITY),
+        "only 422 and 429: {answers:?}"
+    );
+    // The owner still gets in once the burst is over.
+    let owner = app
+        .post_form(
+            "/rpc/login",
+            &[("email", "owner@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(
+        owner.status().is_redirection() || owner.status().is_success(),
+        "{}",
+        owner.status()
+    );
+
+    // One client guessing many emails: its own limit, not the emails', stops it.
+    let guess = |i: u32| {
+        let (client, url, origin) = (app.client.clone(), url.clone(), origin.clone());
+        async move {
+            client
+                .post(&url)
+                .header("Origin", origin)
+                .header("Accept", "application/json")
+                .header("X-Forwarded-For", "10.9.9.9")
+                .form(&[
+                    ("email", format!("guess{i}@example.com")),
+                    ("password", "wrong password!".to_owned()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for i in 0..app::ssr::state::LOGINS_PER_CLIENT {
+        assert_eq!(
+            guess(i).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "guess {i}"
+        );
+    }
+    assert_eq!(guess(1000).await, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -13,7 +13,10 @@ use crate::{
     ssr::{
         db::{begin_write, is_unique_violation},
         entities::{admin, setup_token},
-        services::secrets::{random_token, sha256_hex},
+        services::{
+            secrets::{random_token, sha256_hex},
+            throttle::PasswordHashing,
+        },
         state::AppState,
     },
     types::CurrentAdmin,
@@ -134,6 +137,7 @@ pub async fn create(
 /// Checks an email and password. Unknown emails cost the same time as wrong passwords.
 pub async fn authenticate(
     db: &DatabaseConnection,
+    hashing: &PasswordHashing,
     email: &str,
     password: &str,
 ) -> Result<CurrentAdmin, AppError> {
@@ -146,14 +150,14 @@ pub async fn authenticate(
     let Some(row) = row else {
         // Spend the same effort as a real check so response time does not reveal the account.
         let password = password.to_owned();
-        let _ = tokio::task::spawn_blocking(move || hash_password(&password)).await;
+        let _ = hashing.run(move || hash_password(&password)).await?;
         return Err(wrong());
     };
     let hash = row.password_hash.clone();
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::internal("admins::authenticate join", e))?;
+    let ok = hashing
+        .run(move || verify_password(&password, &hash))
+        .await?;
     if !ok {
         return Err(wrong());
     }
@@ -256,24 +260,28 @@ pub async fn complete_setup(
     Ok(admin)
 }
 
-/// Logs in with throttling: refuses while the email has too many recent failures, counts a
-/// failure, and clears the count on success. Every login door calls this.
+/// Logs in with throttling: refused (429) when `client` (a hash of the caller's address) has
+/// made too many attempts, while the email has too many attempts without a success, or when
+/// every password hashing slot and its queue are taken; a success clears the email's count and
+/// gives the client its attempt back (so the client limit counts failures).
+/// Every login door calls this.
 pub async fn log_in(
     state: &AppState,
     email: &str,
     password: &str,
+    client: &str,
 ) -> Result<CurrentAdmin, AppError> {
-    if !state.login_throttle.allows(email) {
+    // The client first: one guesser is stopped before their guessing can pause the owner's own
+    // email. Then the email's count, checked and counted in one step.
+    if !state.login_limits.by_client.attempt(client) {
+        tracing::warn!("refused a login: too many from one client");
         return Err(AppError::RateLimited);
     }
-    match authenticate(&state.db, email, password).await {
-        Ok(admin) => {
-            state.login_throttle.record_success(email);
-            Ok(admin)
-        }
-        Err(e) => {
-            state.login_throttle.record_failure(email);
-            Err(e)
-        }
+    if !state.login_throttle.begin(email) {
+        return Err(AppError::RateLimited);
     }
+    let admin = authenticate(&state.db, &state.password_hashing, email, password).await?;
+    state.login_throttle.record_success(email);
+    state.login_limits.by_client.refund(client);
+    Ok(admin)
 }

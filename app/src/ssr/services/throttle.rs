@@ -21,24 +21,35 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    /// Whether `email` may try to log in now.
-    pub fn allows(&self, email: &str) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(&email.trim().to_lowercase()) {
-            Some((since, n)) => since.elapsed() > WINDOW || *n < MAX_FAILURES,
-            None => true,
-        }
-    }
-
-    /// Counts a failed attempt.
-    pub fn record_failure(&self, email: &str) {
+    /// Counts a login attempt for `email` before its password is checked; false (and nothing
+    /// counted) when the email has had [`MAX_FAILURES`] within [`WINDOW`]. Checking and counting
+    /// are one step under one lock, so parallel attempts cannot all see the old count: the
+    /// eleventh of eleven at once is refused. A success clears the count
+    /// ([`record_success`](Self::record_success)); a failure leaves it counted.
+    pub fn begin(&self, email: &str) -> bool {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Forget old entries so the map cannot grow without bound.
-        failures.retain(|_, (since, _)| since.elapsed() <= WINDOW);
-        let entry = failures
-            .entry(email.trim().to_lowercase())
-            .or_insert((Instant::now(), 0));
+        if failures.len() > 10_000 {
+            failures.retain(|_, (since, _)| since.elapsed() <= WINDOW);
+        }
+        let key = email.trim().to_lowercase();
+        let entry = failures.entry(key).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() > WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        if entry.1 >= MAX_FAILURES {
+            return false;
+        }
         entry.1 += 1;
+        if entry.1 == MAX_FAILURES {
+            // Short (the window) and logged, so an owner locked out by someone else's guessing
+            // knows why and for how long; the per-client limit stops one guesser before this.
+            tracing::warn!(
+                minutes = WINDOW.as_secs() / 60,
+                "login paused for an email after {MAX_FAILURES} attempts"
+            );
+        }
+        true
     }
 
     /// Clears the count after a successful login.
@@ -50,24 +61,122 @@ impl LoginThrottle {
     }
 }
 
+/// Bounds the password hashes (argon2id, about 19 MiB and tens of milliseconds each) running at
+/// once to the machine's cores, with a short queue behind them; a login past the queue is
+/// refused at once (429) instead of waiting, so a flood of logins costs bounded memory and CPU.
+#[derive(Debug)]
+pub struct PasswordHashing {
+    queue: tokio::sync::Semaphore,
+    running: tokio::sync::Semaphore,
+}
+
+/// Logins that may wait for a hashing slot, per core.
+pub const HASH_QUEUE_PER_CORE: usize = 4;
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(cores)
+    }
+}
+
+impl PasswordHashing {
+    /// `slots` hashes at once, and `slots * HASH_QUEUE_PER_CORE` more waiting.
+    pub fn new(slots: usize) -> Self {
+        let slots = slots.max(1);
+        Self {
+            queue: tokio::sync::Semaphore::new(slots * (1 + HASH_QUEUE_PER_CORE)),
+            running: tokio::sync::Semaphore::new(slots),
+        }
+    }
+
+    /// Runs `hash` on the blocking pool when a slot is free; `RateLimited` at once when the
+    /// queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        hash: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::error::AppError> {
+        use crate::error::AppError;
+        let Ok(_queued) = self.queue.try_acquire() else {
+            tracing::warn!("refused a login: every password hashing slot is busy");
+            return Err(AppError::RateLimited);
+        };
+        let _running = self
+            .running
+            .acquire()
+            .await
+            .map_err(|e| AppError::internal("throttle::PasswordHashing", e))?;
+        tokio::task::spawn_blocking(hash)
+            .await
+            .map_err(|e| AppError::internal("throttle::PasswordHashing join", e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_eleventh_failure_in_a_row_is_refused_and_success_resets() {
+    fn the_eleventh_attempt_without_a_success_is_refused_and_success_resets() {
         let throttle = LoginThrottle::default();
         for _ in 0..MAX_FAILURES {
-            assert!(throttle.allows("A@example.com"));
-            throttle.record_failure("a@example.com");
+            assert!(throttle.begin("A@example.com"));
         }
-        assert!(!throttle.allows("a@example.com"));
+        assert!(!throttle.begin("a@example.com"));
         assert!(
-            throttle.allows("b@example.com"),
+            throttle.begin("b@example.com"),
             "other accounts are not affected"
         );
         throttle.record_success("a@example.com");
-        assert!(throttle.allows("a@example.com"));
+        assert!(throttle.begin("a@example.com"));
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_all_see_the_old_count() {
+        let throttle = std::sync::Arc::new(LoginThrottle::default());
+        let admitted: usize = (0..4 * MAX_FAILURES)
+            .map(|_| {
+                let throttle = throttle.clone();
+                std::thread::spawn(move || throttle.begin("race@example.com"))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert_eq!(admitted, MAX_FAILURES as usize);
+    }
+
+    #[tokio::test]
+    async fn hashes_past_the_queue_are_refused_at_once() {
+        let hashing = std::sync::Arc::new(PasswordHashing::new(1));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+        let mut held = Vec::new();
+        for _ in 0..(1 + HASH_QUEUE_PER_CORE) {
+            let (hashing, wait) = (hashing.clone(), wait.clone());
+            held.push(tokio::spawn(async move {
+                hashing
+                    .run(move || {
+                        let _ = wait.lock().unwrap().recv();
+                    })
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(matches!(
+            hashing.run(|| ()).await,
+            Err(crate::error::AppError::RateLimited)
+        ));
+        for _ in 0..held.len() {
+            release.send(()).unwrap();
+        }
+        for h in held {
+            assert!(h.await.unwrap().is_ok());
+        }
+        assert!(
+            hashing.run(|| ()).await.is_ok(),
+            "free again once they are done"
+        );
     }
 }
 
@@ -105,6 +214,15 @@ impl RateLimiter {
         }
         entry.1 += 1;
         entry.1 <= self.limit
+    }
+
+    /// Gives back one attempt of `key` (a login that succeeded): what the limit counts is then
+    /// the failures, so people who type their password right are never held back.
+    pub fn refund(&self, key: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = seen.get_mut(key) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
     }
 }
 
