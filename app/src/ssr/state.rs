@@ -94,10 +94,16 @@ pub struct AppState {
 pub struct LoginLimits {
     /// Per client address.
     pub by_client: RateLimiter,
+    /// Per client address and email: one guesser at one account backs off before the email
+    /// itself is paused (which then takes guessing from several addresses).
+    pub by_client_and_email: RateLimiter,
 }
 
 /// Failed admin logins allowed per client address per 15 minutes.
 pub const LOGINS_PER_CLIENT: u32 = 30;
+/// Failed admin logins allowed per client address and email per 15 minutes: fewer than the
+/// email's own pause (`throttle::MAX_FAILURES`), so one address alone cannot pause an account.
+pub const LOGINS_PER_CLIENT_AND_EMAIL: u32 = 5;
 
 /// Rate limits of the portal's forms that send email.
 #[derive(Debug)]
@@ -143,6 +149,10 @@ impl AppState {
             // address gets 30 tries per 15 minutes.
             login_limits: Arc::new(LoginLimits {
                 by_client: RateLimiter::new(LOGINS_PER_CLIENT, Duration::from_secs(15 * 60)),
+                by_client_and_email: RateLimiter::new(
+                    LOGINS_PER_CLIENT_AND_EMAIL,
+                    Duration::from_secs(15 * 60),
+                ),
             }),
             password_hashing: Arc::new(PasswordHashing::default()),
         }

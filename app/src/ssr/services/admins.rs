@@ -273,7 +273,9 @@ pub async fn log_in(
 ) -> Result<CurrentAdmin, AppError> {
     // The client first: one guesser is stopped before their guessing can pause the owner's own
     // email. Then the email's count, checked and counted in one step.
-    if !state.login_limits.by_client.attempt(client) {
+    let limits = &state.login_limits;
+    let pair = format!("{client}\u{0}{}", email.trim().to_lowercase());
+    if !limits.by_client.attempt(client) || !limits.by_client_and_email.attempt(&pair) {
         tracing::warn!("refused a login: too many from one client");
         return Err(AppError::RateLimited);
     }
@@ -282,6 +284,7 @@ pub async fn log_in(
     }
     let admin = authenticate(&state.db, &state.password_hashing, email, password).await?;
     state.login_throttle.record_success(email);
-    state.login_limits.by_client.refund(client);
+    limits.by_client.refund(client);
+    limits.by_client_and_email.refund(&pair);
     Ok(admin)
 }

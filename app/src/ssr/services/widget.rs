@@ -258,12 +258,6 @@ pub fn settings_of(row: &campaign::Model) -> WidgetSettings {
     }
 }
 
-/// The widget settings of campaign `slug`, as the admin's form shows them.
-pub async fn get(state: &AppState, slug: &str) -> Result<WidgetSettingsInput, AppError> {
-    let row = campaigns::find_row(&state.db, slug).await?;
-    Ok(settings_of(&row).to_input())
-}
-
 /// Saves the widget settings of campaign `slug`; nothing changes when one field is wrong.
 pub async fn save(
     state: &AppState,
