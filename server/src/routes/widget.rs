@@ -161,12 +161,16 @@ pub async fn preview_page(
 ) -> Response {
     let campaign = match app::ssr::services::campaigns::find_row(&state.db, &slug).await {
         Ok(row) => row,
-        Err(_) => {
+        Err(app::error::AppError::NotFound { .. }) => {
             return pages::message(
                 StatusCode::NOT_FOUND,
                 "No such campaign",
                 "There is no campaign at this address.",
             );
+        }
+        Err(e) => {
+            tracing::error!(campaign = %slug, error = %e, "widget preview page failed");
+            return pages::internal_error();
         }
     };
     let saved = widget::settings_of(&campaign).mode;
