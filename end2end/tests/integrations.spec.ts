@@ -1,7 +1,8 @@
 // The Integrations tab: an inbound webhook source (its URL shown once, a delivery in its log,
 // replay), an outbound endpoint (its secret shown once, disable, delete), Stripe (the signing
-// secret, the campaign, promotion codes mapped by hand and from a CSV file, deleted) and HubSpot
-// (the access token saved, refused when malformed, disconnected). Runs in both
+// secret, the campaign, promotion codes mapped by hand and from a CSV file, deleted), HubSpot
+// (the access token saved, refused when malformed, disconnected) and Salesforce (the connection
+// refused with a wrong field, saved with its secret hidden, disconnected). Runs in both
 // projects: chromium-js and chromium-nojs (the file import is a plain form post in both).
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
@@ -9,6 +10,7 @@ import {
   addReferrer,
   column,
   createCampaign,
+  exclusively,
   formWith,
   loginAsOwner,
   newCampaign,
@@ -169,7 +171,7 @@ test('inbound sources, outbound endpoints and Stripe are set up on the integrati
     await expect(page.getByRole('heading', { name: 'Stripe delivery log' })).toBeVisible();
   });
 
-  await test.step('HubSpot: the access token is saved, shown by its end only, and disconnected', async () => {
+  await test.step('HubSpot: the access token is saved, shown by its end only, and disconnected', () => exclusively('crm', async () => {
     await visit(page, '/admin/integrations');
     const hubspot = page.getByRole('region', { name: 'HubSpot' });
     await expect(hubspot.getByText('Not connected: nothing is sent to HubSpot.')).toBeVisible();
@@ -186,11 +188,42 @@ test('inbound sources, outbound endpoints and Stripe are set up on the integrati
     await formWith(page, 'Save token').getByRole('button', { name: 'Save token' }).click();
     await expectStatus(page, 'Access token saved.');
     await expect(hubspot.getByText(`Connected: access token ending in …${tail}.`)).toBeVisible();
+    await expect(formWith(page, 'Save token').getByLabel('Private app access token', { exact: true })).toHaveValue('');
     await expect(hubspot.getByText('0 synced, 0 waiting, 0 failed.')).toBeVisible();
 
     await hubspot.getByRole('button', { name: 'Disconnect HubSpot' }).click();
     await expect(hubspot.getByText('Not connected: nothing is sent to HubSpot.')).toBeVisible();
-  });
+  }));
+
+  await test.step('Salesforce: a wrong field is named, the connection saved with its secret hidden, and disconnected', () => exclusively('crm', async () => {
+    await visit(page, '/admin/integrations');
+    const salesforce = page.getByRole('region', { name: 'Salesforce' });
+    await expect(salesforce.getByText('Not connected: nothing is sent to Salesforce.')).toBeVisible();
+    await expect(salesforce.getByRole('cell', { name: 'Handoff_Referral_Code__c' })).toBeVisible();
+    const form = () => formWith(page, 'Save connection');
+    const tail = unique().slice(-4);
+    await form().getByLabel('My Domain URL').fill('http://acme.my.salesforce.com');
+    await form().getByLabel('Consumer key').fill(`3MVG9e2e${unique()}`);
+    await form().getByLabel('Consumer secret').fill(`secret-e2e-${unique()}${tail}`);
+    await form().getByLabel('Write referrers and leads as').selectOption('Lead');
+    await form().getByRole('button', { name: 'Save connection' }).click();
+    await expect(salesforce.getByText(/Enter your org's My Domain URL/).first()).toBeVisible();
+    await expect(salesforce.getByText('Not connected: nothing is sent to Salesforce.')).toBeVisible();
+
+    // Without JavaScript the refused form came back from the server: the secret is typed again.
+    await form().getByLabel('My Domain URL').fill(`https://e2e-${id}.my.salesforce.com`);
+    await form().getByLabel('Consumer key').fill(`3MVG9e2e${unique()}`);
+    await form().getByLabel('Consumer secret').fill(`secret-e2e-${unique()}${tail}`);
+    await form().getByLabel('Write referrers and leads as').selectOption('Lead');
+    await form().getByRole('button', { name: 'Save connection' }).click();
+    await expectStatus(page, 'Salesforce connection saved.');
+    await expect(salesforce.getByText(`Connected to https://e2e-${id}.my.salesforce.com: Lead records by Handoff_Email__c, consumer secret ending in …${tail}.`)).toBeVisible();
+    await expect(form().getByLabel('Consumer secret')).toHaveValue('');
+    await expect(salesforce.getByText('0 synced, 0 waiting, 0 failed.')).toBeVisible();
+
+    await salesforce.getByRole('button', { name: 'Disconnect Salesforce' }).click();
+    await expect(salesforce.getByText('Not connected: nothing is sent to Salesforce.')).toBeVisible();
+  }));
 
   await test.step('promotion codes are imported from a CSV file; bad rows are listed, a second import changes nothing', async () => {
     const filename = `codes-${id}.csv`;

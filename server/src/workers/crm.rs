@@ -1,14 +1,14 @@
-//! The CRM worker: sends the CRM sync queue (`services::crm`) to HubSpot, 100 contacts a
-//! request, and records HubSpot's answer for each row: synced, retried with backoff, or held
-//! back until a 429's `Retry-After` has passed (the whole worker waits then, since the limit is
-//! the account's, not the contact's).
+//! The CRM worker: sends the CRM sync queue (`services::crm`) to each connected CRM (HubSpot,
+//! 100 contacts a request; Salesforce, 200 records a request), and records the CRM's answer for
+//! each row: synced, retried with backoff, or held back until a rate limit has passed (that CRM
+//! alone waits then, since the limit is the account's, not the contact's; the other goes on).
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
     error::AppError,
     ssr::{
-        services::crm::{self, Claimed, Outcome, hubspot},
+        services::crm::{self, Claimed, Outcome, Recorded, hubspot, salesforce},
         state::RuntimeSettings,
     },
 };
@@ -21,8 +21,18 @@ use tokio::task::JoinHandle;
 pub struct Round {
     /// Queue rows claimed.
     pub claimed: usize,
-    /// HubSpot asked to wait until then.
+    /// Whether the batch was full (more may be waiting: no pause before the next round).
+    pub full: bool,
+    /// The CRM asked to wait until then.
     pub wait_until: Option<DateTime<Utc>>,
+}
+
+/// What the worker keeps between rounds: Salesforce's session (signing in for every batch
+/// would spend the org's API allowance) and when each CRM may be called again.
+#[derive(Default)]
+pub struct Worker {
+    salesforce_session: Option<salesforce::Session>,
+    paused_until: HashMap<&'static str, DateTime<Utc>>,
 }
 
 /// Starts the worker; it polls every `poll` until aborted.
@@ -32,39 +42,159 @@ pub fn spawn(
     poll: Duration,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match hubspot::client() {
+        let client = match crm::client() {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "CRM worker: no HTTP client; nothing is synced");
                 return;
             }
         };
+        let mut worker = Worker::default();
         loop {
-            match run_once(&db, &client, &settings).await {
-                Ok(Round {
-                    wait_until: Some(until),
-                    ..
-                }) => {
-                    let wait = (until - Utc::now()).to_std().unwrap_or(poll);
-                    tracing::info!(
-                        seconds = wait.as_secs(),
-                        "CRM worker: HubSpot asked to slow down"
-                    );
-                    tokio::time::sleep(wait.max(poll)).await;
-                    continue;
-                }
-                Ok(round) if round.claimed == hubspot::BATCH => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "CRM worker: a round failed"),
+            let busy = worker.run_once(&db, &client, &settings).await;
+            if !busy {
+                tokio::time::sleep(poll).await;
             }
-            tokio::time::sleep(poll).await;
         }
     })
 }
 
-/// One round: claims up to a batch of due rows, sends their contacts as they are now, records
-/// the answer. Does nothing while HubSpot is not connected.
-pub async fn run_once(
+impl Worker {
+    /// One round for every CRM not asked to wait; true when a batch was full (go again at
+    /// once).
+    pub async fn run_once(
+        &mut self,
+        db: &DatabaseConnection,
+        client: &reqwest::Client,
+        settings: &RuntimeSettings,
+    ) -> bool {
+        let mut busy = false;
+        for name in crm::ALL {
+            let now = Utc::now();
+            if self
+                .paused_until
+                .get(name)
+                .is_some_and(|until| *until > now)
+            {
+                continue;
+            }
+            let round = match name {
+                crm::SALESFORCE => {
+                    salesforce_round(db, client, settings, &mut self.salesforce_session).await
+                }
+                _ => hubspot_round(db, client, settings).await,
+            };
+            match round {
+                Ok(Round {
+                    wait_until: Some(until),
+                    ..
+                }) => {
+                    tracing::info!(
+                        crm = name,
+                        seconds = (until - now).num_seconds(),
+                        "CRM worker: asked to slow down"
+                    );
+                    self.paused_until.insert(name, until);
+                }
+                Ok(round) => busy |= round.full,
+                Err(e) => tracing::warn!(crm = name, error = %e, "CRM worker: a round failed"),
+            }
+        }
+        busy
+    }
+}
+
+/// Claims up to `batch` due rows of `crm` and turns them into contacts; records the rows with
+/// nothing to send (gone, or no email) as skipped. `None`: nothing was due.
+async fn begin_round(
+    db: &DatabaseConnection,
+    settings: &RuntimeSettings,
+    name: &'static str,
+    shown_name: &str,
+    batch: usize,
+) -> Result<Option<(Vec<Claimed>, crm::Batch)>, AppError> {
+    let claimed = crm::claim(db, name, batch as u64).await?;
+    if claimed.is_empty() {
+        return Ok(None);
+    }
+    let contacts = crm::contacts(db, settings, &claimed).await?;
+    let without_email = format!(
+        "No email address: {shown_name} records are matched by email, so nothing was sent."
+    );
+    for (rows, why) in [
+        (&contacts.gone, "Not in Handoff any more: nothing sent."),
+        (&contacts.without_email, without_email.as_str()),
+    ] {
+        let skipped: Vec<(Claimed, Outcome)> = rows
+            .iter()
+            .filter_map(|row| Some((find(&claimed, *row)?, Outcome::Skipped)))
+            .collect();
+        crm::record(db, &skipped, None, why).await?;
+    }
+    Ok(Some((claimed, contacts)))
+}
+
+fn find(claimed: &[Claimed], row: i64) -> Option<Claimed> {
+    claimed.iter().find(|c| c.id == row).cloned()
+}
+
+/// One Salesforce round: claims up to 200 due rows and sends them (signing in when needed),
+/// records each record's answer. Does nothing while Salesforce is not connected.
+pub async fn salesforce_round(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    settings: &RuntimeSettings,
+    session: &mut Option<salesforce::Session>,
+) -> Result<Round, AppError> {
+    let Some(connection) = salesforce::connection(db).await? else {
+        *session = None;
+        return Ok(Round::default());
+    };
+    let Some((claimed, batch)) = begin_round(
+        db,
+        settings,
+        crm::SALESFORCE,
+        "Salesforce",
+        salesforce::BATCH,
+    )
+    .await?
+    else {
+        return Ok(Round::default());
+    };
+    let mut round = Round {
+        claimed: claimed.len(),
+        full: claimed.len() == salesforce::BATCH,
+        wait_until: None,
+    };
+    if batch.contacts.is_empty() {
+        return Ok(round);
+    }
+    let answers = salesforce::sync(client, &connection, session, &batch.contacts, Utc::now()).await;
+    let results: Vec<Recorded> = answers
+        .into_iter()
+        .filter_map(|(row, outcome, status, reply)| {
+            Some(Recorded {
+                row: find(&claimed, row)?,
+                outcome,
+                status,
+                reply,
+            })
+        })
+        .collect();
+    if let Some(failed) = results.iter().find(|r| r.outcome == Outcome::Failed) {
+        tracing::warn!(status = ?failed.status, reply = %failed.reply.chars().take(300).collect::<String>(), "CRM worker: Salesforce refused records");
+    }
+    round.wait_until = results.iter().find_map(|r| match r.outcome {
+        Outcome::RateLimited(at) => Some(at),
+        _ => None,
+    });
+    crm::record_each(db, &results).await?;
+    Ok(round)
+}
+
+/// One HubSpot round: claims up to a batch of due rows, sends their contacts as they are now,
+/// records the answer. Does nothing while HubSpot is not connected.
+pub async fn hubspot_round(
     db: &DatabaseConnection,
     client: &reqwest::Client,
     settings: &RuntimeSettings,
@@ -73,29 +203,17 @@ pub async fn run_once(
     let Some(connection) = hubspot::connection(db).await? else {
         return Ok(Round::default());
     };
-    let claimed = crm::claim(db, crm::HUBSPOT, hubspot::BATCH as u64).await?;
-    if claimed.is_empty() {
+    let Some((claimed, batch)) =
+        begin_round(db, settings, crm::HUBSPOT, "HubSpot", hubspot::BATCH).await?
+    else {
         return Ok(Round::default());
-    }
+    };
     let round = Round {
         claimed: claimed.len(),
+        full: claimed.len() == hubspot::BATCH,
         wait_until: None,
     };
-    let batch = crm::contacts(db, settings, &claimed).await?;
-    let by_row = |row: i64| claimed.iter().find(|c| c.id == row).cloned();
-    for (rows, why) in [
-        (&batch.gone, "Not in Handoff any more: nothing sent."),
-        (
-            &batch.without_email,
-            "No email address: HubSpot contacts are matched by email, so nothing was sent.",
-        ),
-    ] {
-        let skipped: Vec<(Claimed, Outcome)> = rows
-            .iter()
-            .filter_map(|row| Some((by_row(*row)?, Outcome::Skipped)))
-            .collect();
-        crm::record(db, &skipped, None, why).await?;
-    }
+    let by_row = |row: i64| find(&claimed, row);
     if batch.contacts.is_empty() {
         return Ok(round);
     }
@@ -134,7 +252,7 @@ pub async fn run_once(
 /// 429.
 async fn send_result(
     db: &DatabaseConnection,
-    reply: &hubspot::Reply,
+    reply: &crm::Reply,
     contacts: &[crm::Contact],
     by_row: &impl Fn(i64) -> Option<Claimed>,
 ) -> Result<Option<DateTime<Utc>>, AppError> {

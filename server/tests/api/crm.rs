@@ -38,7 +38,7 @@ const POISON: &str = "poison@example.com";
 
 /// One request HubSpot got: when, path, `Authorization` header, JSON body.
 #[derive(Clone, Debug)]
-struct Got {
+pub(crate) struct Got {
     at: Instant,
     path: String,
     authorization: String,
@@ -46,13 +46,13 @@ struct Got {
 }
 
 /// A scripted answer: status, `Retry-After`, body.
-type Answer = (u16, Option<u64>, Value);
+pub(crate) type Answer = (u16, Option<u64>, Value);
 
 #[derive(Clone, Default)]
-struct Fake {
+pub(crate) struct Fake {
     got: Arc<Mutex<Vec<Got>>>,
     /// Answers for the next requests, in order; when empty, HubSpot's 200.
-    script: Arc<Mutex<VecDeque<Answer>>>,
+    pub(crate) script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 impl Fake {
@@ -66,7 +66,7 @@ impl Fake {
             .collect()
     }
 
-    fn upserts(&self) -> Vec<Got> {
+    pub(crate) fn upserts(&self) -> Vec<Got> {
         self.requests(UPSERT)
     }
 }
@@ -130,7 +130,7 @@ async fn answer(
 }
 
 /// Starts the fake HubSpot and points the app at it with a token.
-async fn connect(app: &TestApp) -> Fake {
+pub(crate) async fn connect(app: &TestApp) -> Fake {
     let fake = fake_hubspot(app).await;
     hubspot::set_token(&app.db, &Actor::command_line(), TOKEN)
         .await
@@ -156,7 +156,7 @@ async fn fake_hubspot(app: &TestApp) -> Fake {
     fake
 }
 
-async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     for _ in 0..300 {
         if condition() {
             return;
@@ -167,7 +167,7 @@ async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 }
 
 /// The input of the newest upsert naming `email`.
-fn latest_input(fake: &Fake, email: &str) -> Option<Value> {
+pub(crate) fn latest_input(fake: &Fake, email: &str) -> Option<Value> {
     fake.upserts().iter().rev().find_map(|g| {
         g.body["inputs"]
             .as_array()?
@@ -177,12 +177,16 @@ fn latest_input(fake: &Fake, email: &str) -> Option<Value> {
     })
 }
 
-async fn rows(app: &TestApp) -> Vec<crm_sync::Model> {
+pub(crate) async fn rows(app: &TestApp) -> Vec<crm_sync::Model> {
     crm_sync::Entity::find().all(&app.db).await.unwrap()
 }
 
 /// Waits until the queue's rows satisfy `condition`.
-async fn wait_for_rows(app: &TestApp, what: &str, condition: impl Fn(&[crm_sync::Model]) -> bool) {
+pub(crate) async fn wait_for_rows(
+    app: &TestApp,
+    what: &str,
+    condition: impl Fn(&[crm_sync::Model]) -> bool,
+) {
     for _ in 0..300 {
         if condition(&rows(app).await) {
             return;

@@ -31,6 +31,7 @@ mod referrer_import;
 mod referrer_removal;
 mod referrers;
 mod sales;
+mod salesforce;
 mod smtp;
 mod webhooks;
 mod widget;

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::hubspot::HubSpotSection;
+use super::{hubspot::HubSpotSection, salesforce::SalesforceSection};
 use crate::{
     api::{
         campaigns::list_campaigns,
@@ -251,6 +251,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                 <a href="#stripe">"Stripe"</a>
                 <a href="#outbound">"Outbound webhooks"</a>
                 <a href="#hubspot">"HubSpot"</a>
+                <a href="#salesforce">"Salesforce"</a>
                 <a href="/admin/api-keys">"API keys"</a>
             </nav>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -271,6 +272,7 @@ pub fn IntegrationsPage() -> impl IntoView {
             // Outside the Suspense above: its own resource is made with the page, not inside that
             // Suspense's async render (a resource made there does not hydrate).
             <HubSpotSection />
+            <SalesforceSection />
         </AdminPage>
     }
 }

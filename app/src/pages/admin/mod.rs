@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod campaigns;
+pub mod crm_log;
 pub mod email_templates;
 pub mod emails;
 pub mod hubspot;
@@ -20,6 +21,7 @@ pub mod referrers;
 pub mod rewards;
 pub mod rules;
 pub mod sales;
+pub mod salesforce;
 pub mod search;
 pub mod setup;
 pub mod widget;

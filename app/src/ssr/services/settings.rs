@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
 };
 
 use crate::{
@@ -27,6 +28,19 @@ pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<String>,
         .map_err(|e| AppError::internal("settings::get", e))?
         .map(|s| s.value)
         .filter(|v| !v.is_empty()))
+}
+
+/// Which of `keys` are set (to a value that is not empty), in one query.
+pub async fn present(db: &impl ConnectionTrait, keys: &[&str]) -> Result<Vec<String>, AppError> {
+    Ok(setting::Entity::find()
+        .filter(setting::Column::Key.is_in(keys.iter().copied()))
+        .filter(setting::Column::Value.ne(""))
+        .all(db)
+        .await
+        .map_err(|e| AppError::internal("settings::present", e))?
+        .into_iter()
+        .map(|s| s.key)
+        .collect())
 }
 
 /// Sets `key` (an empty value clears it).

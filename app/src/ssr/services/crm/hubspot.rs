@@ -6,13 +6,11 @@
 //! Only Handoff's own properties are sent: a contact's name, owner or lifecycle stage in
 //! HubSpot are the business's, and an upsert never overwrites them.
 
-use std::time::Duration as StdDuration;
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
-use super::{Contact, Outcome};
+use super::{Contact, DEFAULT_RETRY_AFTER, Outcome, Reply, retry_wait};
 use crate::{
     error::AppError,
     ssr::services::{
@@ -30,12 +28,6 @@ pub const API_BASE: &str = "hubspot.api_base";
 pub const DEFAULT_API_BASE: &str = "https://api.hubapi.com";
 /// Contacts per batch request: HubSpot's limit for batch upserts.
 pub const BATCH: usize = 100;
-/// How long HubSpot has to answer.
-pub const TIMEOUT: StdDuration = StdDuration::from_secs(15);
-/// The wait after a 429 that names none.
-pub const DEFAULT_RETRY_AFTER: Duration = Duration::seconds(10);
-/// The longest wait a `Retry-After` is believed for.
-pub const MAX_RETRY_AFTER: Duration = Duration::hours(1);
 
 /// The referrer's referral link.
 pub const LINK: &str = "handoff_referral_link";
@@ -163,28 +155,6 @@ pub fn properties_outcome(reply: &Reply) -> (&'static str, String) {
     }
 }
 
-/// An HTTP client for HubSpot: a timeout, no redirects (a redirect would carry the token
-/// elsewhere).
-pub fn client() -> Result<reqwest::Client, AppError> {
-    reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Handoff/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| AppError::internal("hubspot::client", e))
-}
-
-/// HubSpot's answer to one request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
-    /// The HTTP status; `None` when no answer came (connection refused, timeout).
-    pub status: Option<u16>,
-    /// The body, or what went wrong on the way.
-    pub body: String,
-    /// The `Retry-After` header, in seconds.
-    pub retry_after: Option<u64>,
-}
-
 /// The batch upsert's request body for `contacts` (by email).
 pub fn upsert_body(contacts: &[Contact]) -> Value {
     json!({
@@ -243,36 +213,11 @@ async fn post(
     path: &str,
     body: &Value,
 ) -> Reply {
-    let sent = client
+    let request = client
         .post(format!("{}{path}", connection.base))
         .bearer_auth(&connection.token)
-        .json(body)
-        .send()
-        .await;
-    match sent {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let body = response
-                .text()
-                .await
-                .unwrap_or_else(|e| format!("(the body could not be read: {e})"));
-            Reply {
-                status: Some(status),
-                body,
-                retry_after,
-            }
-        }
-        Err(e) => Reply {
-            status: None,
-            body: format!("No answer from HubSpot: {e}"),
-            retry_after: None,
-        },
-    }
+        .json(body);
+    super::send(request, "HubSpot").await
 }
 
 /// What each row of `contacts` became, given HubSpot's `reply` at `now`: a 2xx syncs them all
@@ -306,31 +251,26 @@ pub fn outcomes(reply: &Reply, contacts: &[Contact], now: DateTime<Utc>) -> Vec<
                 .collect()
         }
         Some(200..=299) => every(Outcome::Synced),
-        Some(429) => every(Outcome::RateLimited(now + retry_wait(reply))),
+        Some(429) => every(Outcome::RateLimited(
+            now + retry_wait(reply, DEFAULT_RETRY_AFTER),
+        )),
         _ => every(Outcome::Failed),
     }
-}
-
-/// How long to wait after a 429: its `Retry-After`, or [`DEFAULT_RETRY_AFTER`], at most
-/// [`MAX_RETRY_AFTER`].
-pub fn retry_wait(reply: &Reply) -> Duration {
-    reply
-        .retry_after
-        .and_then(|s| i64::try_from(s).ok())
-        .map(Duration::seconds)
-        .unwrap_or(DEFAULT_RETRY_AFTER)
-        .min(MAX_RETRY_AFTER)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
+    use chrono::Duration;
+
     use super::*;
+    use crate::ssr::services::crm::MAX_RETRY_AFTER;
 
     fn contact(email: &str, rows: &[i64]) -> Contact {
         Contact {
             email: email.to_owned(),
+            name: None,
             properties: BTreeMap::from([(CODE, "JANE-7".to_owned())]),
             rows: rows.to_vec(),
         }

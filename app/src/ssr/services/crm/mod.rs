@@ -8,9 +8,14 @@
 //! object's state as it is at send time. The row stays afterwards as the sync log (the CRM's
 //! last answer). A failing CRM costs the referral path one small insert, never a wait.
 //!
-//! Only HubSpot today ([`hubspot`]); the queue's `crm` column leaves room for Salesforce.
+//! Two CRMs: HubSpot ([`hubspot`], contacts by email) and Salesforce ([`salesforce`], Contacts or
+//! Leads by an external id field). Each has its own rows in the queue (the `crm` column), so one
+//! CRM's outage or rate limit never holds back the other.
 
 pub mod hubspot;
+pub mod salesforce;
+
+use std::time::Duration as StdDuration;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -39,6 +44,16 @@ use crate::{
 
 /// The `crm` of HubSpot's rows.
 pub const HUBSPOT: &str = "hubspot";
+/// The `crm` of Salesforce's rows.
+pub const SALESFORCE: &str = "salesforce";
+/// Every CRM Handoff syncs to, in the order the worker serves them.
+pub const ALL: [&str; 2] = [HUBSPOT, SALESFORCE];
+/// How long a CRM has to answer.
+pub const TIMEOUT: StdDuration = StdDuration::from_secs(15);
+/// The wait after a 429 that names none.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::seconds(10);
+/// The longest wait a `Retry-After` is believed for.
+pub const MAX_RETRY_AFTER: Duration = Duration::hours(1);
 /// How long a claim lasts before another process may send the same rows.
 pub const LEASE_SECS: i64 = 120;
 /// Rows a [`touch`] statement writes at most (5 values each, under every parameter limit).
@@ -72,13 +87,86 @@ impl ObjectKind {
     }
 }
 
-/// The CRMs with a connection set up (HubSpot with a token).
+/// The CRMs with a connection set up (HubSpot with a token, Salesforce with a client secret),
+/// in one settings read.
 pub async fn enabled(db: &impl ConnectionTrait) -> Result<Vec<&'static str>, AppError> {
-    Ok(if settings::get(db, hubspot::TOKEN).await?.is_some() {
-        vec![HUBSPOT]
-    } else {
-        Vec::new()
-    })
+    let set = settings::present(db, &[hubspot::TOKEN, salesforce::CLIENT_SECRET]).await?;
+    Ok([
+        (hubspot::TOKEN, HUBSPOT),
+        (salesforce::CLIENT_SECRET, SALESFORCE),
+    ]
+    .into_iter()
+    .filter(|(key, _)| set.iter().any(|k| k == key))
+    .map(|(_, crm)| crm)
+    .collect())
+}
+
+/// An HTTP client for CRMs: a timeout, no redirects (a redirect would carry the credentials
+/// elsewhere).
+pub fn client() -> Result<reqwest::Client, AppError> {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Handoff/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AppError::internal("crm::client", e))
+}
+
+/// A CRM's answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The HTTP status; `None` when no answer came (connection refused, timeout).
+    pub status: Option<u16>,
+    /// The body, or what went wrong on the way.
+    pub body: String,
+    /// The `Retry-After` header, in seconds.
+    pub retry_after: Option<u64>,
+}
+
+impl Reply {
+    /// The start of the body, for logs.
+    pub fn excerpt(&self) -> String {
+        self.body.chars().take(300).collect()
+    }
+}
+
+/// Sends `request` to the CRM called `who` and reads its answer whatever it is: the worker
+/// records failures, it does not stop on them.
+pub async fn send(request: reqwest::RequestBuilder, who: &str) -> Reply {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = response
+                .text()
+                .await
+                .unwrap_or_else(|e| format!("(the body could not be read: {e})"));
+            Reply {
+                status: Some(status),
+                body,
+                retry_after,
+            }
+        }
+        Err(e) => Reply {
+            status: None,
+            body: format!("No answer from {who}: {e}"),
+            retry_after: None,
+        },
+    }
+}
+
+/// How long to wait after a 429: its `Retry-After`, or `default`, at most [`MAX_RETRY_AFTER`].
+pub fn retry_wait(reply: &Reply, default: Duration) -> Duration {
+    reply
+        .retry_after
+        .and_then(|s| i64::try_from(s).ok())
+        .map(Duration::seconds)
+        .unwrap_or(default)
+        .min(MAX_RETRY_AFTER)
 }
 
 /// The referrers and leads an outbox event of `event_type` with payload `data` changes in a
@@ -242,8 +330,8 @@ pub async fn touch_all(db: &DatabaseConnection, actor: &Actor, crm: &str) -> Res
     Ok(queued)
 }
 
-/// Queues one row again (the sync log's "Send again").
-pub async fn resend(db: &DatabaseConnection, row_id: i64) -> Result<(), AppError> {
+/// Queues one row again for its own CRM (the sync log's "Send again"); returns that CRM.
+pub async fn resend(db: &DatabaseConnection, row_id: i64) -> Result<&'static str, AppError> {
     let row = crm_sync::Entity::find_by_id(row_id)
         .one(db)
         .await
@@ -251,13 +339,18 @@ pub async fn resend(db: &DatabaseConnection, row_id: i64) -> Result<(), AppError
         .ok_or_else(|| AppError::not_found("sync entry"))?;
     let kind = ObjectKind::parse(&row.object_kind)
         .ok_or_else(|| AppError::internal("crm::resend kind", row.object_kind.clone()))?;
+    let crm = ALL
+        .into_iter()
+        .find(|c| *c == row.crm)
+        .ok_or_else(|| AppError::internal("crm::resend crm", row.crm.clone()))?;
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("crm::resend begin", e))?;
-    touch(&txn, &[(kind, row.object_id)]).await?;
+    queue(&txn, &[crm], &[(kind, row.object_id)]).await?;
     txn.commit()
         .await
-        .map_err(|e| AppError::internal("crm::resend commit", e))
+        .map_err(|e| AppError::internal("crm::resend commit", e))?;
+    Ok(crm)
 }
 
 /// A claimed queue row: the worker sends its object and then [`record`]s the answer.
@@ -350,6 +443,9 @@ pub async fn claim(
 pub struct Contact {
     /// The contact's email, as the referrer or lead gave it.
     pub email: String,
+    /// The person's name as Handoff has it (the referrer's over a lead's), for a CRM that needs
+    /// one to create a record (Salesforce); never sent to update one.
+    pub name: Option<String>,
     /// Property name -> value, in name order (a stable request body).
     pub properties: BTreeMap<&'static str, String>,
     /// The queue rows this contact carries.
@@ -459,14 +555,21 @@ pub async fn contacts(
     // Leads first, so a person who is also a referrer ends with the referrer's properties on top.
     let mut by_email: BTreeMap<String, Contact> = BTreeMap::new();
     let mut found: HashSet<(ObjectKind, i64)> = HashSet::new();
-    let mut add = |email: &str, rows: Vec<i64>, properties: Vec<(&'static str, String)>| {
+    let mut add = |email: &str,
+                   name: Option<&str>,
+                   rows: Vec<i64>,
+                   properties: Vec<(&'static str, String)>| {
         let contact = by_email
             .entry(email.trim().to_lowercase())
             .or_insert_with(|| Contact {
                 email: email.trim().to_owned(),
+                name: None,
                 properties: BTreeMap::new(),
                 rows: Vec::new(),
             });
+        if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) {
+            contact.name = Some(name.to_owned());
+        }
         contact.rows.extend(rows);
         contact.properties.extend(properties);
     };
@@ -483,6 +586,7 @@ pub async fn contacts(
             .unwrap_or_default();
         add(
             &l.email,
+            l.name.as_deref(),
             row_of(ObjectKind::Lead, l.id),
             vec![(hubspot::REFERRED_BY, by)],
         );
@@ -492,6 +596,7 @@ pub async fn contacts(
         let slug = slugs.get(&r.campaign_id).cloned().unwrap_or_default();
         add(
             &r.email,
+            Some(&r.name),
             row_of(ObjectKind::Referrer, r.id),
             vec![
                 (hubspot::LINK, referrers::link(settings, &r.slug)),
@@ -568,15 +673,49 @@ pub async fn record(
     status: Option<u16>,
     reply: &str,
 ) -> Result<(), AppError> {
+    let each: Vec<Recorded> = results
+        .iter()
+        .map(|(row, outcome)| Recorded {
+            row: row.clone(),
+            outcome: *outcome,
+            status,
+            reply: reply.to_owned(),
+        })
+        .collect();
+    record_each(db, &each).await
+}
+
+/// One row's answer, when a CRM answers each record of a batch on its own (Salesforce).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The claimed row.
+    pub row: Claimed,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// The HTTP status of the request that carried it; `None`: no answer.
+    pub status: Option<u16>,
+    /// The CRM's words about this row.
+    pub reply: String,
+}
+
+/// [`record`] with an answer of its own for each row, in one transaction.
+pub async fn record_each(db: &DatabaseConnection, results: &[Recorded]) -> Result<(), AppError> {
     if results.is_empty() {
         return Ok(());
     }
     let now = Utc::now();
-    let reply: String = reply.chars().take(2000).collect();
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("crm::record begin", e))?;
-    for (row, outcome) in results {
+    for Recorded {
+        row,
+        outcome,
+        status,
+        reply,
+    } in results
+    {
+        let reply: String = reply.chars().take(2000).collect();
+        let status = *status;
         let attempts = match outcome {
             Outcome::Failed => row.attempts + 1,
             _ => row.attempts,
