@@ -42,31 +42,39 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
+/** Where the server writes the one-time setup link while no admin exists (never into its log). */
+export const SETUP_LINK_FILE = path.join(DATA_DIR, 'setup-link');
 
 /**
- * Reads the one-time setup link the server logs on first start (no admin yet) from the server
- * log, polling for up to `timeoutMs`. Returns the path and query, e.g. `/admin/setup?token=...`.
+ * Reads the one-time setup link the server writes on first start (no admin yet) to the data
+ * directory's `setup-link` file, polling for up to `timeoutMs`. Returns the path and query, e.g.
+ * `/admin/setup?token=...`. Also checks that the server's log does not carry the token.
  */
 export async function readSetupLink(timeoutMs = 10_000): Promise<string> {
-  const pattern = /http:\/\/127\.0\.0\.1:3100(\/admin\/setup\?token=[A-Za-z0-9._~%+\-]+)/g;
+  const pattern = /^http:\/\/127\.0\.0\.1:3100(\/admin\/setup\?token=([A-Za-z0-9._~%+\-]+))$/m;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let log = '';
+    let text = '';
     try {
-      log = fs.readFileSync(SERVER_LOG, 'utf8').replace(ANSI, '');
+      text = fs.readFileSync(SETUP_LINK_FILE, 'utf8');
     } catch {
       // Not written yet.
     }
-    const matches = [...log.matchAll(pattern)];
-    if (matches.length > 0) {
-      return matches[matches.length - 1][1];
+    const match = pattern.exec(text);
+    if (match) {
+      const log = fs.readFileSync(SERVER_LOG, 'utf8');
+      expect(log, 'the setup token stays out of the server log').not.toContain(match[2]);
+      return match[1];
     }
     if (Date.now() > deadline) {
-      const tail = log.split('\n').slice(-30).join('\n');
+      let tail = '';
+      try {
+        tail = fs.readFileSync(SERVER_LOG, 'utf8').split('\n').slice(-30).join('\n');
+      } catch {
+        // No log either.
+      }
       throw new Error(
-        `no line with ${BASE_URL}/admin/setup?token=... in ${SERVER_LOG} after ${timeoutMs} ms.\n` +
+        `no ${BASE_URL}/admin/setup?token=... in ${SETUP_LINK_FILE} after ${timeoutMs} ms.\n` +
           `Last lines of the server log:\n${tail}`,
       );
     }
@@ -450,4 +458,29 @@ export function createAccount(role: 'marketer' | 'viewer' | 'sales'): { email: s
 /** A marketer account made with the CLI. */
 export function createMarketer(): { email: string; password: string } {
   return createAccount('marketer');
+}
+
+/**
+ * Runs `body` while no other test process runs a body under the same `name`: for steps that
+ * change installation-wide settings (a CRM connection) and then read them back, which the
+ * chromium-js and chromium-nojs projects would otherwise race on. A lock left by a killed run
+ * is taken over after two minutes.
+ */
+export async function exclusively<T>(name: string, body: () => Promise<T>): Promise<T> {
+  const dir = path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), `handoff-e2e-${name}.lock`);
+  for (;;) {
+    try {
+      fs.mkdirSync(dir);
+      break;
+    } catch {
+      const age = Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 120_000) fs.rmSync(dir, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

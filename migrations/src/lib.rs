@@ -32,6 +32,7 @@ mod m20261207_000021_lead_amount;
 mod m20261207_000022_crm_sync;
 mod m20261207_000023_fair_deliveries;
 mod m20261207_000024_share_widget;
+mod m20261207_000025_hashed_sessions;
 
 /// Sets every maintained counter from scratch (see the counters migration).
 pub use m20261207_000019_counters::rebuild as rebuild_counters;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000022_crm_sync::Migration),
             Box::new(m20261207_000023_fair_deliveries::Migration),
             Box::new(m20261207_000024_share_widget::Migration),
+            Box::new(m20261207_000025_hashed_sessions::Migration),
         ]
     }
 }

@@ -255,6 +255,16 @@ fn data_dir_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
     }
 }
 
+/// Writes `contents` to `path` as a file only its owner may read (0600 on Unix), replacing
+/// any file there.
+pub fn replace_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    write_private(path, contents)
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     private_file_options()

@@ -185,12 +185,7 @@ impl Application {
 
         let router = build_router(state.clone(), sessions, &public_url);
 
-        if let Some(token) = admins::issue_setup_token(&db).await? {
-            tracing::warn!(
-                "No admin account exists yet. Create the owner account at this one-time link (valid 24 hours): {public_url}/admin/setup?token={token}"
-            );
-            eprintln!("\n  Set up Handoff: {public_url}/admin/setup?token={token}\n");
-        }
+        offer_setup_link(&db, &settings.data_dir, &public_url).await?;
 
         Ok(Application {
             listener,
@@ -352,3 +347,38 @@ async fn not_found() -> axum::response::Response {
         "There is nothing at this address.",
     )
 }
+
+/// While no admin exists, a one-time setup link: written to `{data_dir}/setup-link` (readable by
+/// this user only) and printed when the server runs in a terminal, but never into the log, which
+/// may be kept in files others read. Once an admin exists, a leftover link file is removed.
+async fn offer_setup_link(
+    db: &sea_orm::DatabaseConnection,
+    data_dir: &std::path::Path,
+    public_url: &str,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let path = data_dir.join(SETUP_LINK_FILE);
+    let Some(token) = admins::issue_setup_token(db).await? else {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove the used setup link file");
+            }
+            _ => {}
+        }
+        return Ok(());
+    };
+    let link = format!("{public_url}/admin/setup?token={token}");
+    crate::config::replace_private(&path, &format!("{link}\n"))
+        .with_context(|| format!("cannot write the setup link to {}", path.display()))?;
+    tracing::warn!(
+        "No admin account exists yet. The one-time link to create the owner account (valid 24 hours) is in {} (readable by this user only); or run `handoff admin create`.",
+        path.display()
+    );
+    if std::io::stderr().is_terminal() {
+        eprintln!("\n  Set up Handoff: {link}\n");
+    }
+    Ok(())
+}
+
+/// The file in the data directory that holds the setup link while no admin exists.
+pub const SETUP_LINK_FILE: &str = "setup-link";

@@ -22,7 +22,9 @@ fn same_origin(headers: &HeaderMap, allowed: &AllowedOrigin) -> bool {
         if origin == allowed.public_origin {
             return true;
         }
-        // Also accept the host the request was actually sent to (e.g. a second address).
+        // Also accept the address the request was actually sent to (a second name, or the
+        // server's own address), scheme included: a page served over plain HTTP on the same
+        // host is another origin than the HTTPS admin, and must not post to it.
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
         return match (url::Url::parse(origin), host) {
             (Ok(url), Some(host)) => {
@@ -30,7 +32,7 @@ fn same_origin(headers: &HeaderMap, allowed: &AllowedOrigin) -> bool {
                     Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
                     None => url.host_str().unwrap_or_default().to_owned(),
                 };
-                authority == host
+                authority == host && url.scheme() == request_scheme(headers)
             }
             _ => false,
         };
@@ -41,6 +43,19 @@ fn same_origin(headers: &HeaderMap, allowed: &AllowedOrigin) -> bool {
         headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
         Some("cross-site")
     )
+}
+
+/// The scheme the browser used: a reverse proxy's `X-Forwarded-Proto` (a cross-site form cannot
+/// set it, and a proxy that terminates TLS does), else `http`, since Handoff itself speaks plain
+/// HTTP.
+fn request_scheme(headers: &HeaderMap) -> String {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "http".to_owned())
 }
 
 /// Refuses cross-site state-changing requests with 403.
@@ -88,6 +103,35 @@ mod tests {
         assert!(same_origin(
             &headers(&[
                 ("origin", "http://127.0.0.1:3000"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            &allowed()
+        ));
+    }
+
+    #[test]
+    fn the_requested_host_must_also_match_the_scheme() {
+        // A plain-HTTP page on the admin's own host is another origin.
+        assert!(!same_origin(
+            &headers(&[
+                ("origin", "http://admin.example.com"),
+                ("host", "admin.example.com"),
+                ("x-forwarded-proto", "https")
+            ]),
+            &allowed()
+        ));
+        assert!(same_origin(
+            &headers(&[
+                ("origin", "https://admin.example.com"),
+                ("host", "admin.example.com"),
+                ("x-forwarded-proto", "https")
+            ]),
+            &allowed()
+        ));
+        // Straight to Handoff (no proxy): plain HTTP is the only scheme it speaks.
+        assert!(!same_origin(
+            &headers(&[
+                ("origin", "https://127.0.0.1:3000"),
                 ("host", "127.0.0.1:3000")
             ]),
             &allowed()

@@ -1,9 +1,14 @@
 use app::{
     domain::roles::Role,
-    ssr::{entities::session, services::admins},
+    ssr::{
+        entities::session,
+        services::{admins, secrets::sha256_hex},
+        session_store::ABSOLUTE_LIFETIME,
+    },
 };
+use chrono::Utc;
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
 
 use crate::{helpers::TestApp, on_both_databases};
 
@@ -91,6 +96,42 @@ async fn login_cycles_the_session_and_keeps_it_in_the_database(app: TestApp) {
         "session stored in the database"
     );
     assert_eq!(app.get("/admin/campaigns").await.status(), StatusCode::OK);
+    // Stored under the id's hash: the database holds no id a reader could put in a cookie.
+    let id = cookie
+        .strip_prefix("handoff_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("the session cookie")
+        .to_owned();
+    assert!(
+        session::Entity::find_by_id(id.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_none(),
+        "no row under the plain id"
+    );
+    let row = session::Entity::find_by_id(sha256_hex(&id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a row under the id's hash");
+    // However much it is used, a session ends its absolute lifetime after it began.
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::CreatedAt,
+            Expr::value(Utc::now() - ABSOLUTE_LIFETIME - chrono::Duration::minutes(1)),
+        )
+        .filter(session::Column::Id.eq(row.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/admin/campaigns").await.status(),
+        StatusCode::FOUND,
+        "signed out after the absolute lifetime"
+    );
+    log_in(&app, "admin@example.com").await;
+    assert_eq!(app.get("/admin/campaigns").await.status(), StatusCode::OK);
 
     let out = app.post_form("/rpc/logout", &[]).await;
     assert_eq!(out.headers()["location"], "/admin/login");
@@ -115,6 +156,18 @@ async fn cross_site_posts_to_the_admin_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // The server's own address under another scheme is another origin too.
+    let other_scheme = app.address.replacen("http://", "https://", 1);
+    let forged = app
+        .client
+        .post(format!("{}/rpc/campaign_create", app.address))
+        .header("Origin", other_scheme)
+        .header("Accept", "text/html")
+        .form(&[("name", "Forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "scheme compared");
     let list = app::ssr::services::campaigns::list(&app.db).await.unwrap();
     assert!(list.is_empty());
     let same_site = app
@@ -331,7 +384,46 @@ async fn the_admin_tabs_show_referrers_and_leads_with_their_attribution(app: Tes
     assert!(none.contains("No referrers match."));
 }
 
+async fn a_setup_token_makes_one_owner_however_many_use_it_at_once(app: TestApp) {
+    let token = admins::issue_setup_token(&app.db)
+        .await
+        .unwrap()
+        .expect("no admin yet");
+    // A wrong token is refused without waiting for the writer (held here by another write).
+    {
+        let _writer = app::ssr::db::begin_write(&app.db).await.unwrap();
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            admins::complete_setup(&app.db, "not-the-token", "x@example.com", PASSWORD),
+        )
+        .await
+        .expect("refused without the write lock");
+        assert!(refused.is_err());
+    }
+    let attempts = (0..6).map(|i| {
+        let db = app.db.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            admins::complete_setup(&db, &token, &format!("owner{i}@example.com"), PASSWORD).await
+        })
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let made = results
+        .iter()
+        .filter(|r| r.as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(made, 1, "{results:?}");
+    assert_eq!(
+        app::ssr::entities::admin::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
 on_both_databases!(
+    a_setup_token_makes_one_owner_however_many_use_it_at_once,
     the_one_time_setup_link_creates_the_owner_once,
     login_cycles_the_session_and_keeps_it_in_the_database,
     cross_site_posts_to_the_admin_are_refused,

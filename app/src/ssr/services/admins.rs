@@ -4,7 +4,7 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_ha
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, sea_query::Expr,
 };
 
 use crate::{
@@ -216,7 +216,10 @@ pub async fn setup_token_is_valid(db: &DatabaseConnection, token: &str) -> Resul
 }
 
 /// Creates the first owner with a setup token. The token works once, and only while no admin
-/// exists; both are checked inside one write transaction.
+/// exists. A wrong token is refused by a plain read, before the write lock (which a stranger's
+/// guesses must not hold); then, in one write transaction, the token is claimed by a single
+/// conditional update (on PostgreSQL two requests racing with it block on the row, and the second
+/// finds it used) and the admin count checked before the owner is created.
 pub async fn complete_setup(
     db: &DatabaseConnection,
     token: &str,
@@ -230,9 +233,24 @@ pub async fn complete_setup(
             "This setup link is invalid or has been used. Restart the server for a new one, or use `handoff admin create`.",
         )
     };
+    if !setup_token_is_valid(db, token).await? {
+        return Err(invalid());
+    }
     let txn = begin_write(db)
         .await
         .map_err(|e| AppError::internal("admins::complete_setup begin", e))?;
+    let now = Utc::now();
+    let claimed = setup_token::Entity::update_many()
+        .col_expr(setup_token::Column::UsedAt, Expr::value(now))
+        .filter(setup_token::Column::TokenHash.eq(sha256_hex(token)))
+        .filter(setup_token::Column::UsedAt.is_null())
+        .filter(setup_token::Column::ExpiresAt.gt(now))
+        .exec(&txn)
+        .await
+        .map_err(|e| AppError::internal("admins::complete_setup claim", e))?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
     let existing = admin::Entity::find()
         .count(&txn)
         .await
@@ -240,20 +258,7 @@ pub async fn complete_setup(
     if existing > 0 {
         return Err(invalid());
     }
-    let row = setup_token::Entity::find()
-        .filter(setup_token::Column::TokenHash.eq(sha256_hex(token)))
-        .filter(setup_token::Column::UsedAt.is_null())
-        .filter(setup_token::Column::ExpiresAt.gt(Utc::now()))
-        .one(&txn)
-        .await
-        .map_err(|e| AppError::internal("admins::complete_setup token", e))?
-        .ok_or_else(invalid)?;
     let admin = create(&txn, email, password, Role::Owner).await?;
-    let mut used: setup_token::ActiveModel = row.into();
-    used.used_at = Set(Some(Utc::now()));
-    used.update(&txn)
-        .await
-        .map_err(|e| AppError::internal("admins::complete_setup mark used", e))?;
     txn.commit()
         .await
         .map_err(|e| AppError::internal("admins::complete_setup commit", e))?;
