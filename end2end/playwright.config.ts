@@ -98,7 +98,7 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: 'target/site',
       LEPTOS_OUTPUT_NAME: 'handoff',
       RUST_LOG: 'info',
-      // Plain log lines: the setup link is read back with a regular expression.
+      // Plain log lines, readable when a test fails.
       NO_COLOR: '1',
       // Emails to the test SMTP server of global-setup.ts, looked for every 100 ms.
       HANDOFF_SMTP_URL: SMTP_URL,

@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: dir.clone(),
         stripe_webhook_secret: None,
         trusted_proxies: Vec::new(),
+        allow_private_networks: false,
         preview_copy_bytes: 0,
         email_sending: true,
         smtp_from: "refer@shop.test".into(),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 14] = [
+pub const KNOWN_VARS: [&str; 15] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -27,6 +27,7 @@ pub const KNOWN_VARS: [&str; 14] = [
     "HANDOFF_SMTP_URL",
     "HANDOFF_SMTP_FROM",
     "HANDOFF_SMTP_REPLY_TO",
+    "HANDOFF_ALLOW_PRIVATE_NETWORKS",
 ];
 
 /// A secret that never prints.
@@ -77,6 +78,9 @@ pub struct Settings {
     pub smtp_from: String,
     /// Where replies go, when not to the sender.
     pub smtp_reply_to: Option<String>,
+    /// Whether webhooks and CRM calls may go to loopback, private and link-local addresses
+    /// (off: only public addresses, against server-side request forgery).
+    pub allow_private_networks: bool,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -97,6 +101,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     smtp_reply_to: Option<String>,
+    allow_private_networks: Option<bool>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -513,6 +518,20 @@ impl Settings {
             (None, None) => None,
         };
 
+        let allow_private_networks = match sources.get("HANDOFF_ALLOW_PRIVATE_NETWORKS") {
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" | "" => false,
+                _ => {
+                    return Err(invalid(
+                        "HANDOFF_ALLOW_PRIVATE_NETWORKS",
+                        "must be true or false",
+                    ));
+                }
+            },
+            None => file.allow_private_networks.unwrap_or(false),
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -528,6 +547,7 @@ impl Settings {
             smtp_url,
             smtp_from,
             smtp_reply_to,
+            allow_private_networks,
         })
     }
 
@@ -547,6 +567,7 @@ impl Settings {
             email_sending: self.smtp_url.is_some(),
             smtp_from: self.smtp_from.clone(),
             smtp_reply_to: self.smtp_reply_to.clone(),
+            allow_private_networks: self.allow_private_networks,
         }
     }
 
@@ -672,6 +693,32 @@ mod tests {
         std::fs::write(&file, "adress = \"x\"\n").unwrap();
         let err = Settings::load(&s).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn private_networks_are_refused_unless_allowed_and_a_bad_value_is_named() {
+        let dir = temp_dir("private");
+        assert!(
+            !Settings::load(&sources(&[], &dir))
+                .unwrap()
+                .allow_private_networks
+        );
+        let allowed = Settings::load(&sources(
+            &[("HANDOFF_ALLOW_PRIVATE_NETWORKS", "true")],
+            &dir,
+        ))
+        .unwrap();
+        assert!(allowed.runtime().allow_private_networks);
+        let err = Settings::load(&sources(
+            &[("HANDOFF_ALLOW_PRIVATE_NETWORKS", "maybe")],
+            &dir,
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("HANDOFF_ALLOW_PRIVATE_NETWORKS: must be true or false"),
+            "{err}"
+        );
     }
 
     #[test]

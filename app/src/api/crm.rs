@@ -205,8 +205,11 @@ pub async fn create_hubspot_properties() -> Result<String, AppError> {
             "Save HubSpot's access token first.",
         )
     })?;
-    let reply =
-        hubspot::create_properties(&crate::ssr::services::crm::client()?, &connection).await;
+    let reply = hubspot::create_properties(
+        &crate::ssr::services::crm::client(state.settings.allow_private_networks)?,
+        &connection,
+    )
+    .await;
     let (notice, message) = hubspot::properties_outcome(&reply);
     crate::api::redirect_back_with(&[("hubspot", notice)]);
     Ok(message)
@@ -391,7 +394,11 @@ pub async fn check_salesforce() -> Result<String, AppError> {
     let connection = salesforce::connection(&state.db)
         .await?
         .ok_or_else(salesforce_not_connected)?;
-    let (notice, message) = salesforce::check(&crm::client()?, &connection).await;
+    let (notice, message) = salesforce::check(
+        &crm::client(state.settings.allow_private_networks)?,
+        &connection,
+    )
+    .await;
     crate::api::redirect_back_with(&[("salesforce", notice)]);
     Ok(message)
 }

@@ -31,6 +31,9 @@ pub struct RuntimeSettings {
     pub stripe_webhook_secret: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether webhooks and CRM calls may reach loopback, private and link-local addresses
+    /// (`HANDOFF_ALLOW_PRIVATE_NETWORKS`; see `services::outbound_net`).
+    pub allow_private_networks: bool,
     /// A CSV preview of a larger file than this runs on a copy of a SQLite database, so that it
     /// does not hold up other writes (see `services::imports`).
     pub preview_copy_bytes: u64,

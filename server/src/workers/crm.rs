@@ -42,7 +42,7 @@ pub fn spawn(
     poll: Duration,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match crm::client() {
+        let client = match crm::client(settings.allow_private_networks) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "CRM worker: no HTTP client; nothing is synced");
@@ -65,7 +65,7 @@ impl Worker {
     pub async fn run_once(
         &mut self,
         db: &DatabaseConnection,
-        client: &reqwest::Client,
+        client: &crm::Http,
         settings: &RuntimeSettings,
     ) -> bool {
         let mut busy = false;
@@ -142,7 +142,7 @@ fn find(claimed: &[Claimed], row: i64) -> Option<Claimed> {
 /// records each record's answer. Does nothing while Salesforce is not connected.
 pub async fn salesforce_round(
     db: &DatabaseConnection,
-    client: &reqwest::Client,
+    client: &crm::Http,
     settings: &RuntimeSettings,
     session: &mut Option<salesforce::Session>,
 ) -> Result<Round, AppError> {
@@ -196,7 +196,7 @@ pub async fn salesforce_round(
 /// records the answer. Does nothing while HubSpot is not connected.
 pub async fn hubspot_round(
     db: &DatabaseConnection,
-    client: &reqwest::Client,
+    client: &crm::Http,
     settings: &RuntimeSettings,
 ) -> Result<Round, AppError> {
     // Read each round, so a token saved in the admin reaches every server process.

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use app::ssr::{
     services::{
         deliveries::{self, Attempt, Claimed},
-        rewards, signatures,
+        outbound_net, rewards, signatures,
     },
     state::RuntimeSettings,
 };
@@ -33,9 +33,9 @@ pub fn spawn(
     poll: Duration,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
+        let allow_private = settings.allow_private_networks;
+        let client = match outbound_net::client_builder(allow_private)
             .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Handoff-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
         {
@@ -61,7 +61,7 @@ pub fn spawn(
                             let client = client.clone();
                             let db = db.clone();
                             async move {
-                                let attempt = send(&client, &claimed).await;
+                                let attempt = send(&client, &claimed, allow_private).await;
                                 if let Err(e) =
                                     deliveries::record_attempt(&db, &claimed, &attempt).await
                                 {
@@ -84,7 +84,18 @@ pub fn spawn(
 }
 
 /// POSTs one delivery.
-async fn send(client: &reqwest::Client, claimed: &Claimed) -> Attempt {
+async fn send(client: &reqwest::Client, claimed: &Claimed, allow_private: bool) -> Attempt {
+    // Saved before the address check existed, or with private networks allowed then.
+    let refused = match reqwest::Url::parse(&claimed.url) {
+        Ok(url) => outbound_net::check_url(&url, allow_private).err(),
+        Err(_) => Some("the endpoint's URL does not parse"),
+    };
+    if let Some(why) = refused {
+        return Attempt::Failed {
+            status: None,
+            error: why.to_owned(),
+        };
+    }
     let timestamp = Utc::now().timestamp();
     let signature = match signatures::standard::sign(
         &claimed.secret,
@@ -119,6 +130,8 @@ async fn send(client: &reqwest::Client, claimed: &Claimed) -> Attempt {
             status: None,
             error: if e.is_timeout() {
                 "timed out".to_owned()
+            } else if let Some(why) = outbound_net::refusal(&e) {
+                why
             } else if e.is_connect() {
                 "could not connect".to_owned()
             } else {

@@ -113,6 +113,9 @@ fn test_settings(
         ("DATABASE_URL", database_url.to_owned()),
         ("HANDOFF_CLICK_FLUSH_MS", "20".to_owned()),
         ("HANDOFF_OUTBOX_POLL_MS", "50".to_owned()),
+        // Tests' webhook receivers and fake CRMs listen on loopback; the refusal of private
+        // addresses is tested with this set back to false (outbound.rs).
+        ("HANDOFF_ALLOW_PRIVATE_NETWORKS", "true".to_owned()),
     ]
     .into_iter()
     .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))

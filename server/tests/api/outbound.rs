@@ -463,3 +463,82 @@ async fn viewers_see_where_an_endpoint_goes_but_not_its_url() {
     assert_eq!(list["endpoints"][0]["url"], url.as_str());
     assert_eq!(detail["endpoint"]["url"], url.as_str());
 }
+
+/// By default webhooks go to public addresses only: an endpoint at a loopback, private or
+/// link-local address (cloud metadata) is refused when it is saved, and one saved earlier (or
+/// while private networks were allowed) is refused when it is delivered, its receiver never
+/// reached and the reason in the delivery log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_refused_unless_allowed() {
+    let app =
+        crate::helpers::spawn_sqlite_with(&[("HANDOFF_ALLOW_PRIVATE_NETWORKS", "false")]).await;
+    let jane = setup(&app).await;
+    let hook = receiver().await;
+    let actor = app::ssr::services::audit::Actor::command_line();
+    let events = ["lead.qualified".to_owned()];
+    for url in [
+        hook.url.as_str(),
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8080/hook",
+        "http://localhost:8080/hook",
+        "http://10.0.0.7/hook",
+    ] {
+        let refused = deliveries::create_endpoint(&app.state, &actor, url, "", &events)
+            .await
+            .expect_err(url);
+        assert!(
+            refused.to_string().contains("public addresses only"),
+            "{url}: {refused}"
+        );
+    }
+    assert_eq!(
+        app::ssr::entities::webhook_endpoint::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing saved"
+    );
+    // Saved before the check existed: a public address, changed to the receiver's.
+    let (endpoint, _) = deliveries::create_endpoint(
+        &app.state,
+        &actor,
+        "https://hooks.example.com/x",
+        "",
+        &events,
+    )
+    .await
+    .unwrap();
+    app::ssr::entities::webhook_endpoint::Entity::update_many()
+        .col_expr(
+            app::ssr::entities::webhook_endpoint::Column::Url,
+            sea_orm::sea_query::Expr::value(hook.url.clone()),
+        )
+        .filter(app::ssr::entities::webhook_endpoint::Column::Id.eq(endpoint.id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    buy(&app, &jane["code"], "o1").await;
+    let mut refused = None;
+    for _ in 0..200 {
+        refused = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::LastError.is_not_null())
+            .one(&app.db)
+            .await
+            .unwrap();
+        if refused.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused.expect("the delivery was attempted");
+    assert!(
+        refused
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("not a public one"),
+        "{refused:?}"
+    );
+    assert!(hook.received.lock().unwrap().is_empty(), "never reached");
+}

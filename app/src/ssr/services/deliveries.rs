@@ -20,6 +20,7 @@ use crate::{
         entities::{outbox_event, webhook_delivery, webhook_endpoint},
         services::{
             audit::{self, Actor, Change, Object},
+            outbound_net,
             outbox::EVENT_TYPES,
             signatures,
         },
@@ -52,7 +53,7 @@ fn to_wire(row: &webhook_endpoint::Model) -> Endpoint {
     }
 }
 
-fn check_url(url: &str) -> Result<String, AppError> {
+fn check_url(url: &str, allow_private: bool) -> Result<String, AppError> {
     let parsed = url::Url::parse(url.trim()).map_err(|_| {
         AppError::invalid(
             "invalid_url",
@@ -74,6 +75,14 @@ fn check_url(url: &str) -> Result<String, AppError> {
             "That URL is too long.",
         ));
     }
+    // A name is checked on every delivery, when it is resolved; an address can be refused now.
+    outbound_net::check_url(&parsed, allow_private).map_err(|why| {
+        AppError::invalid(
+            "private_url",
+            "url",
+            format!("Webhooks go to public addresses only: {why}"),
+        )
+    })?;
     Ok(parsed.to_string())
 }
 
@@ -112,7 +121,7 @@ pub async fn create_endpoint(
     description: &str,
     events: &[String],
 ) -> Result<(Endpoint, String), AppError> {
-    let url = check_url(url)?;
+    let url = check_url(url, state.settings.allow_private_networks)?;
     let events = check_events(events)?;
     let description: String = description.trim().chars().take(200).collect();
     let secret = signatures::standard::generate_secret();

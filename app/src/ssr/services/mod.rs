@@ -20,6 +20,7 @@ pub mod lead_lists;
 pub mod leads;
 pub mod links;
 pub mod logos;
+pub mod outbound_net;
 pub mod outbox;
 pub mod overview;
 pub mod paging;

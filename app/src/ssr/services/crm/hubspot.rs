@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
-use super::{Contact, DEFAULT_RETRY_AFTER, Outcome, Reply, retry_wait};
+use super::{Contact, DEFAULT_RETRY_AFTER, Http, Outcome, Reply, retry_wait};
 use crate::{
     error::AppError,
     ssr::services::{
@@ -181,13 +181,9 @@ pub fn properties_body() -> Value {
 }
 
 /// Upserts `contacts` (at most [`BATCH`]) by email.
-pub async fn upsert(
-    client: &reqwest::Client,
-    connection: &Connection,
-    contacts: &[Contact],
-) -> Reply {
+pub async fn upsert(http: &Http, connection: &Connection, contacts: &[Contact]) -> Reply {
     post(
-        client,
+        http,
         connection,
         "/crm/v3/objects/contacts/batch/upsert",
         &upsert_body(contacts),
@@ -197,9 +193,9 @@ pub async fn upsert(
 
 /// Creates Handoff's contact properties in HubSpot (those that exist already are reported by
 /// HubSpot as errors in a 207 and left as they are).
-pub async fn create_properties(client: &reqwest::Client, connection: &Connection) -> Reply {
+pub async fn create_properties(http: &Http, connection: &Connection) -> Reply {
     post(
-        client,
+        http,
         connection,
         "/crm/v3/properties/contacts/batch/create",
         &properties_body(),
@@ -207,17 +203,13 @@ pub async fn create_properties(client: &reqwest::Client, connection: &Connection
     .await
 }
 
-async fn post(
-    client: &reqwest::Client,
-    connection: &Connection,
-    path: &str,
-    body: &Value,
-) -> Reply {
-    let request = client
+async fn post(http: &Http, connection: &Connection, path: &str, body: &Value) -> Reply {
+    let request = http
+        .client
         .post(format!("{}{path}", connection.base))
         .bearer_auth(&connection.token)
         .json(body);
-    super::send(request, "HubSpot").await
+    super::send(http, request, "HubSpot").await
 }
 
 /// What each row of `contacts` became, given HubSpot's `reply` at `now`: a 2xx syncs them all

@@ -36,7 +36,7 @@ use crate::{
         services::{
             audit::{self, Actor, Change, Object},
             deliveries::BACKOFF_SECS,
-            portal, referrers, settings,
+            outbound_net, portal, referrers, settings,
         },
         state::RuntimeSettings,
     },
@@ -101,15 +101,27 @@ pub async fn enabled(db: &impl ConnectionTrait) -> Result<Vec<&'static str>, App
     .collect())
 }
 
-/// An HTTP client for CRMs: a timeout, no redirects (a redirect would carry the credentials
-/// elsewhere).
-pub fn client() -> Result<reqwest::Client, AppError> {
-    reqwest::Client::builder()
+/// How Handoff calls CRMs: the HTTP client and whether private addresses may be called.
+#[derive(Clone, Debug)]
+pub struct Http {
+    /// A client with a timeout, no redirects (a redirect would carry the credentials
+    /// elsewhere) and, unless private networks are allowed, public addresses only.
+    pub client: reqwest::Client,
+    /// `HANDOFF_ALLOW_PRIVATE_NETWORKS`.
+    pub allow_private: bool,
+}
+
+/// The CRM client ([`Http`]).
+pub fn client(allow_private: bool) -> Result<Http, AppError> {
+    let client = outbound_net::client_builder(allow_private)
         .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Handoff/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| AppError::internal("crm::client", e))
+        .map_err(|e| AppError::internal("crm::client", e))?;
+    Ok(Http {
+        client,
+        allow_private,
+    })
 }
 
 /// A CRM's answer to one request.
@@ -131,9 +143,22 @@ impl Reply {
 }
 
 /// Sends `request` to the CRM called `who` and reads its answer whatever it is: the worker
-/// records failures, it does not stop on them.
-pub async fn send(request: reqwest::RequestBuilder, who: &str) -> Reply {
-    match request.send().await {
+/// records failures, it does not stop on them. A request to an address that is not public is
+/// refused before it leaves (unless private networks are allowed).
+pub async fn send(http: &Http, request: reqwest::RequestBuilder, who: &str) -> Reply {
+    let refused = |why: String| Reply {
+        status: None,
+        body: format!("Not sent to {who}: {why}"),
+        retry_after: None,
+    };
+    let request = match request.build() {
+        Ok(request) => request,
+        Err(e) => return refused(e.to_string()),
+    };
+    if let Err(why) = outbound_net::check_url(request.url(), http.allow_private) {
+        return refused(why.to_owned());
+    }
+    match http.client.execute(request).await {
         Ok(response) => {
             let status = response.status().as_u16();
             let retry_after = response
@@ -151,10 +176,13 @@ pub async fn send(request: reqwest::RequestBuilder, who: &str) -> Reply {
                 retry_after,
             }
         }
-        Err(e) => Reply {
-            status: None,
-            body: format!("No answer from {who}: {e}"),
-            retry_after: None,
+        Err(e) => match outbound_net::refusal(&e) {
+            Some(why) => refused(why),
+            None => Reply {
+                status: None,
+                body: format!("No answer from {who}: {e}"),
+                retry_after: None,
+            },
         },
     }
 }

@@ -19,7 +19,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Contact, DEFAULT_RETRY_AFTER, Outcome, Reply, hubspot, retry_wait};
+use super::{Contact, DEFAULT_RETRY_AFTER, Http, Outcome, Reply, hubspot, retry_wait};
 use crate::{
     error::AppError,
     ssr::services::{
@@ -286,18 +286,16 @@ struct TokenAnswer {
 }
 
 /// Signs in with the client credentials flow. `Err` carries Salesforce's answer (for the log).
-pub async fn authenticate(
-    client: &reqwest::Client,
-    connection: &Connection,
-) -> Result<Session, Reply> {
-    let request = client
+pub async fn authenticate(http: &Http, connection: &Connection) -> Result<Session, Reply> {
+    let request = http
+        .client
         .post(format!("{}/services/oauth2/token", connection.domain))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", connection.client_id.as_str()),
             ("client_secret", connection.client_secret.as_str()),
         ]);
-    let reply = super::send(request, "Salesforce").await;
+    let reply = super::send(http, request, "Salesforce").await;
     if reply.status != Some(200) {
         return Err(reply);
     }
@@ -427,7 +425,7 @@ pub type RowAnswer = (i64, Outcome, Option<u16>, String);
 /// `now`. Signs in when `session` is missing or was made for another connection, and once
 /// more when Salesforce answers 401 (the token expired or was revoked).
 pub async fn sync(
-    client: &reqwest::Client,
+    http: &Http,
     connection: &Connection,
     session: &mut Option<Session>,
     contacts: &[Contact],
@@ -441,7 +439,7 @@ pub async fn sync(
             .collect()
     };
     let all: Vec<&Contact> = contacts.iter().collect();
-    let reply = match upsert(client, connection, session, &all, false).await {
+    let reply = match upsert(http, connection, session, &all, false).await {
         Ok(reply) => reply,
         Err(refused) => return every(&all, Outcome::Failed, &refused),
     };
@@ -461,7 +459,7 @@ pub async fn sync(
         return answers;
     }
     // The records Salesforce does not have yet: again, with what creating one takes.
-    let reply = match upsert(client, connection, session, &new, true).await {
+    let reply = match upsert(http, connection, session, &new, true).await {
         Ok(reply) => reply,
         Err(refused) => {
             answers.extend(every(&new, Outcome::Failed, &refused));
@@ -482,7 +480,7 @@ pub async fn sync(
 /// One upsert request, signing in first when needed and once more after a 401. `Err`: the
 /// sign-in itself failed (its answer).
 async fn upsert(
-    client: &reqwest::Client,
+    http: &Http,
     connection: &Connection,
     session: &mut Option<Session>,
     contacts: &[&Contact],
@@ -490,20 +488,21 @@ async fn upsert(
 ) -> Result<Reply, Reply> {
     let body = upsert_body(connection, contacts, create);
     let send = |session: &Session| {
-        let request = client
+        let request = http
+            .client
             .patch(upsert_url(session))
             .bearer_auth(&session.access_token)
             .json(&body);
-        super::send(request, "Salesforce")
+        super::send(http, request, "Salesforce")
     };
     let (mut current, reused) = match session.take() {
         Some(kept) if kept.made_with == *connection => (kept, true),
-        _ => (authenticate(client, connection).await?, false),
+        _ => (authenticate(http, connection).await?, false),
     };
     let mut reply = send(&current).await;
     if reply.status == Some(401) && reused {
         tracing::info!("Salesforce: the session expired; signing in again");
-        current = authenticate(client, connection).await?;
+        current = authenticate(http, connection).await?;
         reply = send(&current).await;
     }
     *session = Some(current);
@@ -573,8 +572,8 @@ fn row_answers(
 
 /// What "Check the connection" found: a notice code of `api::crm::SALESFORCE_NOTICES` and a
 /// sentence.
-pub async fn check(client: &reqwest::Client, connection: &Connection) -> (&'static str, String) {
-    let session = match authenticate(client, connection).await {
+pub async fn check(http: &Http, connection: &Connection) -> (&'static str, String) {
+    let session = match authenticate(http, connection).await {
         Ok(session) => session,
         Err(reply) => {
             tracing::warn!(status = ?reply.status, reply = %reply.excerpt(), "Salesforce refused to sign in");
@@ -591,14 +590,15 @@ pub async fn check(client: &reqwest::Client, connection: &Connection) -> (&'stat
             );
         }
     };
-    let request = client
+    let request = http
+        .client
         .get(format!(
             "{}/services/data/{API_VERSION}/sobjects/{}/describe",
             session.instance_url,
             connection.object.as_str()
         ))
         .bearer_auth(&session.access_token);
-    let reply = super::send(request, "Salesforce").await;
+    let reply = super::send(http, request, "Salesforce").await;
     #[derive(Deserialize)]
     struct Describe {
         fields: Vec<Field>,
