@@ -32,6 +32,8 @@ use crate::pages::portal::PortalPage;
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::content_policy::set_for_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">

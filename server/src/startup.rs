@@ -336,6 +336,10 @@ fn build_router(
             axum::http::header::X_FRAME_OPTIONS,
             axum::http::HeaderValue::from_static("DENY"),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            routes::security_headers::ServedOverHttps(state.settings.secure_cookies),
+            routes::security_headers::add,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod chart;
 pub mod client_ip;
+pub mod content_policy;
 pub mod conversion_csv;
 pub mod db;
 pub mod entities;

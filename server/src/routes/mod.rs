@@ -19,6 +19,7 @@ pub mod print_fonts;
 pub mod qr;
 pub mod redirect;
 pub mod rpc_status;
+pub mod security_headers;
 pub mod unsubscribe;
 pub mod uploads;
 pub mod webhooks;

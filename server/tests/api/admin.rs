@@ -653,3 +653,66 @@ async fn a_login_flood_is_refused_with_429_and_retry_after() {
     }
     assert_eq!(guess(1000).await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Every HTML page says what may run on it: the Leptos pages allow inline scripts only with
+/// this response's nonce (and every inline script carries it), the plain pages allow none; none
+/// is stored by a cache; HSTS is sent only when Handoff is served over HTTPS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_pages_carry_a_content_policy_with_their_nonce_and_are_not_cached() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.campaign(serde_json::json!({"name": "Spring", "slug": "spring"}))
+        .await;
+    let page = app.get("/admin/login").await;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(page.headers().get("strict-transport-security").is_none());
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"));
+    assert!(
+        !csp.contains("'unsafe-inline' 'wasm")
+            && !csp.contains("script-src 'self' 'unsafe-inline'")
+    );
+    let html = page.text().await.unwrap();
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "the hydration script");
+    for script in scripts {
+        let tag = script.split('>').next().unwrap();
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")),
+            "every inline script carries the nonce: <script{tag}>"
+        );
+    }
+    // Another render, another nonce.
+    let again = app.get("/admin/login").await;
+    assert_ne!(
+        again.headers()["content-security-policy"].to_str().unwrap(),
+        csp
+    );
+    // A plain server page: no script at all.
+    let friend = app.get("/f/spring").await;
+    assert_eq!(friend.status(), StatusCode::OK);
+    let policy = friend.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert_eq!(friend.headers()["cache-control"], "no-store");
+
+    let https =
+        crate::helpers::spawn_sqlite_with(&[("HANDOFF_PUBLIC_URL", "https://refer.example.com")])
+            .await;
+    let page = https.get("/healthz").await;
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
