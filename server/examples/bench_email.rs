@@ -52,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         stripe_webhook_secret: None,
         trusted_proxies: Vec::new(),
         allow_private_networks: false,
+        rate_limits: Default::default(),
         preview_copy_bytes: 0,
         email_sending: true,
         smtp_from: "refer@shop.test".into(),

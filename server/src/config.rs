@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 15] = [
+pub const KNOWN_VARS: [&str; 16] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -28,6 +28,7 @@ pub const KNOWN_VARS: [&str; 15] = [
     "HANDOFF_SMTP_FROM",
     "HANDOFF_SMTP_REPLY_TO",
     "HANDOFF_ALLOW_PRIVATE_NETWORKS",
+    "HANDOFF_RATE_LIMITS",
 ];
 
 /// A secret that never prints.
@@ -81,6 +82,8 @@ pub struct Settings {
     /// Whether webhooks and CRM calls may go to loopback, private and link-local addresses
     /// (off: only public addresses, against server-side request forgery).
     pub allow_private_networks: bool,
+    /// Requests per minute per client address to the public endpoints.
+    pub rate_limits: app::ssr::state::RateLimits,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -102,6 +105,7 @@ struct FileConfig {
     smtp_from: Option<String>,
     smtp_reply_to: Option<String>,
     allow_private_networks: Option<bool>,
+    rate_limits: Option<String>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -330,6 +334,42 @@ fn find_site_root(explicit: Option<PathBuf>) -> PathBuf {
 
 /// A list of proxy addresses or CIDR ranges, separated by commas or spaces: `127.0.0.1,
 /// 10.0.0.0/8, ::1`. A bare address stands for itself alone.
+/// `redirects=120, friend_form=20, webhooks=600, api=600` (any of them; the rest keep their
+/// defaults; 0 turns one off).
+fn parse_rate_limits(name: &str, value: &str) -> Result<app::ssr::state::RateLimits, ConfigError> {
+    let mut limits = app::ssr::state::RateLimits::default();
+    for pair in value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+    {
+        let (key, number) = pair.split_once('=').ok_or_else(|| {
+            invalid(
+                name,
+                format!("`{pair}` is not name=number (for example api=600)"),
+            )
+        })?;
+        let number: u32 = number
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n <= 1_000_000)
+            .ok_or_else(|| invalid(name, format!("`{pair}`: the number must be 0 to 1000000")))?;
+        match key.trim() {
+            "redirects" => limits.redirects = number,
+            "friend_form" => limits.friend_form = number,
+            "webhooks" => limits.webhooks = number,
+            "api" => limits.api = number,
+            other => {
+                return Err(invalid(
+                    name,
+                    format!("unknown limit `{other}` (redirects, friend_form, webhooks, api)"),
+                ));
+            }
+        }
+    }
+    Ok(limits)
+}
+
 fn parse_trusted_proxies(name: &str, value: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
     value
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -532,6 +572,12 @@ impl Settings {
             None => file.allow_private_networks.unwrap_or(false),
         };
 
+        let rate_limits = match (sources.get("HANDOFF_RATE_LIMITS"), &file.rate_limits) {
+            (Some(v), _) => parse_rate_limits("HANDOFF_RATE_LIMITS", v)?,
+            (None, Some(v)) => parse_rate_limits("rate_limits", v)?,
+            (None, None) => app::ssr::state::RateLimits::default(),
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -548,6 +594,7 @@ impl Settings {
             smtp_from,
             smtp_reply_to,
             allow_private_networks,
+            rate_limits,
         })
     }
 
@@ -568,6 +615,7 @@ impl Settings {
             smtp_from: self.smtp_from.clone(),
             smtp_reply_to: self.smtp_reply_to.clone(),
             allow_private_networks: self.allow_private_networks,
+            rate_limits: self.rate_limits,
         }
     }
 
@@ -693,6 +741,31 @@ mod tests {
         std::fs::write(&file, "adress = \"x\"\n").unwrap();
         let err = Settings::load(&s).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_default_and_are_set_by_name() {
+        let dir = temp_dir("limits");
+        let defaults = Settings::load(&sources(&[], &dir)).unwrap().rate_limits;
+        assert_eq!(defaults, app::ssr::state::RateLimits::default());
+        let set = Settings::load(&sources(
+            &[("HANDOFF_RATE_LIMITS", "redirects=5, api=0")],
+            &dir,
+        ))
+        .unwrap()
+        .rate_limits;
+        assert_eq!(
+            (set.redirects, set.api, set.webhooks),
+            (5, 0, defaults.webhooks)
+        );
+        for (bad, words) in [
+            ("clicks=5", "unknown limit `clicks`"),
+            ("api", "not name=number"),
+            ("api=-1", "0 to 1000000"),
+        ] {
+            let err = Settings::load(&sources(&[("HANDOFF_RATE_LIMITS", bad)], &dir)).unwrap_err();
+            assert!(err.to_string().contains(words), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -290,6 +290,7 @@ fn build_router(
 
     let public = Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(routes::rate_limits::metrics))
         .route("/r/{slug}", get(routes::redirect::follow))
         .route("/embed.js", get(routes::widget::embed_js))
         .route(
@@ -339,6 +340,10 @@ fn build_router(
         .layer(axum::middleware::from_fn_with_state(
             routes::security_headers::ServedOverHttps(state.settings.secure_cookies),
             routes::security_headers::add,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::rate_limits::limit,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

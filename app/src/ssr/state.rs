@@ -13,8 +13,34 @@ use crate::ssr::services::{
     conversions::ConversionQueue,
     links::LinkCache,
     rules::RulesCache,
-    throttle::{LoginThrottle, PasswordHashing, RateLimiter},
+    throttle::{LoginThrottle, PasswordHashing, RateLimiter, TokenBuckets},
 };
+
+/// Requests per minute (a burst of as many) one client address may make to each kind of public
+/// endpoint; 0 turns a limit off. `HANDOFF_RATE_LIMITS` sets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `GET /r/{slug}`: referral link clicks.
+    pub redirects: u32,
+    /// `POST /f/{campaign}`: the friend form (it writes a lead).
+    pub friend_form: u32,
+    /// `POST /webhooks/...`: Stripe and inbound sources.
+    pub webhooks: u32,
+    /// `/api/v1/...`: the REST API.
+    pub api: u32,
+}
+
+impl Default for RateLimits {
+    /// Far above what a person or an office behind one address does, far below a flood.
+    fn default() -> Self {
+        Self {
+            redirects: 120,
+            friend_form: 20,
+            webhooks: 600,
+            api: 600,
+        }
+    }
+}
 
 /// Settings the application logic needs at run time (the full configuration lives in `server`).
 #[derive(Clone)]
@@ -31,6 +57,8 @@ pub struct RuntimeSettings {
     pub stripe_webhook_secret: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (empty: the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests per minute each client address may make to the public endpoints.
+    pub rate_limits: RateLimits,
     /// Whether webhooks and CRM calls may reach loopback, private and link-local addresses
     /// (`HANDOFF_ALLOW_PRIVATE_NETWORKS`; see `services::outbound_net`).
     pub allow_private_networks: bool,
@@ -88,6 +116,8 @@ pub struct AppState {
     pub portal_limits: Arc<PortalLimits>,
     /// Admin login attempts per client address.
     pub login_limits: Arc<LoginLimits>,
+    /// The public endpoints' per-client limits (`RuntimeSettings::rate_limits`).
+    pub public_limits: Arc<PublicLimits>,
     /// How many password hashes may run and wait at once.
     pub password_hashing: Arc<PasswordHashing>,
 }
@@ -133,6 +163,7 @@ impl AppState {
         settings: RuntimeSettings,
         clicks: mpsc::Sender<NewClick>,
     ) -> Self {
+        let settings_limits = settings.rate_limits;
         Self {
             leptos_options,
             db,
@@ -158,6 +189,29 @@ impl AppState {
                 ),
             }),
             password_hashing: Arc::new(PasswordHashing::default()),
+            public_limits: Arc::new(PublicLimits {
+                redirects: TokenBuckets::new(settings_limits.redirects),
+                friend_form: TokenBuckets::new(settings_limits.friend_form),
+                webhooks: TokenBuckets::new(settings_limits.webhooks),
+                api: TokenBuckets::new(settings_limits.api),
+                clicks_dropped: std::sync::atomic::AtomicU64::new(0),
+            }),
         }
     }
+}
+
+/// Token buckets per client address for each kind of public endpoint.
+#[derive(Debug)]
+pub struct PublicLimits {
+    /// Referral link clicks.
+    pub redirects: TokenBuckets,
+    /// Friend form posts.
+    pub friend_form: TokenBuckets,
+    /// Webhooks in.
+    pub webhooks: TokenBuckets,
+    /// The REST API.
+    pub api: TokenBuckets,
+    /// Clicks not recorded because the click queue was full (a flood): dropped, not queued in
+    /// a task each, so a flood cannot grow memory without bound.
+    pub clicks_dropped: std::sync::atomic::AtomicU64,
 }

@@ -17,6 +17,7 @@ pub mod portal;
 pub mod portal_login;
 pub mod print_fonts;
 pub mod qr;
+pub mod rate_limits;
 pub mod redirect;
 pub mod rpc_status;
 pub mod security_headers;

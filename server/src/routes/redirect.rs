@@ -108,13 +108,13 @@ fn record_click(
     };
     match state.clicks.try_send(click) {
         Ok(()) => {}
-        Err(TrySendError::Full(click)) => {
-            let sender = state.clicks.clone();
-            tokio::spawn(async move {
-                if sender.send(click).await.is_err() {
-                    tracing::error!("click writer stopped; a click was not recorded");
-                }
-            });
+        Err(TrySendError::Full(_)) => {
+            // A flood: the visitor still gets where they go (and their referral cookie); the
+            // click row, a statistic, is dropped and counted (`/metrics`).
+            state
+                .public_limits
+                .clicks_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Err(TrySendError::Closed(_)) => {
             tracing::error!("click writer stopped; a click was not recorded");

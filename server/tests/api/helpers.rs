@@ -116,6 +116,12 @@ fn test_settings(
         // Tests' webhook receivers and fake CRMs listen on loopback; the refusal of private
         // addresses is tested with this set back to false (outbound.rs).
         ("HANDOFF_ALLOW_PRIVATE_NETWORKS", "true".to_owned()),
+        // Every test client is one address sending far more than a person would; the limits
+        // are tested with them set (rate_limits.rs).
+        (
+            "HANDOFF_RATE_LIMITS",
+            "redirects=0 friend_form=0 webhooks=0 api=0".to_owned(),
+        ),
     ]
     .into_iter()
     .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))

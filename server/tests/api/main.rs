@@ -25,6 +25,7 @@ mod print;
 mod print_studio;
 mod promotion_codes;
 mod qr;
+mod rate_limits;
 mod referrer_admin;
 mod referrer_changes;
 mod referrer_import;

@@ -4,7 +4,11 @@
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    net::IpAddr,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -237,5 +241,60 @@ mod rate_tests {
         assert!(limiter.attempt("a"));
         assert!(!limiter.attempt("a"));
         assert!(limiter.attempt("b"));
+    }
+}
+
+/// Per-key token buckets: each key (a client address) may make `per_minute` requests a minute
+/// on average and a burst of as many, refilled continuously. In memory per process. Refusals
+/// are counted for the admin's numbers.
+#[derive(Debug)]
+pub struct TokenBuckets {
+    per_minute: u32,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    refused: AtomicU64,
+}
+
+impl TokenBuckets {
+    /// Buckets of `per_minute` tokens; 0 turns the limit off.
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a token for `key`; `Err(seconds)` when its bucket is empty, with how long until the
+    /// next token.
+    pub fn take(&self, key: IpAddr) -> Result<(), u64> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(self.per_minute);
+        let per_second = capacity / 60.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        // Full buckets hold nothing worth keeping: forget them, so a flood from many addresses
+        // cannot grow the map without bound.
+        if buckets.len() > 50_000 {
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_second < capacity
+            });
+        }
+        let (tokens, at) = buckets.entry(key).or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            Err(((1.0 - *tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+
+    /// Requests refused since the start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 }
