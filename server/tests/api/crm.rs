@@ -2,11 +2,7 @@
 //! requests the worker sends (auth, batch upsert by email, properties), rate limits and server
 //! errors honoured and retried, "sync all now" in batches of 100, and the admin's forms.
 
-use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use app::{
     domain::roles::Role,
@@ -22,7 +18,7 @@ use app::{
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, StatusCode, Uri},
+    http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::post,
 };
@@ -30,44 +26,26 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
-use crate::{helpers::TestApp, on_both_databases};
+use crate::{
+    fake_crm::{Got, Traffic, rows, serve, wait_for, wait_for_rows},
+    helpers::TestApp,
+    on_both_databases,
+};
 
 const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
 /// A contact the fake HubSpot refuses.
 const POISON: &str = "poison@example.com";
 
-/// One request HubSpot got: when, path, `Authorization` header, JSON body.
-#[derive(Clone, Debug)]
-pub(crate) struct Got {
-    at: Instant,
-    path: String,
-    authorization: String,
-    body: Value,
-}
-
-/// A scripted answer: status, `Retry-After`, body.
-pub(crate) type Answer = (u16, Option<u64>, Value);
-
+/// The fake HubSpot: every request it got, and the answers a test scripted for the next ones
+/// (when none, HubSpot's 200).
 #[derive(Clone, Default)]
 pub(crate) struct Fake {
-    got: Arc<Mutex<Vec<Got>>>,
-    /// Answers for the next requests, in order; when empty, HubSpot's 200.
-    pub(crate) script: Arc<Mutex<VecDeque<Answer>>>,
+    pub(crate) traffic: Traffic,
 }
 
 impl Fake {
-    fn requests(&self, path: &str) -> Vec<Got> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|g| g.path == path)
-            .cloned()
-            .collect()
-    }
-
     pub(crate) fn upserts(&self) -> Vec<Got> {
-        self.requests(UPSERT)
+        self.traffic.requests(UPSERT)
     }
 }
 
@@ -80,18 +58,8 @@ async fn answer(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let authorization = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
     let inputs = body["inputs"].as_array().cloned().unwrap_or_default();
-    fake.got.lock().unwrap().push(Got {
-        at: Instant::now(),
-        path: uri.path().to_owned(),
-        authorization: authorization.clone(),
-        body,
-    });
+    let authorization = fake.traffic.log(Method::POST, &uri, &headers, body);
     if authorization != format!("Bearer {TOKEN}") {
         return (
             StatusCode::UNAUTHORIZED,
@@ -107,13 +75,7 @@ async fn answer(
         )
             .into_response();
     }
-    if let Some((status, retry_after, body)) = fake.script.lock().unwrap().pop_front() {
-        let mut response = (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", seconds.to_string().parse().unwrap());
-        }
+    if let Some(response) = fake.traffic.scripted() {
         return response;
     }
     // HubSpot's answer to a batch upsert: each contact with an id and its properties.
@@ -145,25 +107,11 @@ async fn fake_hubspot(app: &TestApp) -> Fake {
         .route(UPSERT, post(answer))
         .route(PROPERTIES, post(answer))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let base = serve(router).await;
     settings::set(&app.db, hubspot::API_BASE, &base)
         .await
         .unwrap();
     fake
-}
-
-pub(crate) async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The input of the newest upsert naming `email`.
@@ -175,25 +123,6 @@ pub(crate) fn latest_input(fake: &Fake, email: &str) -> Option<Value> {
             .find(|i| i["id"] == email)
             .cloned()
     })
-}
-
-pub(crate) async fn rows(app: &TestApp) -> Vec<crm_sync::Model> {
-    crm_sync::Entity::find().all(&app.db).await.unwrap()
-}
-
-/// Waits until the queue's rows satisfy `condition`.
-pub(crate) async fn wait_for_rows(
-    app: &TestApp,
-    what: &str,
-    condition: impl Fn(&[crm_sync::Model]) -> bool,
-) {
-    for _ in 0..300 {
-        if condition(&rows(app).await) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}: {:?}", rows(app).await);
 }
 
 async fn referrers_and_leads_reach_hubspot_as_contacts(app: TestApp) {
@@ -321,7 +250,7 @@ async fn rate_limits_are_honoured_and_failures_retried(app: TestApp) {
     app.campaign(json!({"name": "Spring", "slug": "spring"}))
         .await;
     let fake = connect(&app).await;
-    fake.script.lock().unwrap().extend([
+    fake.traffic.script.lock().unwrap().extend([
         (429, Some(1), json!({"status": "error", "category": "RATE_LIMITS", "message": "You have reached your secondly limit."})),
         (502, None, json!({"status": "error", "message": "Bad gateway"})),
     ]);
@@ -418,7 +347,7 @@ async fn admins_create_properties_and_sync_everyone_in_batches(app: TestApp) {
     );
 
     // Properties: exactly HubSpot's create shape, six of them.
-    fake.script.lock().unwrap().push_back((
+    fake.traffic.script.lock().unwrap().push_back((
         207,
         None,
         json!({"status": "COMPLETE", "results": [], "errors": [{"status": "error", "category": "OBJECT_ALREADY_EXISTS", "message": "A property named 'handoff_referral_code' already exists."}]}),
@@ -429,7 +358,7 @@ async fn admins_create_properties_and_sync_everyone_in_batches(app: TestApp) {
         message.as_str().unwrap().contains("are in HubSpot"),
         "{message}"
     );
-    let created = fake.requests(PROPERTIES);
+    let created = fake.traffic.requests(PROPERTIES);
     assert_eq!(created.len(), 1);
     let inputs = created[0].body["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 6);

@@ -8,6 +8,7 @@ mod cli;
 mod conversions;
 mod crm;
 mod emails;
+mod fake_crm;
 mod friend;
 mod helpers;
 mod images;

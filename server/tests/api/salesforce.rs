@@ -5,9 +5,9 @@
 //! server errors; the exact requests Handoff sends; and the admin's forms.
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use app::{
@@ -34,7 +34,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    crm::{Answer, latest_input, rows, wait_for, wait_for_rows},
+    crm::latest_input,
+    fake_crm::{Got, Traffic, rows, serve, wait_for, wait_for_rows},
     helpers::TestApp,
     on_both_databases,
 };
@@ -46,40 +47,21 @@ const UPSERT_LEAD: &str = "/services/data/v62.0/composite/sobjects/Lead/Handoff_
 /// A record the fake Salesforce refuses (a validation rule of the business's).
 const POISON: &str = "poison@example.com";
 
-/// One request Salesforce got.
-#[derive(Clone, Debug)]
-struct Got {
-    at: Instant,
-    method: Method,
-    path: String,
-    authorization: String,
-    /// The JSON body, or a form's fields as a JSON object.
-    body: Value,
-}
-
 #[derive(Clone, Default)]
 struct Fake {
     base: String,
-    got: Arc<Mutex<Vec<Got>>>,
+    traffic: Traffic,
     /// Access tokens Salesforce accepts; emptied to expire every session.
     valid_tokens: Arc<Mutex<HashSet<String>>>,
     /// Records by external key: the fields last written.
     records: Arc<Mutex<HashMap<String, Map<String, Value>>>>,
-    /// Answers for the next upserts, in order; when empty, Salesforce's own.
-    script: Arc<Mutex<VecDeque<Answer>>>,
     /// The fields the describe lists: (name, externalId).
     described: Arc<Mutex<Vec<(String, bool)>>>,
 }
 
 impl Fake {
     fn requests(&self, path: &str) -> Vec<Got> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|g| g.path == path)
-            .cloned()
-            .collect()
+        self.traffic.requests(path)
     }
 
     fn token_requests(&self) -> Vec<Got> {
@@ -88,22 +70,6 @@ impl Fake {
 
     fn record(&self, key: &str) -> Option<Map<String, Value>> {
         self.records.lock().unwrap().get(key).cloned()
-    }
-
-    fn log(&self, method: Method, uri: &Uri, headers: &HeaderMap, body: Value) -> String {
-        let authorization = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        self.got.lock().unwrap().push(Got {
-            at: Instant::now(),
-            method,
-            path: uri.path().to_owned(),
-            authorization: authorization.clone(),
-            body,
-        });
-        authorization
     }
 
     fn signed_in(&self, authorization: &str) -> bool {
@@ -127,7 +93,7 @@ async fn token(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    fake.log(Method::POST, &uri, &headers, json!(form));
+    fake.traffic.log(Method::POST, &uri, &headers, json!(form));
     let field = |k: &str| form.get(k).map(String::as_str);
     if field("grant_type") != Some("client_credentials")
         || field("client_id") != Some(CLIENT_ID)
@@ -139,6 +105,7 @@ async fn token(
         )
             .into_response();
     }
+    let instance = format!("http://{}", headers["host"].to_str().unwrap());
     let mut tokens = fake.valid_tokens.lock().unwrap();
     let access_token = format!("00DHANDOFF!token{}", fake.token_requests().len());
     tokens.insert(access_token.clone());
@@ -146,8 +113,8 @@ async fn token(
         "access_token": access_token,
         "signature": "c2lnbmF0dXJl",
         "scope": "api",
-        "instance_url": fake.base,
-        "id": format!("{}/id/00D000000000001/005000000000001", fake.base),
+        "instance_url": instance,
+        "id": format!("{instance}/id/00D000000000001/005000000000001"),
         "token_type": "Bearer",
         "issued_at": Utc::now().timestamp_millis().to_string(),
     }))
@@ -162,17 +129,14 @@ async fn upsert(
     body: Bytes,
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap();
-    let authorization = fake.log(Method::PATCH, &uri, &headers, body.clone());
+    let authorization = fake
+        .traffic
+        .log(Method::PATCH, &uri, &headers, body.clone());
     if !fake.signed_in(&authorization) {
         return session_expired();
     }
-    if let Some((status, retry_after, body)) = fake.script.lock().unwrap().pop_front() {
-        let mut response = (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", seconds.to_string().parse().unwrap());
-        }
+    // Scripted answers stand in for the upserts only.
+    if let Some(response) = fake.traffic.scripted() {
         return response;
     }
     assert_eq!(body["allOrNone"], false);
@@ -217,7 +181,7 @@ async fn describe(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let authorization = fake.log(Method::GET, &uri, &headers, Value::Null);
+    let authorization = fake.traffic.log(Method::GET, &uri, &headers, Value::Null);
     if !fake.signed_in(&authorization) {
         return session_expired();
     }
@@ -258,11 +222,7 @@ async fn point_at(app: &TestApp, fake: &Fake) {
 }
 
 async fn fake_salesforce() -> Fake {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fake = Fake {
-        base: format!("http://{}", listener.local_addr().unwrap()),
-        ..Fake::default()
-    };
+    let mut fake = Fake::default();
     let router = Router::new()
         .route("/services/oauth2/token", post(token))
         .route(
@@ -274,9 +234,9 @@ async fn fake_salesforce() -> Fake {
             get(describe),
         )
         .with_state(fake.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    // The token answer's instance URL comes from the request's Host, so the router's copy of
+    // the state needs no base.
+    fake.base = serve(router).await;
     fake
 }
 
@@ -438,7 +398,7 @@ async fn expired_sessions_sign_in_again_and_limits_are_honoured(app: TestApp) {
     assert_eq!(got[n - 3].body, got[n - 2].body, "the same request again");
 
     // A 429 waits its Retry-After; a 503 is a failed attempt, retried after the backoff.
-    fake.script.lock().unwrap().extend([
+    fake.traffic.script.lock().unwrap().extend([
         (429, Some(1), json!([{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "ConcurrentPerOrgLongTxn Limit exceeded."}])),
         (503, None, json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable."}])),
     ]);
@@ -472,7 +432,7 @@ async fn expired_sessions_sign_in_again_and_limits_are_honoured(app: TestApp) {
 
     // Time passes; the org's daily allowance is spent: Salesforce says so with a 403, and the
     // row waits a quarter of an hour without a failure counted.
-    fake.script.lock().unwrap().push_back((
+    fake.traffic.script.lock().unwrap().push_back((
         403,
         None,
         json!([{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}]),
@@ -573,7 +533,7 @@ async fn hubspot_and_salesforce_sync_side_by_side_and_one_waiting_never_holds_th
     let salesforce = connect(&app, "Contact").await;
     let hubspot = crate::crm::connect(&app).await;
     // HubSpot asks to wait an hour.
-    hubspot.script.lock().unwrap().push_back((
+    hubspot.traffic.script.lock().unwrap().push_back((
         429,
         Some(3600),
         json!({"status": "error", "category": "RATE_LIMITS"}),

@@ -80,15 +80,13 @@ pub async fn connection(db: &impl ConnectionTrait) -> Result<Option<Connection>,
 
 /// Checks a pasted access token: printable, no spaces, a plausible length.
 pub fn check_token(token: &str) -> Result<String, AppError> {
-    let token = token.trim();
-    if token.len() < 10 || token.len() > 512 || !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(AppError::invalid(
+    super::pasted_secret(token, 10).ok_or_else(|| {
+        AppError::invalid(
             "invalid_token",
             "token",
             "Paste the private app's access token (HubSpot: Settings, Integrations, Private apps; it starts with pat-).",
-        ));
-    }
-    Ok(token.to_owned())
+        )
+    })
 }
 
 /// Stores the access token (checked) and logs the change, never the token itself.

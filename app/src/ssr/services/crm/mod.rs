@@ -142,6 +142,16 @@ impl Reply {
     }
 }
 
+/// A key, token or secret pasted from a CRM's settings, trimmed: `None` unless it is printable
+/// ASCII without spaces and between `min_len` and 512 characters. Each caller says where the
+/// right value is found, which differs per CRM.
+pub fn pasted_secret(text: &str, min_len: usize) -> Option<String> {
+    let text = text.trim();
+    let plausible =
+        (min_len..=512).contains(&text.len()) && text.chars().all(|c| c.is_ascii_graphic());
+    plausible.then(|| text.to_owned())
+}
+
 /// Sends `request` to the CRM called `who` and reads its answer whatever it is: the worker
 /// records failures, it does not stop on them. A request to an address that is not public is
 /// refused before it leaves (unless private networks are allowed).

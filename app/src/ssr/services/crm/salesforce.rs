@@ -207,17 +207,15 @@ pub fn check_field(text: &str) -> Result<String, AppError> {
 
 /// Checks a consumer key or secret: printable, no spaces, a plausible length.
 fn check_credential(text: &str, field: &'static str, what: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.len() < 8 || text.len() > 512 || !text.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(AppError::invalid(
+    super::pasted_secret(text, 8).ok_or_else(|| {
+        AppError::invalid(
             "invalid_credentials",
             field,
             format!(
                 "Paste the connected app's {what} (Setup, App Manager, the app, View, Manage Consumer Details)."
             ),
-        ));
-    }
-    Ok(text.to_owned())
+        )
+    })
 }
 
 /// Stores the connection (every field checked first; nothing stored if one is wrong) and logs

@@ -1,13 +1,13 @@
-//! CSV imports of conversions: by API and by the CLI, on SQLite and PostgreSQL.
+//! CSV imports of conversions: by API and by the CLI, on SQLite and PostgreSQL. A killed or failed
+//! import is in `recovery.rs`, the SQLite writer's own behaviour in `sqlite_writer.rs`.
 
-use std::{
-    collections::BTreeMap,
-    process::{Command, Stdio},
-    time::Duration,
-};
+mod recovery;
+mod sqlite_writer;
+
+use std::{collections::BTreeMap, time::Duration};
 
 use app::ssr::{
-    entities::{conversion_event, email, import, import_digest, lead, reward, webhook_delivery},
+    entities::{conversion_event, import, lead, reward, webhook_delivery},
     services::{deliveries, imports, leads},
 };
 use reqwest::StatusCode;
@@ -17,16 +17,16 @@ use serde_json::{Value, json};
 use crate::{helpers::TestApp, on_both_databases};
 
 /// A generated file: its bytes, how many rows are good, and the line of every bad row.
-struct Generated {
-    bytes: Vec<u8>,
-    good: u64,
-    bad_lines: BTreeMap<u64, &'static str>,
+pub(super) struct Generated {
+    pub(super) bytes: Vec<u8>,
+    pub(super) good: u64,
+    pub(super) bad_lines: BTreeMap<u64, &'static str>,
 }
 
 /// `rows` data rows; every 20th row is faulty, cycling through every kind of fault (so 5% in
 /// all). Good rows alternate between identifying the friend by code and by the email of a lead
 /// created a few rows earlier by code.
-fn generate(rows: u64, codes: &[String]) -> Generated {
+pub(super) fn generate(rows: u64, codes: &[String]) -> Generated {
     const FAULTS: [&str; 8] = [
         "email",
         "amount",
@@ -99,7 +99,7 @@ fn generate(rows: u64, codes: &[String]) -> Generated {
     }
 }
 
-async fn setup(app: &TestApp) -> Vec<String> {
+pub(super) async fn setup(app: &TestApp) -> Vec<String> {
     app.campaign(json!({"name": "Spring", "slug": "spring"}))
         .await;
     let mut codes = Vec::new();
@@ -116,7 +116,7 @@ async fn setup(app: &TestApp) -> Vec<String> {
     codes
 }
 
-async fn upload(app: &TestApp, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub(super) async fn upload(app: &TestApp, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let response = app
         .client
         .post(format!("{}/api/v1/conversions/import?{query}", app.address))
@@ -133,7 +133,7 @@ async fn upload(app: &TestApp, query: &str, body: Vec<u8>) -> (StatusCode, Value
 /// Every row refers to rows that exist. An import writes through a SQLite connection without
 /// foreign-key checks (`db::own_writer`), so this is where its references are checked;
 /// PostgreSQL checks them on every write.
-async fn assert_references_hold(app: &TestApp) {
+pub(super) async fn assert_references_hold(app: &TestApp) {
     if app.db.get_database_backend() != DbBackend::Sqlite {
         return;
     }
@@ -159,7 +159,7 @@ async fn assert_references_hold(app: &TestApp) {
     assert!(described.is_empty(), "broken references: {described:?}");
 }
 
-async fn csv_events(app: &TestApp) -> u64 {
+pub(super) async fn csv_events(app: &TestApp) -> u64 {
     conversion_event::Entity::find()
         .filter(conversion_event::Column::Source.eq("csv"))
         .count(&app.db)
@@ -311,215 +311,7 @@ async fn awkward_files_are_read_and_bad_ones_refused(app: TestApp) {
     assert_eq!(import::Entity::find().count(&app.db).await.unwrap(), 1);
 }
 
-fn handoff_cli(app: &TestApp, dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HANDOFF_DATA_DIR", dir)
-        .env("DATABASE_URL", &app.database_url)
-        .env("RUST_LOG", "warn");
-    command
-}
-
-/// Writes `file` as `orders.csv` into a new temporary directory (also the CLI's data directory);
-/// returns both paths.
-fn file_on_disk(file: &Generated) -> (std::path::PathBuf, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "handoff-import-{}",
-        app::ssr::services::secrets::random_token(6)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("orders.csv");
-    std::fs::write(&path, &file.bytes).unwrap();
-    (dir, path)
-}
-
-/// `handoff import conversions <path> --campaign spring`.
-fn cli_import_args(path: &std::path::Path) -> [&str; 5] {
-    [
-        "import",
-        "conversions",
-        path.to_str().unwrap(),
-        "--campaign",
-        "spring",
-    ]
-}
-
-async fn a_killed_import_resumes_without_duplicates(app: TestApp) {
-    let codes = setup(&app).await;
-    // Five transactions' worth of rows (10,000 each at most), so the kill lands after a commit
-    // and before the end however fast the machine is.
-    let file = generate(50_000, &codes);
-    let (dir, path) = file_on_disk(&file);
-    let args = cli_import_args(&path);
-
-    let mut child = handoff_cli(&app, &dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it as soon as a chunk is committed: killed first and looked at after, since the
-    // import can finish in the time a status read takes (it did, on an idle machine, when the
-    // status was read before the kill).
-    for _ in 0..600 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let progress = import::Entity::find().one(&app.db).await.unwrap();
-        if progress.is_some_and(|p| p.imported > 0) {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
-    let killed = import::Entity::find().one(&app.db).await.unwrap().unwrap();
-    assert_eq!(killed.status, "running", "it never finished");
-    let committed = csv_events(&app).await;
-    assert!(committed < file.good, "killed before the end");
-    assert!(
-        committed >= u64::try_from(killed.imported).unwrap(),
-        "every row counted as imported is there"
-    );
-
-    let output = handoff_cli(&app, &dir).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains(&format!("{} new", file.good - committed)),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("{committed} duplicates")),
-        "{stdout}"
-    );
-    assert_eq!(csv_events(&app).await, file.good);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("line 21 [Email]"), "{stderr}");
-    assert_references_hold(&app).await;
-    // The killed run never ended: its counts went out with the second run's, in one email.
-    assert_every_qualification_told_once(&app, 3, 1).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    crate::helpers::assert_counters_agree(&app).await;
-}
-
-/// Every referral the imports qualified is in exactly one summary email: `per_referrer` emails
-/// to each of `referrers` (one per import that ended), whose counts add up to the qualified
-/// leads, and no counts are left waiting.
-async fn assert_every_qualification_told_once(
-    app: &TestApp,
-    referrers: usize,
-    per_referrer: usize,
-) {
-    assert_eq!(
-        import_digest::Entity::find().count(&app.db).await.unwrap(),
-        0,
-        "counts left waiting"
-    );
-    let told = email::Entity::find()
-        .filter(email::Column::Kind.is_in(["referral_qualified", "referrals_qualified"]))
-        .all(&app.db)
-        .await
-        .unwrap();
-    let mut to: Vec<&str> = told.iter().map(|e| e.to_address.as_str()).collect();
-    to.sort_unstable();
-    to.dedup();
-    assert_eq!(
-        (told.len(), to.len()),
-        (referrers * per_referrer, referrers),
-        "emails per referrer"
-    );
-    let counted: u64 = told
-        .iter()
-        .map(|e| match e.kind.as_str() {
-            "referral_qualified" => 1,
-            _ => e
-                .subject
-                .split(' ')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .expect("the summary's subject starts with its count"),
-        })
-        .sum();
-    let qualified = lead::Entity::find()
-        .filter(lead::Column::Status.eq("qualified"))
-        .count(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(counted, qualified, "every qualified referral is told, once");
-}
-
-/// A database error half way fails the import: its open transaction is rolled back, and the
-/// stored counters count exactly the rows committed before. Here a trigger refuses the progress
-/// update that would take the count past 50,000: it runs at the end of a transaction, after its
-/// rows were counted, so counting them would show. No transaction holds more than 50,000 rows
-/// (`imports::CommitPolicy`), so of 60,000 rows at least one transaction commits before the
-/// refusal, however fast the machine.
-async fn a_failed_import_counts_only_committed_rows(app: TestApp) {
-    let codes = setup(&app).await;
-    let file = generate(60_000, &codes);
-    let trigger = match app.db.get_database_backend() {
-        DbBackend::Sqlite => {
-            "CREATE TRIGGER refuse_progress BEFORE UPDATE ON imports \
-             WHEN NEW.imported > 50000 AND NEW.status = 'running' \
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        }
-        _ => {
-            "CREATE FUNCTION refuse_progress() RETURNS trigger AS $$ BEGIN \
-             IF NEW.imported > 50000 AND NEW.status = 'running' THEN \
-             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
-             CREATE TRIGGER refuse_progress BEFORE UPDATE ON imports \
-             FOR EACH ROW EXECUTE FUNCTION refuse_progress()"
-        }
-    };
-    app.db.execute_unprepared(trigger).await.unwrap();
-    let (dir, path) = file_on_disk(&file);
-    let args = cli_import_args(&path);
-
-    let output = handoff_cli(&app, &dir).args(args).output().unwrap();
-    assert!(
-        !output.status.success(),
-        "the refused update fails the import"
-    );
-    let failed = import::Entity::find().one(&app.db).await.unwrap().unwrap();
-    assert_eq!(failed.status, "failed");
-    let committed = csv_events(&app).await;
-    assert!(
-        committed > 0 && committed <= 50_000,
-        "{committed} rows committed"
-    );
-    let report: Value = serde_json::from_str(&failed.report).unwrap();
-    assert_eq!(
-        (
-            u64::try_from(failed.imported).unwrap(),
-            report["imported"].as_u64()
-        ),
-        (committed, Some(committed)),
-        "the counters and the report count the committed rows, not the rolled-back ones"
-    );
-
-    // Once the cause is gone, running it again finishes it.
-    let drop = match app.db.get_database_backend() {
-        DbBackend::Sqlite => "DROP TRIGGER refuse_progress",
-        _ => "DROP TRIGGER refuse_progress ON imports",
-    };
-    app.db.execute_unprepared(drop).await.unwrap();
-    let output = handoff_cli(&app, &dir).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(csv_events(&app).await, file.good);
-    // The failed run told what it had committed when it ended, the second run the rest.
-    assert_every_qualification_told_once(&app, 3, 2).await;
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-async fn wait_for(app: &TestApp, id: i64, status: &str) -> app::types::ImportView {
+pub(super) async fn wait_for(app: &TestApp, id: i64, status: &str) -> app::types::ImportView {
     for _ in 0..400 {
         let view = imports::view(&app.state, id).await.unwrap();
         if view.status == status {
@@ -843,265 +635,4 @@ on_both_databases!(
     an_upload_is_previewed_then_imported_in_the_background,
     a_file_with_faulty_rows_imports_exactly_the_good_ones,
     awkward_files_are_read_and_bad_ones_refused,
-    a_killed_import_resumes_without_duplicates,
-    a_failed_import_counts_only_committed_rows,
 );
-
-/// A large file's preview on SQLite runs on a copy of the database: it finishes while another
-/// writer holds the database (which the preview of the database itself would wait for), says
-/// exactly what the import then does, writes nothing, and leaves no copy behind.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_preview_on_sqlite_runs_on_a_copy_and_holds_up_no_writer() {
-    // Every file counts as large.
-    let app = crate::helpers::spawn_sqlite_with(&[("HANDOFF_PREVIEW_COPY_MB", "0")]).await;
-    let codes = setup(&app).await;
-    let file = generate(300, &codes);
-    let path = app.state.settings.data_dir.join("orders.csv");
-    std::fs::write(&path, &file.bytes).unwrap();
-    let options = |dry_run| imports::ImportOptions {
-        campaign: "spring".to_owned(),
-        filename: "orders.csv".to_owned(),
-        dry_run,
-        default_event: None,
-    };
-
-    let writer = app::ssr::db::begin_write(&app.db).await.unwrap();
-    let preview = tokio::time::timeout(
-        Duration::from_secs(120),
-        imports::run(&app.state, &path, &options(true)),
-    )
-    .await
-    .expect("the preview does not wait for the writer")
-    .unwrap();
-    writer.rollback().await.unwrap();
-    assert!(preview.dry_run);
-    assert_eq!(preview.imported, file.good);
-    assert_eq!(csv_events(&app).await, 0, "a preview writes nothing");
-    let left: Vec<String> = std::fs::read_dir(app.state.settings.data_dir.join("imports"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("preview-"))
-        .collect();
-    assert!(left.is_empty(), "copies left behind: {left:?}");
-
-    let report = imports::run(&app.state, &path, &options(false))
-        .await
-        .unwrap();
-    assert_eq!(csv_events(&app).await, file.good);
-    let mut previewed = preview.clone();
-    previewed.dry_run = false;
-    previewed.import_id = report.import_id;
-    assert_eq!(previewed, report, "the preview said what the import did");
-
-    // Without room for a copy (here: no directory for it), the preview runs on the database.
-    let imports_dir = app.state.settings.data_dir.join("imports");
-    std::fs::remove_dir_all(&imports_dir).unwrap();
-    std::fs::write(&imports_dir, b"not a directory").unwrap();
-    let again = imports::run(&app.state, &path, &options(true))
-        .await
-        .unwrap();
-    assert_eq!(again.duplicates, file.good, "{again:?}");
-    assert_eq!(csv_events(&app).await, file.good);
-}
-
-/// The integer `sql` answers on SQLite.
-async fn sqlite_integer(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, sql))
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("{sql}: no row"))
-        .try_get_by_index::<i64>(0)
-        .unwrap()
-}
-
-/// An import's own writer never checkpoints itself; a second connection does it in the
-/// background, and once the WAL has outgrown its limit the writer waits for one checkpoint between
-/// two transactions, so that the WAL starts over instead of growing with the import. Nothing
-/// committed is lost.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_writer_checkpoints_beside_itself_and_keeps_the_wal_small() {
-    use sea_orm::TransactionTrait;
-    const LIMIT: u64 = 1024 * 1024;
-    const TRANSACTIONS: u64 = 40;
-    // About 400 KB of pages per transaction: 40 of them are 16 MB.
-    const ROWS_PER_TRANSACTION: u64 = 100;
-    let app = crate::helpers::spawn_sqlite_with(&[]).await;
-    let own = app::ssr::db::OwnWriter::open(&app.db, LIMIT)
-        .await
-        .unwrap()
-        .expect("an own writer on SQLite");
-    let autocheckpoint = sqlite_integer(own.db(), "PRAGMA wal_autocheckpoint").await;
-    assert_eq!(
-        autocheckpoint, 0,
-        "the writer leaves checkpoints to the other connection"
-    );
-    own.db()
-        .execute_unprepared("CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload BLOB)")
-        .await
-        .unwrap();
-    for _ in 0..TRANSACTIONS {
-        let txn = own.db().begin().await.unwrap();
-        txn.execute_unprepared(&format!(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
-             WHERE i < {ROWS_PER_TRANSACTION}) \
-             INSERT INTO scratch (payload) SELECT randomblob(4000) FROM n"
-        ))
-        .await
-        .unwrap();
-        txn.commit().await.unwrap();
-        own.after_commit().await;
-    }
-    own.close().await;
-
-    let rows = sqlite_integer(&app.db, "SELECT count(*) FROM scratch").await;
-    assert_eq!(
-        rows,
-        i64::try_from(TRANSACTIONS * ROWS_PER_TRANSACTION).unwrap()
-    );
-    // The file keeps its largest size: the limit, plus the transaction that crossed it and at
-    // most two committed before the checkpoint that measured it (1.2 MB), plus slack.
-    let wal = std::fs::metadata(app.state.settings.data_dir.join("handoff.db-wal"))
-        .unwrap()
-        .len();
-    assert!(wal < 4 * LIMIT, "the WAL grew to {wal} bytes");
-}
-
-/// The pipeline's own rule, batch by batch: a batch is loaded ahead of the pending batch's writes
-/// only when it cannot read them, and its ids start after the pending batch's (else writing it
-/// would hit their primary keys).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_is_loaded_ahead_only_when_it_cannot_read_the_pending_one() {
-    use app::ssr::services::{
-        campaigns,
-        conversions::{self, pipeline},
-        rules,
-    };
-    let app = crate::helpers::spawn_sqlite_with(&[]).await;
-    let codes = setup(&app).await;
-    let campaign = std::sync::Arc::new(campaigns::find_row(&app.db, "spring").await.unwrap());
-    let loaded_rules = rules::load(&app.db, campaign.id).await.unwrap();
-    assert!(pipeline::pipelines(DbBackend::Sqlite, &loaded_rules));
-    assert!(!pipeline::pipelines(DbBackend::Postgres, &loaded_rules));
-    let mut capped = loaded_rules.clone();
-    capped.rewards[0].1.max_per_referrer = Some(3);
-    assert!(
-        !pipeline::pipelines(DbBackend::Sqlite, &capped),
-        "caps count per referrer"
-    );
-    let loaded_rules = std::sync::Arc::new(loaded_rules);
-    let batch = |rows: &[(&str, &str)]| {
-        let events = rows
-            .iter()
-            .enumerate()
-            .map(|(n, (id, email))| {
-                conversions::check(&app::types::ConversionInput {
-                    campaign: "spring".to_owned(),
-                    event_id: (*id).to_owned(),
-                    event: "purchase".to_owned(),
-                    referral_code: Some(codes[n % codes.len()].clone()),
-                    promotion_code: None,
-                    email: Some((*email).to_owned()),
-                    amount: Some(1_000),
-                    currency: Some("USD".to_owned()),
-                    occurred_at: None,
-                })
-                .unwrap()
-            })
-            .collect();
-        pipeline::items(
-            "csv",
-            &campaign,
-            &loaded_rules,
-            Some(&app.state.settings),
-            None,
-            events,
-        )
-    };
-    let now = chrono::Utc::now();
-    let txn = app::ssr::db::begin_write(&app.db).await.unwrap();
-    let first = batch(&[("a1", "a1@x.com"), ("a2", "A2@x.com"), ("a3", "a3@x.com")]);
-    let loaded = pipeline::load(&txn, &first).await.unwrap();
-    let pending = pipeline::decide(loaded, &first, now).unwrap();
-
-    let same_lead = batch(&[("b1", "b1@x.com"), ("b2", "a2@X.com")]);
-    assert!(
-        pipeline::load_ahead(&txn, &same_lead, pending.carry())
-            .await
-            .unwrap()
-            .is_none(),
-        "a lead the pending batch creates (emails compared normalized)"
-    );
-    let same_event = batch(&[("a1", "c1@x.com")]);
-    assert!(
-        pipeline::load_ahead(&txn, &same_event, pending.carry())
-            .await
-            .unwrap()
-            .is_none(),
-        "an event id the pending batch claims"
-    );
-    let apart = batch(&[("d1", "d1@x.com"), ("d2", "d2@x.com")]);
-    let ahead = pipeline::load_ahead(&txn, &apart, pending.carry())
-        .await
-        .unwrap()
-        .expect("a batch apart from the pending one is loaded ahead");
-    let next = pipeline::decide(ahead, &apart, now).unwrap();
-    let answers = pipeline::write(&txn, pending).await.unwrap();
-    assert!(
-        answers
-            .iter()
-            .all(|a| a.as_ref().unwrap().outcome() == "qualified")
-    );
-    let answers = pipeline::write(&txn, next).await.unwrap();
-    assert!(
-        answers
-            .iter()
-            .all(|a| a.as_ref().unwrap().outcome() == "qualified")
-    );
-    txn.commit().await.unwrap();
-    assert_eq!(lead::Entity::find().count(&app.db).await.unwrap(), 5);
-    assert_eq!(reward::Entity::find().count(&app.db).await.unwrap(), 5);
-    assert_eq!(
-        conversion_event::Entity::find()
-            .count(&app.db)
-            .await
-            .unwrap(),
-        5
-    );
-    assert_references_hold(&app).await;
-}
-
-/// A writer waiting for SQLite's writer turn is seen (a running import commits sooner then, and
-/// writes bigger transactions otherwise), and no longer once it has its turn or stops waiting.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_writer_waiting_for_its_turn_is_seen_until_it_has_it() {
-    use app::ssr::db::{begin_write, sqlite_writers_waiting};
-    let app = crate::helpers::spawn_sqlite_with(&[]).await;
-    async fn until_seen() {
-        for _ in 0..1000 {
-            if sqlite_writers_waiting() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("the waiting writer was never seen");
-    }
-
-    let first = begin_write(&app.db).await.unwrap();
-    assert!(!sqlite_writers_waiting(), "nobody waits yet");
-    let db = app.db.clone();
-    let second = tokio::spawn(async move { begin_write(&db).await.map(drop) });
-    until_seen().await;
-    first.rollback().await.unwrap();
-    second.await.unwrap().unwrap();
-    assert!(!sqlite_writers_waiting(), "the second writer had its turn");
-
-    // A wait given up (the request was cancelled) stops counting too.
-    let first = begin_write(&app.db).await.unwrap();
-    let db = app.db.clone();
-    let gave_up = tokio::spawn(async move { begin_write(&db).await.map(drop) });
-    until_seen().await;
-    gave_up.abort();
-    assert!(gave_up.await.unwrap_err().is_cancelled());
-    assert!(!sqlite_writers_waiting(), "a cancelled wait is not counted");
-    first.rollback().await.unwrap();
-}
