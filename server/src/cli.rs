@@ -31,7 +31,8 @@ use crate::{
 ///
 /// Configuration comes from an optional TOML file, then the environment: DATABASE_URL,
 /// HANDOFF_DATA_DIR, HANDOFF_ADDR, HANDOFF_PUBLIC_URL, HANDOFF_SECRET, HANDOFF_TRUSTED_PROXIES,
-/// HANDOFF_ALLOW_PRIVATE_NETWORKS, HANDOFF_RATE_LIMITS (see docs/CONFIGURATION.md).
+/// HANDOFF_ALLOW_PRIVATE_NETWORKS, HANDOFF_RATE_LIMITS, HANDOFF_MAX_CONNECTIONS,
+/// HANDOFF_MAX_CONNECTIONS_PER_CLIENT, HANDOFF_TIMEOUTS (see docs/CONFIGURATION.md).
 #[derive(Debug, Parser)]
 #[command(name = "handoff", version, about, long_about)]
 pub struct Cli {

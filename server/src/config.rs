@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// Environment variables Handoff reads. Any other `HANDOFF_` variable gets a warning, since it
 /// is most likely a typo.
-pub const KNOWN_VARS: [&str; 16] = [
+pub const KNOWN_VARS: [&str; 19] = [
     "HANDOFF_DATA_DIR",
     "HANDOFF_ADDR",
     "HANDOFF_PUBLIC_URL",
@@ -29,6 +29,9 @@ pub const KNOWN_VARS: [&str; 16] = [
     "HANDOFF_SMTP_REPLY_TO",
     "HANDOFF_ALLOW_PRIVATE_NETWORKS",
     "HANDOFF_RATE_LIMITS",
+    "HANDOFF_MAX_CONNECTIONS",
+    "HANDOFF_MAX_CONNECTIONS_PER_CLIENT",
+    "HANDOFF_TIMEOUTS",
 ];
 
 /// A secret that never prints.
@@ -84,6 +87,8 @@ pub struct Settings {
     pub allow_private_networks: bool,
     /// Requests per minute per client address to the public endpoints.
     pub rate_limits: app::ssr::state::RateLimits,
+    /// Connections served at once, and how long a client may take.
+    pub client_limits: crate::serve::ClientLimits,
 }
 
 /// The optional configuration file: every key is optional and the environment wins over it.
@@ -106,6 +111,9 @@ struct FileConfig {
     smtp_reply_to: Option<String>,
     allow_private_networks: Option<bool>,
     rate_limits: Option<String>,
+    max_connections: Option<u64>,
+    max_connections_per_client: Option<u64>,
+    timeouts: Option<String>,
 }
 
 /// Why the settings could not be loaded: printed as one line.
@@ -338,23 +346,9 @@ fn find_site_root(explicit: Option<PathBuf>) -> PathBuf {
 /// defaults; 0 turns one off).
 fn parse_rate_limits(name: &str, value: &str) -> Result<app::ssr::state::RateLimits, ConfigError> {
     let mut limits = app::ssr::state::RateLimits::default();
-    for pair in value
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-    {
-        let (key, number) = pair.split_once('=').ok_or_else(|| {
-            invalid(
-                name,
-                format!("`{pair}` is not name=number (for example api=600)"),
-            )
-        })?;
-        let number: u32 = number
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n <= 1_000_000)
-            .ok_or_else(|| invalid(name, format!("`{pair}`: the number must be 0 to 1000000")))?;
-        match key.trim() {
+    for (key, number) in named_numbers(name, value, "api=600", 1_000_000)? {
+        let number = u32::try_from(number).unwrap_or(u32::MAX);
+        match key {
             "redirects" => limits.redirects = number,
             "friend_form" => limits.friend_form = number,
             "webhooks" => limits.webhooks = number,
@@ -368,6 +362,91 @@ fn parse_rate_limits(name: &str, value: &str) -> Result<app::ssr::state::RateLim
         }
     }
     Ok(limits)
+}
+
+/// `headers=10, body=30, request=60, upload=1800` in seconds (any of them; the rest keep their
+/// defaults), over the default client limits.
+fn parse_timeouts(
+    name: &str,
+    value: &str,
+    mut limits: crate::serve::ClientLimits,
+) -> Result<crate::serve::ClientLimits, ConfigError> {
+    for (key, seconds) in named_numbers(name, value, "request=60", 86_400)? {
+        if seconds == 0 {
+            return Err(invalid(
+                name,
+                format!("`{key}`: a timeout must be at least 1 second"),
+            ));
+        }
+        let seconds = std::time::Duration::from_secs(seconds);
+        match key {
+            "headers" => limits.header_timeout = seconds,
+            "body" => limits.body_timeout = seconds,
+            "request" => limits.request_timeout = seconds,
+            "upload" => limits.upload_timeout = seconds,
+            other => {
+                return Err(invalid(
+                    name,
+                    format!("unknown timeout `{other}` (headers, body, request, upload)"),
+                ));
+            }
+        }
+    }
+    Ok(limits)
+}
+
+/// A count from the environment (`names.0`, which wins) or the file (`names.1`): `least` to
+/// 100000, `None` when neither sets it.
+fn whole_number(
+    sources: &Sources,
+    names: (&str, &str),
+    from_file: Option<u64>,
+    least: u64,
+) -> Result<Option<usize>, ConfigError> {
+    let (name, value) = match (sources.get(names.0), from_file) {
+        (Some(v), _) => (names.0, v.trim().parse::<u64>().ok()),
+        (None, Some(n)) => (names.1, Some(n)),
+        (None, None) => return Ok(None),
+    };
+    value
+        .filter(|n| (least..=100_000).contains(n))
+        .and_then(|n| usize::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!("must be a whole number from {least} to 100000"),
+            )
+        })
+}
+
+/// The `name=number` pairs of a setting, separated by commas or spaces, each number 0 to `max`;
+/// `example` shows the form in the error message.
+fn named_numbers<'a>(
+    name: &str,
+    value: &'a str,
+    example: &str,
+    max: u64,
+) -> Result<Vec<(&'a str, u64)>, ConfigError> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, number) = pair.split_once('=').ok_or_else(|| {
+                invalid(
+                    name,
+                    format!("`{pair}` is not name=number (for example {example})"),
+                )
+            })?;
+            let number = number
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| invalid(name, format!("`{pair}`: the number must be 0 to {max}")))?;
+            Ok((key.trim(), number))
+        })
+        .collect()
 }
 
 fn parse_trusted_proxies(name: &str, value: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
@@ -578,6 +657,32 @@ impl Settings {
             (None, None) => app::ssr::state::RateLimits::default(),
         };
 
+        let mut client_limits = crate::serve::ClientLimits::default();
+        if let Some(n) = whole_number(
+            sources,
+            ("HANDOFF_MAX_CONNECTIONS", "max_connections"),
+            file.max_connections,
+            1,
+        )? {
+            client_limits.max_connections = n;
+        }
+        if let Some(n) = whole_number(
+            sources,
+            (
+                "HANDOFF_MAX_CONNECTIONS_PER_CLIENT",
+                "max_connections_per_client",
+            ),
+            file.max_connections_per_client,
+            0,
+        )? {
+            client_limits.max_connections_per_client = n;
+        }
+        client_limits = match (sources.get("HANDOFF_TIMEOUTS"), &file.timeouts) {
+            (Some(v), _) => parse_timeouts("HANDOFF_TIMEOUTS", v, client_limits)?,
+            (None, Some(v)) => parse_timeouts("timeouts", v, client_limits)?,
+            (None, None) => client_limits,
+        };
+
         Ok(Settings {
             database_url,
             data_dir,
@@ -595,6 +700,7 @@ impl Settings {
             smtp_reply_to,
             allow_private_networks,
             rate_limits,
+            client_limits,
         })
     }
 
@@ -764,6 +870,37 @@ mod tests {
             ("api=-1", "0 to 1000000"),
         ] {
             let err = Settings::load(&sources(&[("HANDOFF_RATE_LIMITS", bad)], &dir)).unwrap_err();
+            assert!(err.to_string().contains(words), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn client_limits_default_and_are_set_by_name() {
+        let dir = temp_dir("client-limits");
+        let defaults = Settings::load(&sources(&[], &dir)).unwrap().client_limits;
+        assert_eq!(defaults, crate::serve::ClientLimits::default());
+        let set = Settings::load(&sources(
+            &[
+                ("HANDOFF_TIMEOUTS", "headers=2 request=5"),
+                ("HANDOFF_MAX_CONNECTIONS", "64"),
+            ],
+            &dir,
+        ))
+        .unwrap()
+        .client_limits;
+        assert_eq!(set.header_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(set.request_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(set.body_timeout, defaults.body_timeout);
+        assert_eq!(set.max_connections, 64);
+        for (name, bad, words) in [
+            ("HANDOFF_TIMEOUTS", "slow=5", "unknown timeout `slow`"),
+            ("HANDOFF_TIMEOUTS", "headers=0", "at least 1 second"),
+            ("HANDOFF_TIMEOUTS", "headers", "not name=number"),
+            ("HANDOFF_MAX_CONNECTIONS", "0", "1 to 100000"),
+            ("HANDOFF_MAX_CONNECTIONS_PER_CLIENT", "-1", "0 to 100000"),
+            ("HANDOFF_MAX_CONNECTIONS", "many", "whole number"),
+        ] {
+            let err = Settings::load(&sources(&[(name, bad)], &dir)).unwrap_err();
             assert!(err.to_string().contains(words), "{bad}: {err}");
         }
     }

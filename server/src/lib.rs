@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod workers;

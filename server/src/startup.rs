@@ -1,6 +1,6 @@
 //! Building and running the application: database, state, workers, router, listener.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use anyhow::Context;
 use app::{
@@ -23,7 +23,10 @@ use axum::{
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
-use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{
+    services::ServeDir, set_header::SetResponseHeaderLayer, timeout::RequestBodyTimeoutLayer,
+    trace::TraceLayer,
+};
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::{
@@ -42,6 +45,7 @@ pub struct Application {
     outbox_worker: JoinHandle<()>,
     crm_worker: JoinHandle<()>,
     email_worker: Option<JoinHandle<()>>,
+    client_limits: crate::serve::ClientLimits,
 }
 
 /// Connects to the database and applies migrations.
@@ -183,7 +187,7 @@ impl Application {
             .with_http_only(true)
             .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
 
-        let router = build_router(state.clone(), sessions, &public_url);
+        let router = build_router(state.clone(), sessions, &public_url, settings.client_limits);
 
         offer_setup_link(&db, &settings.data_dir, &public_url).await?;
 
@@ -196,6 +200,7 @@ impl Application {
             outbox_worker,
             crm_worker,
             email_worker,
+            client_limits: settings.client_limits,
         })
     }
 
@@ -224,16 +229,21 @@ impl Application {
             outbox_worker,
             crm_worker,
             email_worker,
+            client_limits,
         } = self;
         tracing::info!(addr = %listener.local_addr()?, public_url = %state.settings.public_url, "Handoff is serving");
+        let counts = state.public_limits.clone();
+        let trusted_proxies = state.settings.trusted_proxies.clone();
         drop(state);
-        axum::serve(
+        crate::serve::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            client_limits,
+            trusted_proxies,
+            counts,
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")?;
+        .await;
         session_cleanup.abort();
         // A delivery cut off here keeps its lease and is retried when the lease runs out.
         outbox_worker.abort();
@@ -253,6 +263,7 @@ fn build_router(
     state: AppState,
     sessions: SessionManagerLayer<DbSessionStore>,
     public_url: &str,
+    limits: crate::serve::ClientLimits,
 ) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -344,6 +355,15 @@ fn build_router(
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             routes::rate_limits::limit,
+        ))
+        // A body that pauses longer than this fails to read (its handler answers 400).
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            routes::deadline::RequestTimeouts {
+                request: limits.request_timeout,
+                upload: limits.upload_timeout,
+            },
+            routes::deadline::limit,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

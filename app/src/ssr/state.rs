@@ -195,6 +195,7 @@ impl AppState {
                 webhooks: TokenBuckets::new(settings_limits.webhooks),
                 api: TokenBuckets::new(settings_limits.api),
                 clicks_dropped: std::sync::atomic::AtomicU64::new(0),
+                connections: ConnectionCounts::default(),
             }),
         }
     }
@@ -214,4 +215,17 @@ pub struct PublicLimits {
     /// Clicks not recorded because the click queue was full (a flood): dropped, not queued in
     /// a task each, so a flood cannot grow memory without bound.
     pub clicks_dropped: std::sync::atomic::AtomicU64,
+    /// The server's connections (kept by its accept loop).
+    pub connections: ConnectionCounts,
+}
+
+/// Live connection counts, kept by the server's accept loop and shown on `GET /metrics`.
+#[derive(Debug, Default)]
+pub struct ConnectionCounts {
+    /// Connections being served now.
+    pub open: std::sync::atomic::AtomicUsize,
+    /// Connections accepted since start.
+    pub accepted: std::sync::atomic::AtomicU64,
+    /// Connections closed at once because their address already had its share open.
+    pub refused_per_client: std::sync::atomic::AtomicU64,
 }

@@ -61,18 +61,30 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/imports/upload",
             // Uploads may be hundreds of megabytes: they are streamed to disk, never buffered.
-            post(upload).layer(DefaultBodyLimit::disable()),
+            post(upload)
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(
+                    crate::routes::deadline::for_upload,
+                )),
         )
         .route("/admin/imports/{id}/errors.csv", get(errors_csv))
         .route(
             REFERRER_IMPORT_ACTION,
             // Spooled like every upload; the service refuses files over its limit.
-            post(import_referrers).layer(DefaultBodyLimit::disable()),
+            post(import_referrers)
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(
+                    crate::routes::deadline::for_upload,
+                )),
         )
         .route(
             PROMOTION_CODE_IMPORT_ACTION,
             // Spooled to disk like conversion uploads; the service refuses files over its limit.
-            post(import_promotion_codes).layer(DefaultBodyLimit::disable()),
+            post(import_promotion_codes)
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(
+                    crate::routes::deadline::for_upload,
+                )),
         )
 }
 

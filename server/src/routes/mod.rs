@@ -9,6 +9,7 @@ pub mod api;
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
+pub mod deadline;
 pub mod friend;
 pub mod health;
 pub mod logos;

@@ -77,5 +77,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
          handoff_clicks_dropped_total {}\n",
         limits.clicks_dropped.load(Ordering::Relaxed)
     ));
+    text.push_str(&format!(
+        "# HELP handoff_connections_open Connections being served now.\n\
+         # TYPE handoff_connections_open gauge\n\
+         handoff_connections_open {}\n\
+         # HELP handoff_connections_accepted_total Connections accepted since start.\n\
+         # TYPE handoff_connections_accepted_total counter\n\
+         handoff_connections_accepted_total {}\n\
+         # HELP handoff_connections_refused_total Connections closed at once: their address had its share open.\n\
+         # TYPE handoff_connections_refused_total counter\n\
+         handoff_connections_refused_total {}\n",
+        limits.connections.open.load(Ordering::Relaxed),
+        limits.connections.accepted.load(Ordering::Relaxed),
+        limits.connections.refused_per_client.load(Ordering::Relaxed)
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -34,6 +34,7 @@ mod referrer_removal;
 mod referrers;
 mod sales;
 mod salesforce;
+mod slow_clients;
 mod smtp;
 mod webhooks;
 mod widget;

@@ -63,11 +63,19 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/conversions", post(conversions::record))
         .route(
             "/api/v1/conversions/import",
-            post(conversions::import_csv).layer(DefaultBodyLimit::disable()),
+            post(conversions::import_csv)
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(
+                    crate::routes::deadline::for_upload,
+                )),
         )
         .route(
             "/api/v1/promotion-codes/import",
-            post(promotion_codes::import_csv).layer(DefaultBodyLimit::disable()),
+            post(promotion_codes::import_csv)
+                .layer(DefaultBodyLimit::disable())
+                .layer(axum::middleware::from_fn(
+                    crate::routes::deadline::for_upload,
+                )),
         )
         .route("/api/v1/rewards", get(conversions::list_rewards))
         .route(
