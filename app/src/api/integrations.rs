@@ -48,11 +48,12 @@ const NEW_ENDPOINT: &str = "new_webhook_endpoint";
 
 /// The presets offered when creating a source, with their names for people. The service's
 /// `inbound::PRESETS` is the authority (a test keeps the two equal).
-pub const PRESET_CHOICES: [(&str, &str); 6] = [
+pub const PRESET_CHOICES: [(&str, &str); 7] = [
     ("zapier", "Zapier"),
     ("make", "Make"),
     ("n8n", "n8n"),
-    ("hubspot", "HubSpot workflow"),
+    ("hubspot", "HubSpot deal workflow"),
+    ("hubspot_contact", "HubSpot contact workflow"),
     ("salesforce", "Salesforce flow"),
     ("custom", "Custom JSON"),
 ];

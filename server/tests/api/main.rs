@@ -13,6 +13,7 @@ mod friend;
 mod helpers;
 mod images;
 mod imports;
+mod inbound_presets;
 mod lead_search;
 mod leads;
 mod links;

@@ -320,7 +320,7 @@ async fn stripe_attributes_by_code_promotion_code_and_email_and_refunds(app: Tes
     assert_eq!(log.len(), 5);
 }
 
-async fn post_source(
+pub(crate) async fn post_source(
     app: &TestApp,
     token: &str,
     headers: &[(&str, String)],

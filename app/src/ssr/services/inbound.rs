@@ -45,7 +45,15 @@ use crate::{
 };
 
 /// The presets offered when creating a source.
-pub const PRESETS: [&str; 6] = ["zapier", "make", "n8n", "hubspot", "salesforce", "custom"];
+pub const PRESETS: [&str; 7] = [
+    "zapier",
+    "make",
+    "n8n",
+    "hubspot",
+    "hubspot_contact",
+    "salesforce",
+    "custom",
+];
 
 /// Payloads are logged up to this many bytes.
 const MAX_LOGGED_PAYLOAD: usize = 64 * 1024;
@@ -71,16 +79,35 @@ pub fn preset(name: &str) -> Option<(FieldMapping, &'static str)> {
         // Zapier, Make and n8n post the fields the user maps, flat, under names they choose;
         // these are the names the setup guide suggests.
         "zapier" | "make" | "n8n" | "custom" => (flat, "purchase"),
-        // HubSpot workflow webhooks send the record with its properties.
+        // A deal-based HubSpot workflow's webhook sends the deal with its properties, each as
+        // `{"value": ...}` (server/tests/api/fixtures/inbound/hubspot_deal.json). A deal has no
+        // email: the referral code (a custom deal property) names the referrer. `closedate` is
+        // in milliseconds.
         "hubspot" => (
             FieldMapping {
                 event_id: pointer("/objectId"),
-                email: pointer("/properties/email/value"),
+                email: String::new(),
                 referral_code: pointer("/properties/referral_code/value"),
                 promotion_code: String::new(),
                 amount: pointer("/properties/amount/value"),
                 amount_unit: "major".to_owned(),
                 currency: pointer("/properties/deal_currency_code/value"),
+                event: String::new(),
+                occurred_at: pointer("/properties/closedate/value"),
+            },
+            "qualified_lead",
+        ),
+        // A contact-based workflow sends the contact: its id is `vid`, and it has an email but
+        // no amount (hubspot_contact.json).
+        "hubspot_contact" => (
+            FieldMapping {
+                event_id: pointer("/vid"),
+                email: pointer("/properties/email/value"),
+                referral_code: pointer("/properties/referral_code/value"),
+                promotion_code: String::new(),
+                amount: String::new(),
+                amount_unit: "major".to_owned(),
+                currency: String::new(),
                 event: String::new(),
                 occurred_at: String::new(),
             },
@@ -191,7 +218,7 @@ pub async fn create_source(
         AppError::invalid(
             "invalid_preset",
             "preset",
-            "The preset is zapier, make, n8n, hubspot, salesforce or custom.",
+            "The preset is zapier, make, n8n, hubspot, hubspot_contact, salesforce or custom.",
         )
     })?;
     let token = format!("in_{}", random_token(24));
@@ -473,9 +500,15 @@ fn text_at(json: &Value, pointer: &str) -> Option<String> {
     }
 }
 
+/// RFC 3339, a date (midnight UTC), or a unix time: in seconds, or in milliseconds when it is
+/// at least 10^11 (as seconds that would be the year 5138; HubSpot sends milliseconds).
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(seconds) = text.parse::<i64>() {
-        return DateTime::from_timestamp(seconds, 0);
+    if let Ok(number) = text.parse::<i64>() {
+        return if number.abs() >= 100_000_000_000 {
+            DateTime::from_timestamp_millis(number)
+        } else {
+            DateTime::from_timestamp(number, 0)
+        };
     }
     DateTime::parse_from_rfc3339(text)
         .map(|d| d.with_timezone(&Utc))
@@ -1506,6 +1539,19 @@ async fn mapping_referrer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_read_in_seconds_milliseconds_dates_and_rfc_3339() {
+        let expected = DateTime::parse_from_rfc3339("2025-03-14T15:09:26Z").unwrap();
+        assert_eq!(parse_time("1741964966").unwrap(), expected);
+        assert_eq!(parse_time("1741964966000").unwrap(), expected);
+        assert_eq!(parse_time("2025-03-14T16:09:26+01:00").unwrap(), expected);
+        assert_eq!(
+            parse_time("2025-03-14").unwrap().to_rfc3339(),
+            "2025-03-14T00:00:00+00:00"
+        );
+        assert!(parse_time("14/03/2025").is_none());
+    }
 
     fn mapping(
         id: i64,

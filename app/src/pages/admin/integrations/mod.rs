@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn presets_and_events_read_as_words() {
-        assert_eq!(preset_label("hubspot"), "HubSpot workflow");
+        assert_eq!(preset_label("hubspot"), "HubSpot deal workflow");
         assert_eq!(preset_label("other"), "other");
         assert_eq!(events_text(&["*".into()]), "every event");
         assert_eq!(
