@@ -122,6 +122,8 @@ fn test_settings(
             "HANDOFF_RATE_LIMITS",
             "redirects=0 friend_form=0 webhooks=0 api=0".to_owned(),
         ),
+        // Likewise hundreds of connections at once from one address (slow_clients.rs sets it).
+        ("HANDOFF_MAX_CONNECTIONS_PER_CLIENT", "0".to_owned()),
     ]
     .into_iter()
     .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))

@@ -632,7 +632,7 @@ async fn sources_and_endpoints_are_looked_up_one_by_one(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Hub two") && page.contains("HubSpot workflow"));
+    assert!(page.contains("Hub two") && page.contains("HubSpot deal workflow"));
     let page = app
         .get(&format!("/admin/integrations/endpoints/{}", endpoint.id))
         .await
