@@ -401,6 +401,67 @@ impl LeadStatus {
     }
 }
 
+/// Where a reward stands. Stored as its lowercase name (`rewards.status`); on the server the
+/// `rewards` entity's column has this type, so a misspelt status does not compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter),
+    sea_orm(rs_type = "String", db_type = "Text")
+)]
+pub enum RewardStatus {
+    /// In its hold: due once the hold ends, unless the lead is refunded first.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "pending"))]
+    Pending,
+    /// Ready to be issued.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "due"))]
+    Due,
+    /// Paid out (or sent).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "issued"))]
+    Issued,
+    /// Will not be issued (refund, rejection, removal).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "cancelled"))]
+    Cancelled,
+}
+
+impl RewardStatus {
+    /// Every status, in the order a reward goes through them.
+    pub const ALL: [RewardStatus; 4] = [
+        RewardStatus::Pending,
+        RewardStatus::Due,
+        RewardStatus::Issued,
+        RewardStatus::Cancelled,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RewardStatus::Pending => "pending",
+            RewardStatus::Due => "due",
+            RewardStatus::Issued => "issued",
+            RewardStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::str::FromStr for RewardStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        RewardStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or(())
+    }
+}
+
+impl std::fmt::Display for RewardStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the rule book needs to know about a lead.
 #[derive(Clone, Copy, Debug)]
 pub struct LeadFacts {

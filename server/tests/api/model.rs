@@ -495,7 +495,7 @@ async fn run_case(
                     .and_then(|id| lead_friend.get(&id).copied())
                     .unwrap_or(99),
                 r.milestone,
-                r.status.clone(),
+                r.status.as_str().to_owned(),
                 r.clawback,
             )
         })

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+pub use crate::domain::rules::RewardStatus;
+
 /// A reward earned by a referrer or a friend.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "rewards")]
@@ -17,7 +19,7 @@ pub struct Model {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub description: String,
-    pub status: String,
+    pub status: RewardStatus,
     pub milestone: i32,
     #[sea_orm(unique)]
     pub dedupe_key: String,

@@ -118,7 +118,7 @@ async fn qualify_some(state: &AppState, campaign: &str) -> Result<(), AppError> 
         state,
         &RewardFilter {
             campaign: Some(campaign.to_owned()),
-            status: Some("due".to_owned()),
+            status: Some(crate::domain::rules::RewardStatus::Due.as_str().to_owned()),
             after: None,
         },
     )

@@ -174,9 +174,9 @@ async fn rewards(
             continue;
         }
         // In the order a reward moves: pending, due, issued, cancelled.
-        let rank = crate::ssr::services::rewards::STATUSES
+        let rank = crate::domain::rules::RewardStatus::ALL
             .iter()
-            .position(|s| *s == row.status)
+            .position(|s| s.as_str() == row.status)
             .unwrap_or(usize::MAX);
         let sum = sums
             .entry((rank, row.currency.clone()))

@@ -16,6 +16,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
+use crate::domain::rules::RewardStatus;
 use crate::{
     domain::{email::Email, words::counted},
     error::AppError,
@@ -39,7 +40,11 @@ use crate::{
 const MERGED_CODE_YEARS: i64 = 100;
 
 /// Unpaid reward statuses: these go with a deleted referrer.
-const UNPAID: [&str; 3] = ["pending", "due", "cancelled"];
+const UNPAID: [RewardStatus; 3] = [
+    RewardStatus::Pending,
+    RewardStatus::Due,
+    RewardStatus::Cancelled,
+];
 
 async fn find(db: &impl ConnectionTrait, id: i64) -> Result<referrer::Model, AppError> {
     referrer::Entity::find_by_id(id)
@@ -73,7 +78,7 @@ pub async fn footprint(db: &impl ConnectionTrait, id: i64) -> Result<ReferrerFoo
         .await
         .map_err(err)?;
     let issued_rewards = theirs()
-        .filter(reward::Column::Status.eq("issued"))
+        .filter(reward::Column::Status.eq(RewardStatus::Issued))
         .count(db)
         .await
         .map_err(err)?;
@@ -364,7 +369,7 @@ pub async fn export_csv(state: &AppState, id: i64) -> Result<(String, String), A
             String::new(),
             String::new(),
             String::new(),
-            r.status,
+            r.status.as_str().to_owned(),
             r.amount_minor
                 .map(|a| crate::domain::rules::format_decimal(a, r.currency.as_deref()))
                 .unwrap_or_default(),

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::domain::rules::RewardStatus;
 use crate::{
     domain::words::counted,
     error::AppError,
@@ -29,9 +30,6 @@ use crate::{
     },
     types::{Page, Reward, RewardFilter},
 };
-
-/// Reward statuses.
-pub const STATUSES: [&str; 4] = ["pending", "due", "issued", "cancelled"];
 
 /// The most rewards one bulk action or export handles.
 pub const BULK_LIMIT: u64 = 10_000;
@@ -101,7 +99,7 @@ pub async fn to_wire_many(
                 amount_minor: r.amount_minor,
                 currency: r.currency.clone(),
                 description: r.description.clone(),
-                status: r.status.clone(),
+                status: r.status.as_str().to_owned(),
                 milestone: r.milestone,
                 due_at: r.due_at,
                 issued_at: r.issued_at,
@@ -149,7 +147,7 @@ pub fn to_wire_known(
             amount_minor: r.amount_minor,
             currency: r.currency.clone(),
             description: r.description.clone(),
-            status: r.status.clone(),
+            status: r.status.as_str().to_owned(),
             milestone: r.milestone,
             due_at: r.due_at,
             issued_at: r.issued_at,
@@ -178,16 +176,14 @@ pub fn event_data(row: &reward::Model) -> serde_json::Value {
     })
 }
 
-fn check_status(status: &str) -> Result<(), AppError> {
-    if STATUSES.contains(&status) {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
+fn check_status(status: &str) -> Result<RewardStatus, AppError> {
+    status.parse().map_err(|()| {
+        AppError::invalid(
             "invalid_status",
             "status",
             "Status is pending, due, issued or cancelled.",
-        ))
-    }
+        )
+    })
 }
 
 /// One page of rewards matching `filter`, newest first.
@@ -198,8 +194,7 @@ pub async fn list(state: &AppState, filter: &RewardFilter) -> Result<Page<Reward
         query = query.filter(reward::Column::CampaignId.eq(campaign.id));
     }
     if let Some(status) = filter.status.as_deref().filter(|s| !s.trim().is_empty()) {
-        check_status(status)?;
-        query = query.filter(reward::Column::Status.eq(status));
+        query = query.filter(reward::Column::Status.eq(check_status(status)?));
     }
     let (rows, next_cursor) = paging::newest_first(
         &state.db,
@@ -243,7 +238,7 @@ pub async fn issue(state: &AppState, actor: &Actor, ids: &[i64]) -> Result<Vec<R
         let Some(row) = rows.first() else {
             return Err(AppError::not_found("Reward"));
         };
-        if row.status != "due" {
+        if row.status != RewardStatus::Due {
             return Err(AppError::conflict(
                 "reward_not_due",
                 format!(
@@ -255,7 +250,7 @@ pub async fn issue(state: &AppState, actor: &Actor, ids: &[i64]) -> Result<Vec<R
     }
     let due: Vec<i64> = rows
         .iter()
-        .filter(|r| r.status == "due")
+        .filter(|r| r.status == RewardStatus::Due)
         .map(|r| r.id)
         .collect();
     let issued = mark_issued(&txn, &due, now).await?;
@@ -329,7 +324,7 @@ pub async fn issue_all_due(
     let mut query = reward::Entity::find()
         .select_only()
         .column(reward::Column::Id)
-        .filter(reward::Column::Status.eq("due"));
+        .filter(reward::Column::Status.eq(RewardStatus::Due));
     if let Some(slug) = campaign.filter(|s| !s.trim().is_empty()) {
         let campaign = campaigns::find_row(&state.db, slug).await?;
         query = query.filter(reward::Column::CampaignId.eq(campaign.id));
@@ -362,7 +357,7 @@ async fn mark_issued(
         .select_only()
         .column(reward::Column::Id)
         .filter(reward::Column::Id.is_in(ids.to_vec()))
-        .filter(reward::Column::Status.eq("due"))
+        .filter(reward::Column::Status.eq(RewardStatus::Due))
         .order_by_asc(reward::Column::Id);
     if txn.get_database_backend() == DbBackend::Postgres {
         due = due.lock_exclusive();
@@ -376,7 +371,10 @@ async fn mark_issued(
         return Ok(Vec::new());
     }
     reward::Entity::update_many()
-        .col_expr(reward::Column::Status, Expr::value("issued"))
+        .col_expr(
+            reward::Column::Status,
+            Expr::value(RewardStatus::Issued.as_str()),
+        )
         .col_expr(reward::Column::IssuedAt, Expr::value(now))
         .col_expr(reward::Column::UpdatedAt, Expr::value(now))
         .filter(reward::Column::Id.is_in(due.clone()))
@@ -385,7 +383,7 @@ async fn mark_issued(
         .map_err(|e| AppError::internal("rewards::mark_issued", e))?;
     let rows = reward::Entity::find()
         .filter(reward::Column::Id.is_in(due))
-        .filter(reward::Column::Status.eq("issued"))
+        .filter(reward::Column::Status.eq(RewardStatus::Issued))
         .all(txn)
         .await
         .map_err(|e| AppError::internal("rewards::mark_issued reread", e))?;
@@ -409,7 +407,7 @@ pub async fn mature(
         .await
         .map_err(|e| AppError::internal("rewards::mature begin", e))?;
     let ready = reward::Entity::find()
-        .filter(reward::Column::Status.eq("pending"))
+        .filter(reward::Column::Status.eq(RewardStatus::Pending))
         .filter(reward::Column::DueAt.lte(now))
         .order_by_asc(reward::Column::Id)
         .limit(BULK_LIMIT)
@@ -421,10 +419,13 @@ pub async fn mature(
     }
     let ids: Vec<i64> = ready.iter().map(|r| r.id).collect();
     reward::Entity::update_many()
-        .col_expr(reward::Column::Status, Expr::value("due"))
+        .col_expr(
+            reward::Column::Status,
+            Expr::value(RewardStatus::Due.as_str()),
+        )
         .col_expr(reward::Column::UpdatedAt, Expr::value(now))
         .filter(reward::Column::Id.is_in(ids))
-        .filter(reward::Column::Status.eq("pending"))
+        .filter(reward::Column::Status.eq(RewardStatus::Pending))
         .exec(&txn)
         .await
         .map_err(|e| AppError::internal("rewards::mature update", e))?;
@@ -441,7 +442,7 @@ pub async fn mature(
         .await
         .map_err(|e| AppError::internal("rewards::mature rules", e))?;
     for mut row in ready {
-        row.status = "due".to_owned();
+        row.status = RewardStatus::Due;
         effects.push("reward.due", event_data(&row));
         if auto_campaigns.contains(&row.campaign_id) {
             auto.push(row.id);
@@ -460,9 +461,11 @@ pub async fn mature(
 /// Due rewards (or those of `status`) as CSV for a payout run, oldest first.
 pub async fn export_csv(state: &AppState, filter: &RewardFilter) -> Result<String, AppError> {
     let mut query = reward::Entity::find();
-    let status = filter.status.as_deref().unwrap_or("due");
-    check_status(status)?;
-    query = query.filter(reward::Column::Status.eq(status));
+    let status = filter
+        .status
+        .as_deref()
+        .unwrap_or(RewardStatus::Due.as_str());
+    query = query.filter(reward::Column::Status.eq(check_status(status)?));
     if let Some(slug) = filter.campaign.as_deref().filter(|s| !s.trim().is_empty()) {
         let campaign = campaigns::find_row(&state.db, slug).await?;
         query = query.filter(reward::Column::CampaignId.eq(campaign.id));

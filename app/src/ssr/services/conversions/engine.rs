@@ -28,6 +28,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{CheckedEvent, Decision, describe_event, promotion_code_key};
+use crate::domain::rules::RewardStatus;
 use crate::{
     domain::{
         codes::{self as code_rules, CodeError},
@@ -802,7 +803,7 @@ impl World {
                     .column(reward::Column::RuleId)
                     .column_as(reward::Column::Id.count(), "n")
                     .filter(reward::Column::ReferrerId.is_in(part.iter().copied()))
-                    .filter(reward::Column::Status.ne("cancelled"))
+                    .filter(reward::Column::Status.ne(RewardStatus::Cancelled))
                     .group_by(reward::Column::ReferrerId)
                     .group_by(reward::Column::RuleId)
                     .into_tuple()
@@ -1579,11 +1580,11 @@ impl<'w> Pass<'w> {
             }
             let due_at = rules::due_at(now, rule.hold_days);
             let status = if rule.hold_days > 0 {
-                "pending"
+                RewardStatus::Pending
             } else if rules.qualification.auto_issue {
-                "issued"
+                RewardStatus::Issued
             } else {
-                "due"
+                RewardStatus::Due
             };
             let row = reward::Model {
                 id: Self::take_id(&self.world.ids.rewards, &mut self.next_reward),
@@ -1596,12 +1597,12 @@ impl<'w> Pass<'w> {
                 amount_minor: draft.amount_minor,
                 currency: draft.currency.clone(),
                 description: rules::reward_label(rule),
-                status: status.to_owned(),
+                status,
                 milestone: i32::try_from(draft.milestone).unwrap_or(i32::MAX),
                 dedupe_key: dedupe_key.clone(),
                 conversion_event_id: event_row,
                 due_at: Some(due_at),
-                issued_at: (status == "issued").then_some(now),
+                issued_at: (status == RewardStatus::Issued).then_some(now),
                 cancelled_at: None,
                 cancel_reason: None,
                 clawback: false,
@@ -1618,9 +1619,9 @@ impl<'w> Pass<'w> {
                 .map(|a| format!(" ({})", rules::format_amount(a, row.currency.as_deref())))
                 .unwrap_or_default();
             let when = match status {
-                "pending" => format!(", due {}", due_at.format("%Y-%m-%d")),
-                "issued" => ", issued automatically".to_owned(),
-                _ => ", due now".to_owned(),
+                RewardStatus::Pending => format!(", due {}", due_at.format("%Y-%m-%d")),
+                RewardStatus::Issued => ", issued automatically".to_owned(),
+                RewardStatus::Due | RewardStatus::Cancelled => ", due now".to_owned(),
             };
             story.push(format!(
                 "Reward for the {}: {}{amount}{when}.",
@@ -1628,11 +1629,11 @@ impl<'w> Pass<'w> {
             ));
             self.effects
                 .push_with("reward.created", || rewards::event_data(&row));
-            if status != "pending" {
+            if status != RewardStatus::Pending {
                 self.effects
                     .push_with("reward.due", || rewards::event_data(&row));
             }
-            if status == "issued" {
+            if status == RewardStatus::Issued {
                 self.effects
                     .push_with("reward.issued", || rewards::event_data(&row));
             }
@@ -1689,7 +1690,7 @@ impl<'w> Pass<'w> {
                     theirs.iter().map(|r| r.id).collect(),
                 )
             });
-            for r in theirs.iter().filter(|r| r.status == "issued") {
+            for r in theirs.iter().filter(|r| r.status == RewardStatus::Issued) {
                 self.notices
                     .push(notice(EmailKind::RewardIssued, vec![r.id]));
             }
@@ -1716,7 +1717,9 @@ impl<'w> Pass<'w> {
             self.leads[&notice.lead_id]
                 .rewards
                 .iter()
-                .filter(|r| notice.reward_ids.contains(&r.row.id) && r.row.status != "cancelled")
+                .filter(|r| {
+                    notice.reward_ids.contains(&r.row.id) && r.row.status != RewardStatus::Cancelled
+                })
                 .map(|r| r.row.clone())
                 .collect()
         };
@@ -1819,9 +1822,9 @@ impl<'w> Pass<'w> {
         let mut clawbacks = 0;
         let state = self.leads.get_mut(&lead_id).expect("touched lead");
         for r in &mut state.rewards {
-            match r.row.status.as_str() {
-                "cancelled" => {}
-                "issued" => {
+            match r.row.status {
+                RewardStatus::Cancelled => {}
+                RewardStatus::Issued => {
                     if reason == "refund" && !r.row.clawback {
                         r.row.clawback = true;
                         r.row.updated_at = now;
@@ -1829,8 +1832,8 @@ impl<'w> Pass<'w> {
                         clawbacks += 1;
                     }
                 }
-                _ => {
-                    r.row.status = "cancelled".to_owned();
+                RewardStatus::Pending | RewardStatus::Due => {
+                    r.row.status = RewardStatus::Cancelled;
                     r.row.cancel_reason = Some(reason.to_owned());
                     r.row.cancelled_at = Some(now);
                     r.row.updated_at = now;

@@ -556,7 +556,7 @@ pub async fn contacts(
             .column_as(reward::Column::Id.count(), "due")
             .filter(reward::Column::ReferrerId.is_in(ids))
             .filter(reward::Column::Recipient.eq("referrer"))
-            .filter(reward::Column::Status.eq("due"))
+            .filter(reward::Column::Status.eq(crate::domain::rules::RewardStatus::Due))
             .group_by(reward::Column::ReferrerId)
             .into_tuple::<(i64, i64)>()
     })

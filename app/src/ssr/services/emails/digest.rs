@@ -412,7 +412,7 @@ mod tests {
             amount_minor: amount,
             currency: Some(currency.to_owned()),
             description: String::new(),
-            status: "pending".to_owned(),
+            status: crate::domain::rules::RewardStatus::Pending,
             milestone: 0,
             dedupe_key: "k".to_owned(),
             conversion_event_id: None,

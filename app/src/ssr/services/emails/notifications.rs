@@ -348,7 +348,7 @@ mod tests {
             amount_minor: amount,
             currency: amount.map(|_| "USD".to_owned()),
             description: description.to_owned(),
-            status: "due".to_owned(),
+            status: crate::domain::rules::RewardStatus::Due,
             milestone: 0,
             dedupe_key: "k".to_owned(),
             conversion_event_id: None,

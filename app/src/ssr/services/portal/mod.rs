@@ -14,6 +14,7 @@ use sea_orm::{
 
 use chrono::DateTime;
 
+use crate::domain::rules::RewardStatus;
 use crate::{
     domain::{
         color::Rgb,
@@ -379,16 +380,18 @@ fn reward_note(
     due_at: Option<DateTime<Utc>>,
     cancel_reason: Option<String>,
 ) -> Option<String> {
-    match status {
-        "pending" => Some(match due_at {
+    match status.parse() {
+        Ok(RewardStatus::Pending) => Some(match due_at {
             Some(at) => format!(
                 "On hold until {} (the refund window).",
                 at.format("%Y-%m-%d")
             ),
             None => "Waiting for approval.".to_owned(),
         }),
-        "cancelled" => Some(cancel_reason.unwrap_or_else(|| "Cancelled.".to_owned())),
-        _ => None,
+        Ok(RewardStatus::Cancelled) => {
+            Some(cancel_reason.unwrap_or_else(|| "Cancelled.".to_owned()))
+        }
+        Ok(RewardStatus::Due | RewardStatus::Issued) | Err(()) => None,
     }
 }
 
