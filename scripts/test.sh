@@ -6,7 +6,8 @@
 #   bash scripts/test.sh --skip-e2e       # everything but the browser tests (says so loudly)
 #
 # Steps: setup (build tools) -> cargo fmt --check -> throwaway PostgreSQL (unless TEST_DATABASE_URL
-# is set) -> cargo nextest/test -> cargo leptos build -> Playwright in Debian's Chromium.
+# is set) -> cargo nextest/test -> API fuzz (schemathesis, 60 s) -> cargo leptos build ->
+# Playwright in Debian's Chromium.
 # A failing step does not stop the later ones (unless they depend on it); the exit code is
 # non-zero if any step failed, and the last line names the failed steps.
 set -uo pipefail
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --skip-e2e) SKIP_E2E=1 ;;
     --) shift; PLAYWRIGHT_ARGS=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -184,6 +185,12 @@ step_e2e() {
   return "$rc"
 }
 
+# --- api fuzz: schemathesis from the OpenAPI document, failing on any 5xx -----------------------
+step_api_fuzz() {
+  # The binary the Rust tests just built: no second build with other features.
+  HANDOFF_BIN=target/debug/handoff bash scripts/fuzz-api.sh 60
+}
+
 # --- run -------------------------------------------------------------------------------------
 # Test outputs are kept here so the last line can count every test that ran.
 COUNTS=$(mktemp -d)
@@ -203,6 +210,11 @@ SETUP_OK=$?
 run_step fmt step_fmt
 run_step postgres step_postgres
 run_step cargo-test step_cargo_test
+if [ -x target/debug/handoff ]; then
+  run_step api-fuzz step_api_fuzz
+else
+  skip_step api-fuzz "no binary: the Rust build failed"
+fi
 if [ "$SKIP_E2E" = "1" ]; then
   skip_step leptos-build "--skip-e2e"
   skip_step e2e "--skip-e2e"
