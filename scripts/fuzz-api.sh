@@ -25,6 +25,9 @@ PORT=3912
 if ! command -v st >/dev/null 2>&1; then
   echo "[fuzz] installing schemathesis (pip)"
   python3 -m pip install -q 'schemathesis>=4,<5'
+  # Under pyenv the new command appears only after its shims are rebuilt.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+  command -v st >/dev/null 2>&1 || { echo "[fuzz] schemathesis installed but 'st' is not on PATH" >&2; exit 1; }
 fi
 if [ -n "${HANDOFF_BIN:-}" ]; then
   BIN="$HANDOFF_BIN"
