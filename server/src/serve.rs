@@ -24,7 +24,7 @@ use std::{
 };
 
 use app::ssr::state::PublicLimits;
-use axum::{Extension, Router, body::Body, extract::ConnectInfo};
+use axum::{Router, body::Body, extract::ConnectInfo};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -189,8 +189,15 @@ pub async fn serve(
         counts.connections.accepted.fetch_add(1, Ordering::Relaxed);
         let service = router
             .clone()
-            .layer(Extension(ConnectInfo::<SocketAddr>(remote)))
-            .map_request(|request: hyper::Request<Incoming>| request.map(Body::new))
+            // The client's address for `ConnectInfo`, put on each request as `axum::serve` does;
+            // not `Router::layer`, which would wrap every route again for each connection.
+            .map_request(move |request: hyper::Request<Incoming>| {
+                let mut request = request.map(Body::new);
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(remote));
+                request
+            })
             .map_err(|never: Infallible| match never {});
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
