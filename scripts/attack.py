@@ -148,7 +148,7 @@ async def visitor(slug, stop, results, address="192.0.2.77"):
         await asyncio.sleep(0.1)
 
 
-def describe_visits(name, visits):
+def describe_visits(visits):
     statuses = [s for s, _ in visits]
     latencies = sorted(t * 1000 for _, t in visits)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
@@ -180,7 +180,7 @@ async def redirect_flood(slug, seconds):
     await asyncio.gather(*tasks)
     print(f"[attack] /r flood: one address, 64 connections, {seconds} s")
     print(f"[attack]   the flood's answers: {tally(flood)} ({len(flood) / seconds:.0f}/s)")
-    ok = describe_visits("visitor", visits)
+    ok = describe_visits(visits)
     return {"5xx": sum(1 for s in flood + [s for s, _ in visits] if s >= 500), "visitor_ok": ok}
 
 
@@ -207,7 +207,7 @@ async def slowloris(slug, sockets, seconds):
         writer.close()
     print(f"[attack] slowloris: {len(held)} half-sent requests held open, {seconds} s")
     print(f"[attack]   closed by the server by the end: {closed}")
-    ok = describe_visits("visitor", visits)
+    ok = describe_visits(visits)
     return {"5xx": sum(1 for s, _ in visits if s >= 500), "visitor_ok": ok}
 
 
